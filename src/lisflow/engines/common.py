@@ -1,0 +1,49 @@
+"""Pieces every engine shares: writing an input set atomically and running custodian."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from lisflow.errors import EngineError
+from lisflow.fsutil import atomic_write_text
+
+
+def write_files(directory: Path, files: dict[str, str]) -> list[str]:
+    """Write ``name -> text`` into ``directory`` (each file atomically); return the names."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        atomic_write_text(directory / name, text)
+    return sorted(files)
+
+
+def engine_command(variable: str, default: str | None) -> str:
+    """The engine command from the environment (set by the run profile) or the default.
+
+    Raises ``EngineError`` when neither is usable (e.g. no VASP on this machine).
+    """
+    command = os.environ.get(variable) or default
+    if not command:
+        raise EngineError(f"no command configured: set {variable} (e.g. in configs/profiles)")
+    program = command.split()[0]
+    if shutil.which(program) is None and not Path(program).is_file():
+        raise EngineError(f"{variable}: program {program!r} not found on PATH")
+    return command
+
+
+def run_custodian(directory: Path, handlers: list, jobs: list, validators: list | None = None,
+                  max_errors: int = 5) -> None:
+    """Run custodian in ``directory``; its failure becomes ``EngineError`` with the reason."""
+    from custodian import Custodian
+    from custodian.custodian import CustodianError
+
+    cwd = os.getcwd()
+    os.chdir(directory)
+    try:
+        Custodian(handlers, jobs, validators=validators or [], max_errors=max_errors,
+                  polling_time_step=2, monitor_freq=5, directory=str(directory)).run()
+    except CustodianError as exc:
+        raise EngineError(f"{directory.name}: {exc}") from None
+    finally:
+        os.chdir(cwd)

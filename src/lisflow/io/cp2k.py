@@ -1,0 +1,241 @@
+"""CP2K inputs: geometry optimisation / single points of molecules and clusters, and the
+two-stage SGCPMD/Langevin AIMD of paper 000 (Methods DFT). A small renderer turns nested
+dicts into CP2K's ``&SECTION ... &END`` text; overrides are dotted paths
+(``FORCE_EVAL.DFT.MGRID.CUTOFF: 400``).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymatgen.core import Molecule, Structure
+
+from lisflow.errors import InputError
+
+#: Valence electrons of the GTH-PBE pseudopotentials (/usr/share/cp2k/GTH_POTENTIALS, qN).
+GTH_VALENCE = {
+    "H": 1, "Li": 3, "C": 4, "N": 5, "O": 6, "F": 7, "S": 6, "Ti": 12, "Fe": 16, "Co": 17,
+    "Ni": 18, "Cu": 11, "Mo": 14, "Au": 11,
+}
+#: Mass of deuterium (u), NIST atomic weights (2H: 2.01410177812).
+DEUTERIUM_MASS = 2.01410177812
+BASIS_SET = "DZVP-MOLOPT-SR-GTH"  # paper 000 Methods: "DZVP-MOLOPT-SR-GTH basis set"
+POTENTIAL = "GTH-PBE"             # paper 000 Methods: GTH pseudopotentials, PBE
+CUTOFF_RY = 400                   # lisflow choice (paper silent); REL_CUTOFF 50 likewise
+
+
+def render(sections: dict[str, Any], indent: int = 0) -> str:
+    """Render nested dicts as CP2K input text. ``"_"`` is a section parameter, ``"_lines"``
+    raw lines (coordinates), a list of dicts repeats a section, a list of scalars repeats a
+    keyword, ``True`` -> ``.TRUE.``."""
+    pad = "  " * indent
+    lines: list[str] = []
+    for key, value in sections.items():
+        if key == "_":
+            continue
+        if key == "_lines":
+            lines.extend(pad + line for line in value)
+            continue
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if isinstance(item, dict):
+                head = f"{pad}&{key}" + (f" {_scalar(item['_'])}" if "_" in item else "")
+                lines.append(head)
+                body = render(item, indent + 1)
+                if body:
+                    lines.append(body)
+                lines.append(f"{pad}&END {key}")
+            else:
+                lines.append(f"{pad}{key} {_scalar(item)}")
+    return "\n".join(lines)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return ".TRUE." if value else ".FALSE."
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, tuple):
+        return " ".join(_scalar(v) for v in value)
+    return str(value)
+
+
+def apply_overrides(sections: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Set ``A.B.KEY: value`` paths (sections created as needed) in a copy of ``sections``."""
+    result = copy.deepcopy(sections)
+    for path, value in overrides.items():
+        parts = path.upper().split(".")
+        node = result
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if isinstance(child, list):
+                raise InputError(f"overrides.{path}", f"{part} is a repeated section; cannot override")
+            node = child
+        node[parts[-1]] = value
+    return result
+
+
+def index_ranges(indices: Sequence[int]) -> str:
+    """0-based indices -> CP2K 1-based list with ranges (``1..4 7``)."""
+    ones = sorted(i + 1 for i in indices)
+    parts: list[str] = []
+    start = prev = None
+    for i in ones:
+        if start is None:
+            start = prev = i
+        elif i == prev + 1:
+            prev = i
+        else:
+            parts.append(f"{start}..{prev}" if prev != start else str(start))
+            start = prev = i
+    if start is not None:
+        parts.append(f"{start}..{prev}" if prev != start else str(start))
+    return " ".join(parts)
+
+
+def electron_count(structure: Structure | Molecule, charge: float = 0.0) -> int:
+    """Valence electrons with the GTH-PBE pseudopotentials (sum of qN minus charge)."""
+    missing = sorted({s.specie.symbol for s in structure} - set(GTH_VALENCE))
+    if missing:
+        raise InputError("structure", f"no GTH valence known for {', '.join(missing)}",
+                         ", ".join(GTH_VALENCE))
+    return int(sum(GTH_VALENCE[s.specie.symbol] for s in structure) - charge)
+
+
+def _kinds(structure: Structure | Molecule) -> list[dict[str, Any]]:
+    kinds = []
+    symbols = sorted({s.specie.symbol for s in structure})
+    for symbol in symbols:
+        kinds.append({"_": symbol, "ELEMENT": symbol, "BASIS_SET": BASIS_SET, "POTENTIAL": POTENTIAL})
+    if any(s.properties.get("isotope") == "D" for s in structure):
+        kinds.append({"_": "D", "ELEMENT": "H", "MASS": DEUTERIUM_MASS, "BASIS_SET": BASIS_SET,
+                      "POTENTIAL": POTENTIAL})
+    return kinds
+
+
+def _coords(structure: Structure | Molecule) -> list[str]:
+    rows = []
+    for site in structure:
+        kind = "D" if site.properties.get("isotope") == "D" else site.specie.symbol
+        x, y, z = site.coords
+        rows.append(f"{kind} {x:.10f} {y:.10f} {z:.10f}")
+    return rows
+
+
+def _subsys(structure: Structure | Molecule, periodic: str) -> dict[str, Any]:
+    if isinstance(structure, Structure):
+        a, b, c = (tuple(round(float(x), 10) + 0.0 for x in row) for row in structure.lattice.matrix)
+        cell = {"A": a, "B": b, "C": c, "PERIODIC": periodic}
+    else:
+        raise InputError("structure", "CP2K inputs need a periodic cell (box molecules first)")
+    return {"CELL": cell, "COORD": {"_lines": _coords(structure)}, "KIND": _kinds(structure)}
+
+
+@dataclass
+class Cp2kInputGenerator:
+    """CP2K input for ``task`` geo_opt | energy | aimd of one structure (Quickstep GPW, PBE-D3).
+
+    ``periodic`` NONE uses the wavelet Poisson solver for isolated molecules (box it with
+    >= 2x its extent). ``aimd`` options come from :class:`AimdSettings`.
+    """
+
+    task: str
+    project: str = "lisflow"
+    periodic: str = "XYZ"
+    charge: int = 0
+    overrides: dict[str, Any] = field(default_factory=dict)
+    aimd: AimdSettings | None = None
+
+    def sections(self, structure: Structure) -> dict[str, Any]:
+        electrons = electron_count(structure, self.charge)
+        unpaired = electrons % 2
+        dft: dict[str, Any] = {
+            "BASIS_SET_FILE_NAME": "BASIS_MOLOPT",
+            "POTENTIAL_FILE_NAME": "GTH_POTENTIALS",
+            "CHARGE": self.charge,
+            "MGRID": {"CUTOFF": CUTOFF_RY, "REL_CUTOFF": 50, "NGRIDS": 4},
+            "QS": {"METHOD": "GPW", "EPS_DEFAULT": 1.0e-12},
+            "SCF": {"EPS_SCF": 1.0e-6, "MAX_SCF": 50, "SCF_GUESS": "RESTART",
+                    "OT": {"MINIMIZER": "DIIS", "PRECONDITIONER": "FULL_SINGLE_INVERSE"},
+                    "OUTER_SCF": {"EPS_SCF": 1.0e-6, "MAX_SCF": 20}},
+            "XC": {"XC_FUNCTIONAL": {"_": "PBE"},
+                   "VDW_POTENTIAL": {"POTENTIAL_TYPE": "PAIR_POTENTIAL",
+                                     "PAIR_POTENTIAL": {"TYPE": "DFTD3",
+                                                        "PARAMETER_FILE_NAME": "dftd3.dat",
+                                                        "REFERENCE_FUNCTIONAL": "PBE"}}},
+            "PRINT": {"MULLIKEN": {"_": "ON"}, "HIRSHFELD": {"_": "ON"}},
+        }
+        if unpaired:
+            dft.update(UKS=True, MULTIPLICITY=2)
+        if self.periodic == "NONE":
+            dft["POISSON"] = {"PERIODIC": "NONE", "PSOLVER": "WAVELET"}
+        if self.task == "aimd":
+            dft["QS"]["EXTRAPOLATION"] = "ASPC"  # SGCPMD (Kühne et al.) uses ASPC extrapolation
+            dft["QS"]["EXTRAPOLATION_ORDER"] = 3
+            dft["SCF"]["SCF_GUESS"] = "ATOMIC"
+        run_type = {"geo_opt": "GEO_OPT", "energy": "ENERGY_FORCE", "aimd": "MD"}.get(self.task)
+        if run_type is None:
+            raise InputError("task", f"unknown CP2K task {self.task!r}", "geo_opt, energy, aimd")
+        subsys = _subsys(structure, self.periodic)
+        sections: dict[str, Any] = {
+            "GLOBAL": {"PROJECT": self.project, "RUN_TYPE": run_type, "PRINT_LEVEL": "MEDIUM"},
+            "FORCE_EVAL": {"METHOD": "QUICKSTEP", "DFT": dft, "SUBSYS": subsys,
+                           "PRINT": {"FORCES": {"_": "ON"}}},
+        }
+        if self.task == "geo_opt":
+            sections["MOTION"] = {"GEO_OPT": {"OPTIMIZER": "BFGS", "MAX_ITER": 200,
+                                              "MAX_FORCE": 4.5e-4}}
+        if self.task == "aimd":
+            if self.aimd is None:
+                raise InputError("aimd", "AIMD task needs AIMD settings")
+            sections["MOTION"] = self.aimd.motion(structure)
+        return apply_overrides(sections, self.overrides)
+
+    def text(self, structure: Structure) -> str:
+        return render(self.sections(structure)) + "\n"
+
+
+@dataclass
+class AimdSettings:
+    """SGCPMD/Langevin NVT of paper 000 Methods: 350 K, 1 fs, γ_L 0.001 fs⁻¹, region γ
+    5×10⁵ fs⁻¹ (Mo) and 2.1×10⁴ fs⁻¹ (other atoms) as printed, fixed electrode Li."""
+
+    time_ps: float
+    temperature_k: float = 350.0
+    timestep_fs: float = 1.0
+    gamma_per_fs: float = 0.001
+    region_gamma: dict[str, float] = field(default_factory=dict)  # "Mo" / "other" -> fs⁻¹
+    fixed_indices: tuple[int, ...] = ()
+
+    @property
+    def steps(self) -> int:
+        """MD steps = time / timestep (20 ps at 1 fs = 20000)."""
+        return int(round(self.time_ps * 1000.0 / self.timestep_fs))
+
+    def motion(self, structure: Structure) -> dict[str, Any]:
+        md: dict[str, Any] = {
+            "ENSEMBLE": "LANGEVIN", "STEPS": self.steps, "TIMESTEP": self.timestep_fs,
+            "TEMPERATURE": self.temperature_k,
+            "LANGEVIN": {"GAMMA": self.gamma_per_fs},
+        }
+        regions = []
+        mo = [i for i, s in enumerate(structure) if s.specie.symbol == "Mo"]
+        other = [i for i, s in enumerate(structure)
+                 if s.specie.symbol != "Mo" and i not in set(self.fixed_indices)]
+        for indices, key in ((mo, "Mo"), (other, "other")):
+            if indices and key in self.region_gamma:
+                regions.append({"LIST": index_ranges(indices), "TEMPERATURE": self.temperature_k,
+                                "DO_LANGEVIN": True, "NOISY_GAMMA_REGION": self.region_gamma[key]})
+        if regions:
+            md["THERMAL_REGION"] = {"DO_LANGEVIN_DEFAULT": True, "DEFINE_REGION": regions}
+        motion: dict[str, Any] = {
+            "MD": md,
+            "PRINT": {"TRAJECTORY": {"EACH": {"MD": 10}}, "RESTART": {"EACH": {"MD": 100}},
+                      "VELOCITIES": {"_": "OFF"}},
+        }
+        if self.fixed_indices:
+            motion["CONSTRAINT"] = {"FIXED_ATOMS": {"LIST": index_ranges(self.fixed_indices)}}
+        return motion

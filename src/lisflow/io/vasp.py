@@ -1,0 +1,150 @@
+"""VASP input sets with each paper's parameters (presets in ``inputs/presets/vasp.yaml``).
+
+The generator follows atomate2's input-set generators: a small dataclass that turns a
+structure into the text of INCAR, KPOINTS, POSCAR and POTCAR (or POTCAR.spec).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from pymatgen.core import Structure
+from pymatgen.io.vasp import Incar, Kpoints, Poscar, Potcar
+from pymatgen.io.vasp.sets import MPRelaxSet
+
+from lisflow import INPUTS_DIR
+from lisflow.errors import InputError
+
+#: Roles whose cell has vacuum along z: dipole correction along z (IDIPOL = 3).
+SLAB_ROLES = ("slab", "adslab", "interface")
+#: POTCAR functional directory used with PMG_VASP_PSP_DIR (pymatgen naming).
+POTCAR_FUNCTIONAL = "PBE_54"
+
+
+@functools.cache
+def vasp_presets() -> dict[str, Any]:
+    """All VASP presets (``inputs/presets/vasp.yaml``)."""
+    return yaml.safe_load((INPUTS_DIR / "presets" / "vasp.yaml").read_text())
+
+
+def preset(name: str) -> dict[str, Any]:
+    presets = vasp_presets()
+    if name not in presets:
+        raise InputError("preset", f"unknown VASP preset {name!r}", ", ".join(presets))
+    return presets[name]
+
+
+@functools.cache
+def _mp_defaults() -> tuple[dict[str, float], dict[str, str]]:
+    """Initial magnetic moments (μB) and POTCAR symbols of pymatgen's MPRelaxSet."""
+    config = MPRelaxSet.CONFIG
+    return dict(config["INCAR"]["MAGMOM"]), dict(config["POTCAR"])
+
+
+def initial_magmoms(structure: Structure) -> list[float]:
+    """Starting moments per site (μB): pymatgen MPRelaxSet's table, 0.6 otherwise (same default)."""
+    table, _ = _mp_defaults()
+    return [float(table.get(site.specie.symbol, 0.6)) for site in structure]
+
+
+def potcar_symbols(structure: Structure) -> list[str]:
+    """POTCAR symbols in POSCAR block order (MPRelaxSet's choice per element)."""
+    _, table = _mp_defaults()
+    blocks = Poscar(structure).site_symbols
+    return [table.get(symbol, symbol) for symbol in blocks]
+
+
+def kpoint_mesh(structure: Structure, rule: dict[str, Any], vacuum_axes: tuple[int, ...]) -> tuple[int, int, int]:
+    """Γ-centred mesh. ``length`` rule: n_i = max(1, round(L / a_i)) (paper 000: n·a ≈ 20 Å);
+    axes with vacuum get 1. ``mesh`` rule: the given mesh (paper 002: 2×2×1)."""
+    if rule["rule"] == "mesh":
+        return tuple(int(n) for n in rule["mesh"])  # type: ignore[return-value]
+    lengths = structure.lattice.abc
+    mesh = [max(1, int(math.floor(rule["length"] / a + 0.5))) for a in lengths]
+    for axis in vacuum_axes:
+        mesh[axis] = 1
+    return tuple(mesh)  # type: ignore[return-value]
+
+
+@dataclass
+class VaspInputGenerator:
+    """INCAR/KPOINTS/POSCAR/POTCAR for one task of one preset.
+
+    ``task``: relax | static; ``role`` decides the dipole correction (slabs) and vacuum axes;
+    ``extra_blocks`` names further preset blocks to merge (e.g. ``lobster``);
+    ``overrides`` are applied last (any INCAR tag).
+    """
+
+    preset_name: str
+    task: str
+    role: str = "bulk"
+    extra_blocks: tuple[str, ...] = ()
+    overrides: dict[str, Any] = field(default_factory=dict)
+    kpoints: dict[str, Any] | None = None
+
+    def incar(self, structure: Structure) -> dict[str, Any]:
+        chosen = preset(self.preset_name)
+        if self.task not in chosen:
+            raise InputError("task", f"preset {self.preset_name!r} has no {self.task!r} block",
+                             ", ".join(k for k in chosen if k not in ("source", "kpoints", "common")))
+        tags: dict[str, Any] = dict(chosen.get("common", {}))
+        tags.update(chosen[self.task])
+        for block in self.extra_blocks:
+            tags.update(chosen.get(block, {}))
+        if tags.get("ISPIN", 1) == 2:
+            tags["MAGMOM"] = initial_magmoms(structure)
+        if self.role in SLAB_ROLES:
+            tags.update(LDIPOL=True, IDIPOL=3, DIPOL=[0.5, 0.5, round(mass_centre_z(structure), 4)])
+        tags.update({key.upper(): value for key, value in self.overrides.items()})
+        return tags
+
+    def kpoint_rule(self) -> dict[str, Any]:
+        return self.kpoints or preset(self.preset_name)["kpoints"]
+
+    def files(self, structure: Structure) -> dict[str, str]:
+        """File name -> text of the complete input set (POTCAR or POTCAR.spec)."""
+        vacuum = (2,) if self.role in SLAB_ROLES + ("molecule",) else ()
+        if self.role == "molecule":
+            vacuum = (0, 1, 2)
+        mesh = kpoint_mesh(structure, self.kpoint_rule(), vacuum)
+        kpoints = Kpoints.gamma_automatic(mesh)
+        kpoints.comment = f"lisflow {self.preset_name} {self.kpoint_rule()['rule']} rule"
+        files = {
+            "INCAR": Incar(self.incar(structure)).get_str(sort_keys=True),
+            "KPOINTS": str(kpoints),
+            "POSCAR": Poscar(structure, comment=structure.composition.formula).get_str(
+                significant_figures=10
+            ),
+        }
+        files.update(potcar_files(potcar_symbols(structure)))
+        return files
+
+
+def mass_centre_z(structure: Structure) -> float:
+    """Fractional z of the centre of mass (slabs do not cross the z boundary)."""
+    masses = np.array([site.specie.atomic_mass for site in structure], dtype=float)
+    return float(np.dot(masses, structure.frac_coords[:, 2] % 1.0) / masses.sum())
+
+
+def potcar_files(symbols: list[str]) -> dict[str, str]:
+    """A real POTCAR when ``PMG_VASP_PSP_DIR`` points at a directory, else POTCAR.spec."""
+    psp_dir = os.environ.get("PMG_VASP_PSP_DIR")
+    if psp_dir and Path(psp_dir).is_dir():
+        return {"POTCAR": str(Potcar(symbols, functional=POTCAR_FUNCTIONAL))}
+    return {"POTCAR.spec": "\n".join(symbols) + "\n"}
+
+
+def potcar_notice() -> str | None:
+    """One line for the user when only POTCAR.spec files can be written."""
+    psp_dir = os.environ.get("PMG_VASP_PSP_DIR")
+    if psp_dir and Path(psp_dir).is_dir():
+        return None
+    return ("note: PMG_VASP_PSP_DIR is not set to a directory; wrote POTCAR.spec (symbols only) "
+            "instead of POTCAR")

@@ -1,0 +1,55 @@
+"""``lisflow studies`` and ``lisflow dry-run``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from lisflow.errors import InputError
+from lisflow.spec import study_files
+
+console = Console()
+
+
+def studies() -> None:
+    """List the study definitions shipped in workflows/."""
+    table = Table("study", "kind", "engine", "description")
+    table.columns[0].no_wrap = True
+    for path in study_files():
+        data = yaml.safe_load(path.read_text())
+        table.add_row(data.get("study", "?"), data.get("kind", "?"), data.get("engine", "?"),
+                      data.get("description", ""))
+    console.print(table)
+
+
+def dry_run(
+    specs: list[Path] = typer.Argument(None, help="Study YAML files."),
+    all_studies: bool = typer.Option(False, "--all", help="Every study in workflows/."),
+    out: Path = typer.Option(Path("dry-run"), "--out", help="Output directory."),
+    progress: bool = typer.Option(True, "--progress/--no-progress"),
+) -> None:
+    """Write the inputs of every calculation (one directory each) and manifest.json."""
+    from lisflow.io.vasp import potcar_notice
+    from lisflow.workflows.dryrun import dry_run as run
+
+    files = list(specs or []) + (study_files() if all_studies else [])
+    if not files:
+        raise InputError("specs", "give study files or --all", "workflows/*.yaml")
+    entries = run(files, out, progress=progress)
+    per_study: dict[str, int] = {}
+    for entry in entries:
+        per_study[entry.study] = per_study.get(entry.study, 0) + 1
+    for study, count in per_study.items():
+        console.print(f"{study}: {count} calculations -> {out / study}")
+    console.print(f"manifest: {out / 'manifest.json'}")
+    if any(e.engine == "vasp" for e in entries) and (notice := potcar_notice()):
+        console.print(notice)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("studies")(studies)
+    app.command("dry-run")(dry_run)

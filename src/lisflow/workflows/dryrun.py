@@ -1,0 +1,110 @@
+"""``lisflow dry-run``: write every calculation's inputs and a manifest, run nothing.
+
+Everything is validated and planned before the first byte is written; each study's
+directory appears whole (temporary sibling + rename), so a failure leaves nothing behind.
+Same spec, same bytes: re-running gives identical files and manifest.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from lisflow.calculation import Calculation
+from lisflow.engines.registry import get_engine
+from lisflow.fsutil import atomic_directory, atomic_write_text, hash_directory
+from lisflow.spec import load_spec
+from lisflow.workflows.plan import plan
+
+MANIFEST = "manifest.json"
+_VASP_KEYS = ("ENCUT", "GGA", "ISPIN", "IVDW", "EDIFFG", "ISMEAR", "SIGMA", "IBRION", "ISIF",
+              "NSW", "LORBIT", "LCHARG", "LAECHG", "LDIPOL", "IDIPOL", "ISYM")
+
+
+@dataclass
+class ManifestEntry:
+    calc_id: str
+    study: str
+    engine: str
+    task: str
+    role: str
+    formula: str
+    n_atoms: int
+    directory: str
+    files: list[str]
+    input_hash: str
+    parents: list[str]
+    labels: dict[str, Any]
+    parameters: dict[str, Any]
+
+
+def key_parameters(calc: Calculation) -> dict[str, Any]:
+    """The parameters a reader checks first (INCAR tags and k-mesh; CP2K run settings)."""
+    if calc.engine == "vasp":
+        from lisflow.engines.vasp import generator
+        from lisflow.io.vasp import SLAB_ROLES, kpoint_mesh
+
+        gen = generator(calc)
+        incar = gen.incar(calc.structure)
+        vacuum = (0, 1, 2) if calc.role == "molecule" else (2,) if calc.role in SLAB_ROLES else ()
+        params = {key: incar[key] for key in _VASP_KEYS if key in incar}
+        params["kpoints"] = list(kpoint_mesh(calc.structure, gen.kpoint_rule(), vacuum))
+        params["preset"] = gen.preset_name
+        return params
+    if calc.engine == "cp2k":
+        from lisflow.engines.cp2k import generator
+
+        sections = generator(calc).sections(calc.structure)
+        dft = sections["FORCE_EVAL"]["DFT"]
+        params = {"run_type": sections["GLOBAL"]["RUN_TYPE"], "cutoff_ry": dft["MGRID"]["CUTOFF"],
+                  "xc": "PBE-D3", "basis": "DZVP-MOLOPT-SR-GTH"}
+        md = sections.get("MOTION", {}).get("MD")
+        if md:
+            params.update(steps=md["STEPS"], timestep_fs=md["TIMESTEP"],
+                          temperature_k=md["TEMPERATURE"], ensemble=md["ENSEMBLE"],
+                          langevin_gamma_per_fs=md["LANGEVIN"]["GAMMA"])
+        return params
+    return {k: v for k, v in calc.params.items() if isinstance(v, str | int | float | bool)}
+
+
+def write_calculation(calc: Calculation, root: Path) -> ManifestEntry:
+    """Write one calculation's inputs under ``root/<calc name>``; return its manifest entry."""
+    directory = root / calc.name
+    files = get_engine(calc.engine).write_inputs(calc, directory)
+    return ManifestEntry(
+        calc_id=calc.calc_id, study=calc.study, engine=calc.engine, task=calc.task,
+        role=calc.role, formula=calc.formula, n_atoms=calc.n_atoms,
+        directory=f"{calc.study}/{calc.name}", files=files,
+        input_hash=hash_directory(directory, files), parents=list(calc.parents),
+        labels=calc.labels, parameters=key_parameters(calc),
+    )
+
+
+def dry_run(spec_files: list[Path], out_dir: Path, progress: bool = True) -> list[ManifestEntry]:
+    """Validate and plan every spec, then write each study directory and ``manifest.json``."""
+    planned = [(spec, plan(spec, path)) for path in spec_files for spec in [load_spec(path)]]
+    entries: list[ManifestEntry] = []
+    total = sum(len(calcs) for _, calcs in planned)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, disable=not progress or total < 10, transient=True) as bar:
+        task = bar.add_task("writing inputs", total=total)
+        for spec, calcs in planned:
+            with atomic_directory(out_dir / spec.study) as tmp:
+                for calc in calcs:
+                    entries.append(write_calculation(calc, tmp))
+                    bar.advance(task)
+    update_manifest(out_dir / MANIFEST, entries)
+    return entries
+
+
+def update_manifest(path: Path, entries: list[ManifestEntry]) -> None:
+    """Merge ``entries`` into the manifest (replacing those studies), sorted by calc id."""
+    studies = {entry.study for entry in entries}
+    existing = json.loads(path.read_text())["calculations"] if path.exists() else []
+    rows = [row for row in existing if row["study"] not in studies] + [asdict(e) for e in entries]
+    rows.sort(key=lambda row: row["calc_id"])
+    atomic_write_text(path, json.dumps({"calculations": rows}, indent=1, sort_keys=True) + "\n")

@@ -1,0 +1,207 @@
+"""spec -> structures -> list of Calculations (the plan every later layer follows).
+
+calc ids read as paths: ``<study>/slab/<site>/relax``, ``<study>/molecule/<name>/static``,
+``<study>/adslab/<site>/<adsorbate>/c<i>/relax``, ``<study>/bulk/<polymorph>/relax``,
+``<study>/aimd/<stage>``. The calculation whose energy enters E_ads / E_f carries
+``labels["final"] = True`` (the static when statics are run, else the relaxation).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from pymatgen.analysis.adsorption import AdsorbateSiteFinder
+from pymatgen.core import Molecule, Structure
+
+from lisflow.structures import adsorption as adsorption_builders
+from lisflow.structures import molecules as molecule_builders
+from lisflow.structures import support
+from lisflow.calculation import Calculation
+from lisflow.errors import InputError
+from lisflow.spec.models import (
+    AdsorptionStudy,
+    AimdStudy,
+    DascSubstrate,
+    FileSubstrate,
+    MoNGrapheneSubstrate,
+    PolymorphStudy,
+    TiSubstrate,
+    resolve_path,
+)
+
+
+def plan(spec: BaseModel, spec_file: Path | None = None) -> list[Calculation]:
+    """All calculations of a study, parents before children, in a stable order."""
+    if isinstance(spec, AdsorptionStudy):
+        return plan_adsorption(spec, spec_file)
+    if isinstance(spec, PolymorphStudy):
+        return plan_polymorphs(spec)
+    if isinstance(spec, AimdStudy):
+        return plan_aimd(spec)
+    from lisflow.workflows.plan_md import plan_md
+
+    return plan_md(spec)
+
+
+def substrate_structure(sub: Any, spec_file: Path | None) -> tuple[str, Structure]:
+    """(site name, slab) for one substrate entry of an adsorption spec."""
+    if isinstance(sub, MoNGrapheneSubstrate):
+        return f"Mo{sub.n_mo}-NG", support.mo_ngraphene(sub.n_mo)
+    if isinstance(sub, DascSubstrate):
+        slab = support.dasc_graphene(sub.metals, supercell=sub.supercell, a=sub.a, vacuum=sub.vacuum)
+        return site_name(sub.metals), slab
+    if isinstance(sub, TiSubstrate):
+        slab = support.ti0001(layers=sub.layers, a=sub.a, size=tuple(sub.size), vacuum=sub.vacuum)
+        return "Ti001", slab
+    if isinstance(sub, FileSubstrate):
+        path = resolve_path(spec_file or Path.cwd() / "spec.yaml", sub.path)
+        if not path.is_file():
+            raise InputError("substrates[].path", f"no such structure file {str(path)!r}")
+        slab = Structure.from_file(path)
+        slab.add_site_property("label", ["slab"] * len(slab))
+        return sub.name, slab
+    raise InputError("substrates[].builder", f"unknown builder {sub!r}")
+
+
+def site_name(metals: list[str]) -> str:
+    """``[Fe, Co]`` -> ``FeCo-N6`` (DASC); ``[Fe]`` -> ``Fe-N4`` (SASC)."""
+    return "".join(metals) + ("-N6" if len(metals) == 2 else "-N4")
+
+
+def adsorbate_molecule(name: str) -> Molecule:
+    """Named Li2S_n/S8 geometry, or a single atom for an element symbol."""
+    if name in molecule_builders.POLYSULFIDES:
+        return molecule_builders.molecule(name)
+    return Molecule([name], [[0.0, 0.0, 0.0]], site_properties={"label": ["adsorbate"]})
+
+
+def boxed(molecule: Molecule, box: float) -> Structure:
+    """Molecule centred in a cubic box of edge ``box`` Å (isolated-molecule reference)."""
+    structure = molecule.get_boxed_structure(box, box, box)
+    if "label" not in structure.site_properties:
+        structure.add_site_property("label", ["adsorbate"] * len(structure))
+    return structure
+
+
+def _configurations(spec: AdsorptionStudy, slab: Structure, mol: Molecule) -> list[Structure]:
+    if spec.placement == "site_finder":
+        found = AdsorbateSiteFinder(slab).generate_adsorption_structures(mol)
+        return found[: spec.configurations]
+    return adsorption_builders.adsorption_configurations(
+        slab, mol, n_orientations=spec.configurations, li_towards_n=spec.li_towards_n
+    )
+
+
+def _vasp_params(spec: Any, task: str, role: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    kpoints = getattr(spec, "kpoints_by_role", {}).get(role) or getattr(spec, "kpoints", None)
+    overrides = {**spec.overrides, **spec.overrides_by_task.get(task, {})}
+    return {
+        "preset": spec.preset,
+        "task": task,
+        "role": role,
+        "extra_blocks": list(extra),
+        "overrides": overrides,
+        "kpoints": kpoints.model_dump(exclude_none=True) if kpoints else None,
+    }
+
+
+def _cp2k_params(spec: Any, task: str, role: str, periodic: str) -> dict[str, Any]:
+    overrides = {**spec.overrides, **spec.overrides_by_task.get(task, {})}
+    return {"task": task, "role": role, "periodic": periodic, "overrides": overrides}
+
+
+def _stage_pair(spec: AdsorptionStudy, base: str, role: str, structure: Structure,
+                labels: dict[str, Any]) -> list[Calculation]:
+    """Relaxation (+ static when the study asks for it) of one structure."""
+    if spec.engine == "cp2k":
+        periodic = "NONE" if role == "molecule" else "XYZ"
+        relax_params = _cp2k_params(spec, "geo_opt", role, periodic)
+        relax_task = "geo_opt"
+    else:
+        relax_params = _vasp_params(spec, "relax", role)
+        relax_task = "relax"
+    with_static = spec.static and spec.engine == "vasp"
+    relax = Calculation(
+        calc_id=f"{base}/relax", study=spec.study, engine=spec.engine, task=relax_task, role=role,
+        structure=structure, params=relax_params, labels={**labels, "final": not with_static},
+    )
+    if not with_static:
+        return [relax]
+    extra = ("lobster",) if spec.lobster else ()
+    static = Calculation(
+        calc_id=f"{base}/static", study=spec.study, engine=spec.engine, task="static", role=role,
+        structure=structure, params=_vasp_params(spec, "static", role, extra),
+        labels={**labels, "final": True, "bader": spec.bader}, parents=(relax.calc_id,),
+    )
+    return [relax, static]
+
+
+def plan_adsorption(spec: AdsorptionStudy, spec_file: Path | None = None) -> list[Calculation]:
+    """Each clean slab and each isolated molecule once, shared by every adsorbate/site pair."""
+    calcs: list[Calculation] = []
+    slabs = [substrate_structure(sub, spec_file) for sub in spec.substrates]
+    molecules = {name: adsorbate_molecule(name) for name in spec.adsorbates}
+    for site, slab in slabs:
+        calcs += _stage_pair(spec, f"{spec.study}/slab/{site}", "slab", slab, {"site": site})
+    for name, mol in molecules.items():
+        calcs += _stage_pair(spec, f"{spec.study}/molecule/{name}", "molecule",
+                             boxed(mol, spec.molecule_box), {"adsorbate": name})
+    for site, slab in slabs:
+        for name, mol in molecules.items():
+            for i, adslab in enumerate(_configurations(spec, slab, mol)):
+                labels = {"site": site, "adsorbate": name, "configuration": i}
+                calcs += _stage_pair(spec, f"{spec.study}/adslab/{site}/{name}/c{i}", "adslab",
+                                     adslab, labels)
+    return calcs
+
+
+def plan_polymorphs(spec: PolymorphStudy) -> list[Calculation]:
+    """One full (ISIF 3) relaxation per Li2S2 polymorph; E_f = E / n (paper 000 eq. 5)."""
+    from lisflow.structures.polymorphs import li2s2_polymorphs
+
+    available = li2s2_polymorphs()
+    calcs = []
+    for index, name in enumerate(spec.polymorphs):
+        if name not in available:
+            raise InputError(f"polymorphs[{index}]", f"unknown polymorph {name!r}", ", ".join(available))
+        calcs.append(Calculation(
+            calc_id=f"{spec.study}/bulk/{name}/relax", study=spec.study, engine="vasp",
+            task="relax", role="bulk", structure=available[name],
+            params=_vasp_params(spec, "relax", "bulk"), labels={"polymorph": name, "final": True},
+        ))
+    return calcs
+
+
+def plan_aimd(spec: AimdStudy) -> list[Calculation]:
+    """Stages in order; a stage with ``electrode_li`` adds the six Li under the sheet (fixed)."""
+    from lisflow.io.cp2k import AimdSettings
+    from lisflow.structures.aimd import aimd_interface_model
+
+    model = aimd_interface_model(
+        n_li2s6=spec.n_li2s6, n_litfsi=spec.n_litfsi, n_dol=spec.n_dol, n_dme=spec.n_dme,
+        electrode_li=spec.electrode_li, deuterate=spec.deuterate,
+    )
+    electrode = [i for i, s in enumerate(model) if s.properties.get("label") == "electrode_Li"]
+    without_li = model.copy()
+    without_li.remove_sites(electrode)
+    calcs: list[Calculation] = []
+    for stage in spec.stages:
+        structure = model if stage.electrode_li else without_li
+        fixed = tuple(i for i, s in enumerate(structure) if s.properties.get("label") == "electrode_Li")
+        settings = AimdSettings(
+            time_ps=stage.time_ps, temperature_k=spec.temperature_k, timestep_fs=spec.timestep_fs,
+            gamma_per_fs=spec.langevin_gamma_per_fs,
+            region_gamma={"Mo": spec.region_gamma_mo_per_fs, "other": spec.region_gamma_other_per_fs},
+            fixed_indices=fixed,
+        )
+        params = _cp2k_params(spec, "aimd", "interface", "XYZ")
+        params["aimd"] = settings.__dict__ | {"region_gamma": dict(settings.region_gamma)}
+        calcs.append(Calculation(
+            calc_id=f"{spec.study}/aimd/{stage.name}", study=spec.study, engine="cp2k", task="aimd",
+            role="interface", structure=structure, params=params,
+            labels={"stage": stage.name, "electrode_li": stage.electrode_li, "final": True},
+            parents=(calcs[-1].calc_id,) if calcs else (),
+        ))
+    return calcs

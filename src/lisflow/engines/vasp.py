@@ -113,3 +113,23 @@ def _existing(directory: Path, name: str) -> Path:
 
 def _exists(directory: Path, name: str) -> bool:
     return _existing(directory, name).exists()
+
+
+def final_vasp_structure(calc: Calculation, directory: Path):
+    """Relaxed structure (CONTCAR, else vasprun's final) with the planned site labels."""
+    from pymatgen.core import Structure
+
+    contcar = _existing(directory, "CONTCAR")
+    if contcar.exists() and contcar.stat().st_size > 0:
+        structure = Structure.from_file(contcar)
+    else:
+        from lisflow.parsers.vasp import parse_vasp
+
+        structure = parse_vasp(directory).structure
+    if calc.structure is not None and len(calc.structure) == len(structure):
+        for key, values in calc.structure.site_properties.items():
+            structure.add_site_property(key, values)
+    return structure
+
+
+VaspEngine.final_structure = staticmethod(final_vasp_structure)  # type: ignore[attr-defined]

@@ -102,7 +102,11 @@ class VaspInputGenerator:
             tags["MAGMOM"] = initial_magmoms(structure)
         if self.role in SLAB_ROLES:
             tags.update(LDIPOL=True, IDIPOL=3, DIPOL=[0.5, 0.5, round(mass_centre_z(structure), 4)])
-        tags.update({key.upper(): value for key, value in self.overrides.items()})
+        for key, value in self.overrides.items():
+            if value is None:
+                tags.pop(key.upper(), None)  # an override of null removes the tag
+            else:
+                tags[key.upper()] = value
         return tags
 
     def kpoint_rule(self) -> dict[str, Any]:

@@ -88,6 +88,8 @@ class FileSubstrate(StrictModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.+-]+$")
 
 
+RoleKey = Annotated[str, Field(pattern=r"^(slab|adslab|molecule)(\.(relax|static|geo_opt))?$")]
+
 Substrate = Annotated[
     MoNGrapheneSubstrate | DascSubstrate | TiSubstrate | FileSubstrate,
     Field(discriminator="builder"),
@@ -164,9 +166,14 @@ class AdsorptionStudy(StudyBase):
     lobster: bool = False
     molecule_box: float = Field(20.0, gt=5.0)
     kpoints: KpointRule | None = None
-    kpoints_by_role: dict[Literal["slab", "adslab", "molecule"], KpointRule] = Field(
-        default_factory=dict
-    )
+    #: keys ``role`` or ``role.task`` (``molecule.static``); the most specific wins.
+    kpoints_by_role: dict[RoleKey, KpointRule] = Field(default_factory=dict)
+    overrides_by_role: dict[RoleKey, dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("overrides_by_role")
+    @classmethod
+    def _sane_role_overrides(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return {key: check_overrides(tags) for key, tags in value.items()}
 
     @field_validator("adsorbates")
     @classmethod

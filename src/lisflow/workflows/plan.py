@@ -94,9 +94,17 @@ def _configurations(spec: AdsorptionStudy, slab: Structure, mol: Molecule) -> li
     )
 
 
+def _overrides(spec: Any, task: str, role: str) -> dict[str, Any]:
+    """spec.overrides < overrides_by_task[task] < overrides_by_role[role] < [role.task]."""
+    by_role = getattr(spec, "overrides_by_role", {})
+    return {**spec.overrides, **spec.overrides_by_task.get(task, {}),
+            **by_role.get(role, {}), **by_role.get(f"{role}.{task}", {})}
+
+
 def _vasp_params(spec: Any, task: str, role: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
-    kpoints = getattr(spec, "kpoints_by_role", {}).get(role) or getattr(spec, "kpoints", None)
-    overrides = {**spec.overrides, **spec.overrides_by_task.get(task, {})}
+    by_role = getattr(spec, "kpoints_by_role", {})
+    kpoints = by_role.get(f"{role}.{task}") or by_role.get(role) or getattr(spec, "kpoints", None)
+    overrides = _overrides(spec, task, role)
     return {
         "preset": spec.preset,
         "task": task,
@@ -108,7 +116,7 @@ def _vasp_params(spec: Any, task: str, role: str, extra: tuple[str, ...] = ()) -
 
 
 def _cp2k_params(spec: Any, task: str, role: str, periodic: str) -> dict[str, Any]:
-    overrides = {**spec.overrides, **spec.overrides_by_task.get(task, {})}
+    overrides = _overrides(spec, task, role)
     return {"task": task, "role": role, "periodic": periodic, "overrides": overrides}
 
 

@@ -1,0 +1,69 @@
+"""``lisflow submit``, ``lisflow run``, ``lisflow status``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lisflow.errors import InputError
+from lisflow.launch.profiles import load_profile
+
+console = Console()
+PROFILE = typer.Option("local", "--profile", help="configs/profiles/<name>.yaml")
+
+
+def submit(
+    specs: list[Path] = typer.Argument(..., help="Study YAML files."),
+    profile: str = PROFILE,
+    replay: Path = typer.Option(None, "--replay", help="JSON {calc_id: reference run dir}: "
+                                "use the replay engine (checks inputs, copies outputs)."),
+) -> None:
+    """Add each study's not-yet-done calculations to the LaunchPad as a Workflow."""
+    from lisflow.launch.local import submit as do_submit
+
+    options = None
+    if replay is not None:
+        if not replay.is_file():
+            raise InputError("--replay", f"no such file {str(replay)!r}")
+        options = {"engine": "replay", "references": json.loads(replay.read_text())}
+    for report in do_submit(list(specs), load_profile(profile), options):
+        console.print(f"{report.study}: {len(report.new)} new Fireworks, "
+                      f"{len(report.done)} already completed, {len(report.queued)} already queued")
+
+
+def run(
+    profile: str = PROFILE,
+    max_launches: int = typer.Option(0, "--max", help="Stop after N launches (0: all)."),
+) -> None:
+    """Run READY Fireworks on this machine (rapidfire) with a progress bar."""
+    from lisflow.launch.local import run_local
+
+    summary = run_local(load_profile(profile), max_launches)
+    console.print(f"launched {summary.launched}; LaunchPad: {summary.completed} COMPLETED, "
+                  f"{summary.fizzled} FIZZLED")
+
+
+def status(
+    profile: str = PROFILE,
+    fireworks: bool = typer.Option(False, "--fireworks", help="One row per Firework."),
+    study: str = typer.Option(None, "--study"),
+) -> None:
+    """Table of workflows (or Fireworks) and their states."""
+    from lisflow.launch.local import firework_states, workflow_states
+
+    rows = firework_states(load_profile(profile), study) if fireworks else workflow_states(load_profile(profile))
+    columns = sorted({key for row in rows for key in row}, key=lambda k: (k not in ("fw_id", "workflow", "name", "state", "fireworks"), k))
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*(str(row.get(c, "")) for c in columns))
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("submit")(submit)
+    app.command("run")(run)
+    app.command("status")(status)

@@ -1,0 +1,99 @@
+"""Open the profile's FireWorks LaunchPad.
+
+``mongomock`` mode is FireWorks' embedded mongomock-persistence file: the whole database
+lives in memory and is written to one JSON file. mongomock-persistence writes that file only
+when the process ends, non-atomically; lisflow instead holds an exclusive lock on it while a
+LaunchPad is open (one writer at a time) and saves it atomically after every change via
+:func:`save`, so a killed process loses at most the step in flight and never corrupts it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from lisflow.errors import InputError, LisflowError
+from lisflow.fsutil import atomic_write_text
+from lisflow.launch.profiles import Profile, read_secret
+
+
+class LaunchPadBusy(LisflowError):
+    """Another process holds the embedded LaunchPad."""
+
+
+@contextlib.contextmanager
+def open_launchpad(profile: Profile, wait: bool = True) -> Iterator:
+    """Yield a ``fireworks.LaunchPad`` for the profile; saves (mongomock) on exit."""
+    mode = profile.launchpad.get("mode", "mongomock")
+    if mode == "mongomock":
+        with _mongomock_launchpad(Path(profile.launchpad["file"]), wait) as lpad:
+            yield lpad
+    elif mode == "mongodb":
+        yield _mongodb_launchpad(profile)
+    else:
+        raise InputError("launchpad.mode", f"unknown mode {mode!r}", "mongomock, mongodb")
+
+
+@contextlib.contextmanager
+def _mongomock_launchpad(file: Path, wait: bool) -> Iterator:
+    import mongomock_persistence
+    from fireworks import LaunchPad
+    from mongomock.gridfs import enable_gridfs_integration
+    from fireworks.core import launchpad as fw_launchpad
+
+    file.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = file.with_suffix(file.suffix + ".lock")
+    with open(lock_path, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise LaunchPadBusy(f"{file} is in use by another lisflow process") from None
+        if not file.exists() or file.stat().st_size == 0:
+            atomic_write_text(file, "{}")
+        previous = os.environ.get("MONGOMOCK_SERVERSTORE_FILE")
+        os.environ["MONGOMOCK_SERVERSTORE_FILE"] = str(file)
+        enable_gridfs_integration()  # as fireworks.fw_config does in mongomock mode
+        saved_client = fw_launchpad.MongoClient
+        fw_launchpad.MongoClient = mongomock_persistence.MongoClient
+        try:
+            lpad = LaunchPad(name="lisflow", strm_lvl="ERROR")
+            store = lpad.connection._store
+            store._finalizer.detach()  # lisflow saves explicitly and atomically
+            lpad._lisflow_store_file = file
+            if lpad.fw_id_assigner.find_one({}) is None:  # a new file: initialise the ids
+                lpad.reset("", require_password=False, max_reset_wo_password=0)
+            try:
+                yield lpad
+            finally:
+                save(lpad)
+        finally:
+            fw_launchpad.MongoClient = saved_client
+            if previous is None:
+                os.environ.pop("MONGOMOCK_SERVERSTORE_FILE", None)
+            else:
+                os.environ["MONGOMOCK_SERVERSTORE_FILE"] = previous
+
+
+def save(lpad) -> None:
+    """Write an embedded LaunchPad's state to its file atomically (no-op for MongoDB)."""
+    file = getattr(lpad, "_lisflow_store_file", None)
+    if file is None:
+        return
+    from bson import json_util
+
+    atomic_write_text(file, json_util.dumps(lpad.connection._store.to_dict()))
+
+
+def _mongodb_launchpad(profile: Profile):
+    from fireworks import LaunchPad
+
+    variable = profile.launchpad.get("uri_env", "LISFLOW_MONGO_URI")
+    uri = read_secret(variable)
+    if not uri:
+        raise InputError(variable, "not set: the cluster profile needs the MongoDB URI",
+                         f"${variable} or ${variable}_FILE")
+    return LaunchPad(host=uri, uri_mode=True, name=profile.launchpad.get("name", "lisflow"),
+                     strm_lvl="ERROR")

@@ -1,0 +1,202 @@
+"""FireWorks Firetasks: write inputs -> run the engine -> parse -> store.
+
+Each calculation's parsed results are first written next to its outputs
+(``lisflow_result.json``, atomically) and then stored in the results database in one
+transaction, so a run on a node that cannot reach the database (offline mode) is stored
+later by ``lisflow recover`` from that file, and storing twice never duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from fireworks import FiretaskBase, FWAction, explicit_serialize
+
+from lisflow.calculation import Calculation, calc_from_dict
+from lisflow.engines.base import ParsedResult
+from lisflow.errors import EngineError, ParseError
+from lisflow.fsutil import atomic_write_text, hash_directory
+
+RESULT_FILE = "lisflow_result.json"
+STRUCTURE_FILE = "final_structure.json"
+
+
+def spec_key(calc_id: str) -> str:
+    """A calc id as a MongoDB-safe key (no dots, no '->')."""
+    return calc_id.replace(".", "_").replace("/", "|")
+
+
+def open_store(db_url: str | None):
+    from lisflow.db.store import ResultStore
+
+    return ResultStore(db_url or os.environ.get("LISFLOW_DB_URL"))
+
+
+def with_parent_structure(calc: Calculation, fw_spec: dict[str, Any]) -> Calculation:
+    """A static (or AIMD stage) starts from its parent's final structure, keeping site labels."""
+    outputs = fw_spec.get("lisflow_parents", {})
+    for parent in calc.parents:
+        final = outputs.get(spec_key(parent), {}).get("structure")
+        if final is None:
+            continue
+        from pymatgen.core import Structure
+
+        # FireWorks deserialises MSONable dicts in specs; accept both forms.
+        structure = final.copy() if isinstance(final, Structure) else Structure.from_dict(final)
+        if calc.structure is not None and len(calc.structure) == len(structure):
+            for key, values in calc.structure.site_properties.items():
+                structure.add_site_property(key, values)
+        calc.structure = structure
+    return calc
+
+
+def provenance() -> dict[str, str]:
+    import pymatgen.core
+
+    import lisflow
+
+    return {"lisflow_version": lisflow.__version__, "pymatgen_version": pymatgen.core.__version__}
+
+
+def store_parsed(store, calc: Calculation, parsed: ParsedResult, run_dir: Path,
+                 input_hash: str, fw_id: int | None) -> None:
+    """Upsert the calculation row, then its results, series and scalars (idempotent)."""
+    from lisflow.db.schema import CalculationRecord
+
+    store.upsert_calculation(CalculationRecord(
+        calc_id=calc.calc_id, study=calc.study, engine=calc.engine, task=calc.task, role=calc.role,
+        formula=parsed.formula or calc.formula, n_atoms=parsed.n_atoms or calc.n_atoms,
+        input_hash=input_hash, fw_id=fw_id, run_dir=str(run_dir), labels=calc.labels,
+        engine_version=parsed.engine_version, **provenance(),
+    ))
+    store.store_results(calc.calc_id, energy_ev=parsed.energy_ev, charges=parsed.charges,
+                        bands=parsed.bands, icohps=parsed.icohps, files=parsed.files)
+    for (analysis, quantity), (x, y, x_unit, y_unit) in parsed.series.items():
+        store.store_series(calc.calc_id, analysis, quantity, x, y, x_unit, y_unit)
+    for name, (value, unit) in parsed.scalars.items():
+        store.store_scalar(calc.calc_id, name, value, unit)
+
+
+def _result_json(calc: Calculation, parsed: ParsedResult, input_hash: str, fw_id: int | None) -> str:
+    payload = {"calc": {k: v for k, v in calc.__dict__.items() if k != "structure"},
+               "input_hash": input_hash, "fw_id": fw_id, "parsed": asdict(parsed)}
+    payload["parsed"]["series"] = [[list(k), [list(map(float, v[0])), list(map(float, v[1])), v[2], v[3]]]
+                                   for k, v in parsed.series.items()]
+    return json.dumps(payload, default=str)
+
+
+def ingest_result_file(store, run_dir: Path, calc: Calculation) -> bool:
+    """Store a run's ``lisflow_result.json`` (written on a node without DB access)."""
+    file = run_dir / RESULT_FILE
+    if not file.exists():
+        return False
+    data = json.loads(file.read_text())
+    parsed = dict(data["parsed"])
+    parsed["series"] = {tuple(k): tuple(v) for k, v in parsed["series"]}
+    store_parsed(store, calc, ParsedResult(**parsed), run_dir, data["input_hash"], data["fw_id"])
+    return True
+
+
+@explicit_serialize
+class RunCalculationTask(FiretaskBase):
+    """Write inputs, run the engine (unless the same inputs already completed), parse, store.
+
+    Spec fields: ``calc`` (a Calculation as dict), optional ``db_url`` (no secrets: a URL with
+    a password is taken from ``$LISFLOW_DB_URL`` at run time), ``engine_options``.
+    """
+
+    required_params = ["calc"]
+    optional_params = ["db_url", "engine_options", "walltime_s"]
+
+    def run_task(self, fw_spec: dict[str, Any]) -> FWAction:
+        from lisflow.engines.registry import get_engine
+
+        calc = with_parent_structure(calc_from_dict(self["calc"]), fw_spec)
+        engine = get_engine(self.get("engine_options", {}).get("engine", calc.engine),
+                            **{k: v for k, v in self.get("engine_options", {}).items() if k != "engine"})
+        run_dir = Path.cwd()
+        files = engine.write_inputs(calc, run_dir)
+        input_hash = hash_directory(run_dir, files)
+        fw_id = fw_spec.get("_lisflow_fw_id") or self.get("fw_id")
+        store = open_store(self.get("db_url"))
+        previous = store.completed_by_hash(input_hash)
+        if previous is not None and previous.calc_id == calc.calc_id and previous.run_dir:
+            return self._action(calc, Path(previous.run_dir), skipped=True)
+        walltime = self.get("walltime_s") or _walltime_from_env()
+        try:
+            engine.run(calc, run_dir, walltime_s=walltime)
+        except EngineError as exc:
+            _mark(store, calc, "FAILED", str(exc))
+            raise
+        try:
+            parsed = engine.parse(calc, run_dir)
+        except ParseError as exc:
+            _mark(store, calc, "PARSE_ERROR", str(exc))
+            raise
+        atomic_write_text(run_dir / RESULT_FILE, _result_json(calc, parsed, input_hash, fw_id))
+        _write_final_structure(engine, calc, run_dir)
+        store_parsed(store, calc, parsed, run_dir, input_hash, fw_id)
+        return self._action(calc, run_dir)
+
+    def _action(self, calc: Calculation, run_dir: Path, skipped: bool = False) -> FWAction:
+        final = run_dir / STRUCTURE_FILE
+        structure = json.loads(final.read_text()) if final.exists() else None
+        output = {"run_dir": str(run_dir), "structure": structure}
+        return FWAction(
+            stored_data={"calc_id": calc.calc_id, "skipped": skipped, "run_dir": str(run_dir)},
+            mod_spec=[{"_set": {f"lisflow_parents->{spec_key(calc.calc_id)}": output}}],
+        )
+
+
+def _write_final_structure(engine, calc: Calculation, run_dir: Path) -> None:
+    final = getattr(engine, "final_structure", None)
+    structure = final(calc, run_dir) if final else None
+    if structure is not None:
+        atomic_write_text(run_dir / STRUCTURE_FILE, json.dumps(structure.as_dict()))
+
+
+def _mark(store, calc: Calculation, state: str, reason: str) -> None:
+    from lisflow.db.schema import CalculationRecord
+
+    store.upsert_calculation(CalculationRecord(
+        calc_id=calc.calc_id, study=calc.study, engine=calc.engine, task=calc.task,
+        role=calc.role, formula=calc.formula, n_atoms=calc.n_atoms, labels=calc.labels))
+    store.set_state(calc.calc_id, state, reason)
+
+
+def _walltime_from_env() -> float | None:
+    """Seconds left in the Slurm job (``LISFLOW_WALLTIME_S`` set by the job script)."""
+    value = os.environ.get("LISFLOW_WALLTIME_S")
+    return float(value) if value else None
+
+
+@explicit_serialize
+class AdsorptionEnergyTask(FiretaskBase):
+    """E_ads = E_adslab − E_slab − E_molecule (paper 000 eq. 6) from the stored energies."""
+
+    required_params = ["adslab", "slab", "molecule"]
+    optional_params = ["db_url"]
+
+    def run_task(self, fw_spec: dict[str, Any]) -> FWAction:
+        energy = open_store(self.get("db_url")).upsert_adsorption(
+            self["adslab"], self["slab"], self["molecule"])
+        return FWAction(stored_data={"adslab": self["adslab"], "energy_ev": energy})
+
+
+@explicit_serialize
+class PolymorphEnergyTask(FiretaskBase):
+    """E_f = E_crystal / n (paper 000 eq. 5) from the stored energy of the relaxation."""
+
+    required_params = ["calc_id", "polymorph"]
+    optional_params = ["db_url"]
+
+    def run_task(self, fw_spec: dict[str, Any]) -> FWAction:
+        store = open_store(self.get("db_url"))
+        record = store.get(self["calc_id"])
+        per_atom = record.energy_ev / record.n_atoms
+        store.upsert_polymorph(self["calc_id"], self["polymorph"], per_atom)
+        return FWAction(stored_data={"polymorph": self["polymorph"], "energy_per_atom_ev": per_atom})

@@ -1,0 +1,41 @@
+"""MD study → list of :class:`~lisflow.calculation.Calculation` (engine ``lammps``, task ``md``)."""
+
+from __future__ import annotations
+
+from lisflow.calculation import Calculation
+from lisflow.spec.md import MdStudy
+
+_RUN_KEYS = (
+    "timestep_fs", "dump_every_ps", "thermo_every_ps", "restart_every_ps", "thermostat_damp_ps",
+    "barostat_damp_ps", "cutoff_a", "pppm_accuracy", "neighbor_skin_a", "time_scale", "seed",
+)
+
+
+def plan_md(spec: MdStudy) -> list[Calculation]:
+    """One calculation per system: ``calc_id = <study>/<system name>``.
+
+    ``role`` is ``box`` for bulk boxes and ``interface`` for boxes with an electrode; the
+    structure is None (the box is packed by the engine); ``params`` carry the builder
+    arguments (``system``), the protocol (``stages``) and every run setting.
+    """
+    calcs = []
+    for system in spec.systems:
+        params = {key: getattr(spec, key) for key in _RUN_KEYS}
+        params["system"] = system.builder_args(spec.scale)
+        params["stages"] = [stage.model_dump() for stage in spec.protocol]
+        params["scale"] = spec.scale
+        labels = {"system": system.name, "kind": system.kind, "n_li2s6": system.n_li2s6,
+                  "scale": spec.scale}
+        if system.electrode:
+            labels["electrode"] = system.electrode
+        calcs.append(Calculation(
+            calc_id=f"{spec.study}/{system.name}",
+            study=spec.study,
+            engine="lammps",
+            task="md",
+            role="box" if system.kind == "bulk" else "interface",
+            structure=None,
+            params=params,
+            labels=labels,
+        ))
+    return calcs

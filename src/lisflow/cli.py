@@ -43,6 +43,7 @@ app = typer.Typer(
 COMMAND_MODULES = (
     "lisflow.workflows.cli",
     "lisflow.launch.cli",
+    "lisflow.launch.queue_cli",
     "lisflow.db.cli",
     "lisflow.analysis.cli",
     "lisflow.forcefield.cli",

@@ -105,23 +105,26 @@ def electron_count(structure: Structure | Molecule, charge: float = 0.0) -> int:
     return int(sum(GTH_VALENCE[s.specie.symbol] for s in structure) - charge)
 
 
+def _kind_name(site) -> str:
+    return "D" if site.properties.get("isotope") == "D" else site.specie.symbol
+
+
 def _kinds(structure: Structure | Molecule) -> list[dict[str, Any]]:
+    """One &KIND per kind used; deuterium is H with the mass of 2H."""
     kinds = []
-    symbols = sorted({s.specie.symbol for s in structure})
-    for symbol in symbols:
-        kinds.append({"_": symbol, "ELEMENT": symbol, "BASIS_SET": BASIS_SET, "POTENTIAL": POTENTIAL})
-    if any(s.properties.get("isotope") == "D" for s in structure):
-        kinds.append({"_": "D", "ELEMENT": "H", "MASS": DEUTERIUM_MASS, "BASIS_SET": BASIS_SET,
-                      "POTENTIAL": POTENTIAL})
+    for name in sorted({_kind_name(site) for site in structure}):
+        kind = {"_": name, "ELEMENT": "H" if name == "D" else name}
+        if name == "D":
+            kind["MASS"] = DEUTERIUM_MASS
+        kinds.append({**kind, "BASIS_SET": BASIS_SET, "POTENTIAL": POTENTIAL})
     return kinds
 
 
 def _coords(structure: Structure | Molecule) -> list[str]:
     rows = []
     for site in structure:
-        kind = "D" if site.properties.get("isotope") == "D" else site.specie.symbol
         x, y, z = site.coords
-        rows.append(f"{kind} {x:.10f} {y:.10f} {z:.10f}")
+        rows.append(f"{_kind_name(site)} {x:.10f} {y:.10f} {z:.10f}")
     return rows
 
 

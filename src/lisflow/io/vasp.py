@@ -57,7 +57,7 @@ def initial_magmoms(structure: Structure) -> list[float]:
 def potcar_symbols(structure: Structure) -> list[str]:
     """POTCAR symbols in POSCAR block order (MPRelaxSet's choice per element)."""
     _, table = _mp_defaults()
-    blocks = Poscar(structure).site_symbols
+    blocks = Poscar(bare(structure)).site_symbols
     return [table.get(symbol, symbol) for symbol in blocks]
 
 
@@ -123,12 +123,17 @@ class VaspInputGenerator:
         files = {
             "INCAR": Incar(self.incar(structure)).get_str(sort_keys=True),
             "KPOINTS": str(kpoints),
-            "POSCAR": Poscar(structure, comment=structure.composition.formula).get_str(
+            "POSCAR": Poscar(bare(structure), comment=structure.composition.formula).get_str(
                 significant_figures=10
             ),
         }
         files.update(potcar_files(potcar_symbols(structure)))
         return files
+
+
+def bare(structure: Structure) -> Structure:
+    """The structure without site properties (labels are lisflow's, not VASP's)."""
+    return Structure(structure.lattice, structure.species, structure.frac_coords)
 
 
 def mass_centre_z(structure: Structure) -> float:

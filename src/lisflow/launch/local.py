@@ -38,7 +38,9 @@ def submit(spec_files: list[Path], profile: Profile, engine_options: dict | None
             wf, report = build_workflow(spec, path, store, profile.run_root, profile.results_db,
                                         active_names(lpad, spec.study), engine_options)
             if wf is not None:
-                lpad.add_wf(wf)
+                ids = lpad.add_wf(wf)  # {old id: new id}
+                for fw_id in ids.values():  # Firetasks record their Firework id in the DB
+                    lpad.update_spec([fw_id], {"_lisflow_fw_id": fw_id})
                 save(lpad)
             reports.append(report)
     return reports

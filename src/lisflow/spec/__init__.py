@@ -36,7 +36,7 @@ def field_path(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif part in ("mo_ngraphene", "dasc", "ti0001", "file") or "[" in str(part):
+        elif part in ("mo_ngraphene", "dasc", "ti0001", "molecule", "file") or "[" in str(part):
             continue  # pydantic's union-member tag, not a user field
         else:
             text += f".{part}" if text else str(part)
@@ -62,7 +62,7 @@ def validate_spec(data: Any, source: str = "<spec>") -> BaseModel:
     if not isinstance(data, dict):
         raise InputError(source, "a study definition must be a YAML mapping")
     kind = data.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise InputError("kind", f"unknown study kind {kind!r}", ", ".join(KINDS))
     try:
         return _model_for(kind).model_validate(data)

@@ -80,6 +80,21 @@ class TiSubstrate(StrictModel):
     vacuum: float = Field(15.0, gt=5.0)
 
 
+class MoleculeSubstrate(StrictModel):
+    """An isolated molecule as the 'substrate' (small, cheap models: CP2K demo, clusters)."""
+
+    builder: Literal["molecule"]
+    name: str
+    box: float = Field(14.0, gt=5.0)
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in NAMED_ADSORBATES:
+            raise ValueError(f"{value!r} is not a known molecule (allowed: {', '.join(NAMED_ADSORBATES)})")
+        return value
+
+
 class FileSubstrate(StrictModel):
     """A slab read from a structure file (POSCAR, CIF, ...), relative to the spec file."""
 
@@ -91,7 +106,7 @@ class FileSubstrate(StrictModel):
 RoleKey = Annotated[str, Field(pattern=r"^(slab|adslab|molecule)(\.(relax|static|geo_opt))?$")]
 
 Substrate = Annotated[
-    MoNGrapheneSubstrate | DascSubstrate | TiSubstrate | FileSubstrate,
+    MoNGrapheneSubstrate | DascSubstrate | TiSubstrate | MoleculeSubstrate | FileSubstrate,
     Field(discriminator="builder"),
 ]
 
@@ -132,6 +147,17 @@ class StudyBase(StrictModel):
     @classmethod
     def _sane_task_overrides(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         return {task: check_overrides(tags) for task, tags in value.items()}
+
+
+def check_preset(engine: str, preset: str | None) -> None:
+    """A VASP study names a preset of ``inputs/presets/vasp.yaml``."""
+    if engine != "vasp":
+        return
+    from lisflow.io.vasp import vasp_presets
+
+    names = [k for k in vasp_presets()]
+    if preset not in names:
+        raise ValueError(f"unknown VASP preset {preset!r} (allowed: {', '.join(names)})")
 
 
 def check_overrides(tags: dict[str, Any]) -> dict[str, Any]:
@@ -175,6 +201,11 @@ class AdsorptionStudy(StudyBase):
     def _sane_role_overrides(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         return {key: check_overrides(tags) for key, tags in value.items()}
 
+    @model_validator(mode="after")
+    def _preset_exists(self) -> AdsorptionStudy:
+        check_preset(self.engine, self.preset)
+        return self
+
     @field_validator("adsorbates")
     @classmethod
     def _known_adsorbates(cls, value: list[str]) -> list[str]:
@@ -197,6 +228,11 @@ class PolymorphStudy(StudyBase):
     polymorphs: list[str] = Field(min_length=1)
     kpoints: KpointRule | None = None
     diffraction: bool = True
+
+    @model_validator(mode="after")
+    def _preset_exists(self) -> PolymorphStudy:
+        check_preset(self.engine, self.preset)
+        return self
 
 
 class AimdStage(StrictModel):

@@ -8,6 +8,7 @@ Same spec, same bytes: re-running gives identical files and manifest.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,18 @@ def write_calculation(calc: Calculation, root: Path) -> ManifestEntry:
 def dry_run(spec_files: list[Path], out_dir: Path, progress: bool = True) -> list[ManifestEntry]:
     """Validate and plan every spec, then write each study directory and ``manifest.json``."""
     planned = [(spec, plan(spec, path)) for path in spec_files for spec in [load_spec(path)]]
+    created = not out_dir.exists()
+    try:
+        entries = _write_all(planned, out_dir, progress)
+    except BaseException:
+        if created:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+    update_manifest(out_dir / MANIFEST, entries)
+    return entries
+
+
+def _write_all(planned, out_dir: Path, progress: bool) -> list[ManifestEntry]:
     entries: list[ManifestEntry] = []
     total = sum(len(calcs) for _, calcs in planned)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -97,7 +110,6 @@ def dry_run(spec_files: list[Path], out_dir: Path, progress: bool = True) -> lis
                 for calc in calcs:
                     entries.append(write_calculation(calc, tmp))
                     bar.advance(task)
-    update_manifest(out_dir / MANIFEST, entries)
     return entries
 
 

@@ -31,6 +31,10 @@ def spec_key(calc_id: str) -> str:
 
 
 def open_store(db_url: str | None):
+    """The results database, or None when storing is deferred (``LISFLOW_DEFER_STORE=1``:
+    compute nodes without database access; ``lisflow recover`` stores the result files)."""
+    if os.environ.get("LISFLOW_DEFER_STORE") == "1":
+        return None
     from lisflow.db.store import ResultStore
 
     return ResultStore(db_url or os.environ.get("LISFLOW_DB_URL"))
@@ -123,7 +127,7 @@ class RunCalculationTask(FiretaskBase):
         input_hash = hash_directory(run_dir, files)
         fw_id = fw_spec.get("_lisflow_fw_id") or self.get("fw_id")
         store = open_store(self.get("db_url"))
-        previous = store.completed_by_hash(input_hash)
+        previous = store.completed_by_hash(input_hash) if store is not None else None
         if previous is not None and previous.calc_id == calc.calc_id and previous.run_dir:
             return self._action(calc, Path(previous.run_dir), skipped=True)
         walltime = self.get("walltime_s") or _walltime_from_env()
@@ -137,9 +141,10 @@ class RunCalculationTask(FiretaskBase):
         except ParseError as exc:
             _mark(store, calc, "PARSE_ERROR", str(exc))
             raise
-        atomic_write_text(run_dir / RESULT_FILE, _result_json(calc, parsed, input_hash, fw_id))
         _write_final_structure(engine, calc, run_dir)
-        store_parsed(store, calc, parsed, run_dir, input_hash, fw_id)
+        atomic_write_text(run_dir / RESULT_FILE, _result_json(calc, parsed, input_hash, fw_id))
+        if store is not None:
+            store_parsed(store, calc, parsed, run_dir, input_hash, fw_id)
         return self._action(calc, run_dir)
 
     def _action(self, calc: Calculation, run_dir: Path, skipped: bool = False) -> FWAction:
@@ -162,6 +167,8 @@ def _write_final_structure(engine, calc: Calculation, run_dir: Path) -> None:
 def _mark(store, calc: Calculation, state: str, reason: str) -> None:
     from lisflow.db.schema import CalculationRecord
 
+    if store is None:
+        return
     store.upsert_calculation(CalculationRecord(
         calc_id=calc.calc_id, study=calc.study, engine=calc.engine, task=calc.task,
         role=calc.role, formula=calc.formula, n_atoms=calc.n_atoms, labels=calc.labels))

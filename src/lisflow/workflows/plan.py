@@ -25,6 +25,7 @@ from lisflow.spec.models import (
     AimdStudy,
     DascSubstrate,
     FileSubstrate,
+    MoleculeSubstrate,
     MoNGrapheneSubstrate,
     PolymorphStudy,
     TiSubstrate,
@@ -55,6 +56,11 @@ def substrate_structure(sub: Any, spec_file: Path | None) -> tuple[str, Structur
     if isinstance(sub, TiSubstrate):
         slab = support.ti0001(layers=sub.layers, a=sub.a, size=tuple(sub.size), vacuum=sub.vacuum)
         return "Ti001", slab
+    if isinstance(sub, MoleculeSubstrate):
+        slab = boxed(adsorbate_molecule(sub.name), sub.box)
+        slab.add_site_property("label", ["support"] * len(slab))
+        slab.properties["isolated"] = True
+        return f"{sub.name}-mol", slab
     if isinstance(sub, FileSubstrate):
         path = resolve_path(spec_file or Path.cwd() / "spec.yaml", sub.path)
         if not path.is_file():
@@ -123,8 +129,11 @@ def _cp2k_params(spec: Any, task: str, role: str, periodic: str) -> dict[str, An
 def _stage_pair(spec: AdsorptionStudy, base: str, role: str, structure: Structure,
                 labels: dict[str, Any]) -> list[Calculation]:
     """Relaxation (+ static when the study asks for it) of one structure."""
+    if spec.engine == "vasp":  # one POSCAR/POTCAR block per element (sorted by electronegativity)
+        structure = structure.get_sorted_structure()
     if spec.engine == "cp2k":
-        periodic = "NONE" if role == "molecule" else "XYZ"
+        isolated = role == "molecule" or structure.properties.get("isolated", False)
+        periodic = "NONE" if isolated else "XYZ"
         relax_params = _cp2k_params(spec, "geo_opt", role, periodic)
         relax_task = "geo_opt"
     else:
@@ -176,7 +185,7 @@ def plan_polymorphs(spec: PolymorphStudy) -> list[Calculation]:
             raise InputError(f"polymorphs[{index}]", f"unknown polymorph {name!r}", ", ".join(available))
         calcs.append(Calculation(
             calc_id=f"{spec.study}/bulk/{name}/relax", study=spec.study, engine="vasp",
-            task="relax", role="bulk", structure=available[name],
+            task="relax", role="bulk", structure=available[name].get_sorted_structure(),
             params=_vasp_params(spec, "relax", "bulk"), labels={"polymorph": name, "final": True},
         ))
     return calcs

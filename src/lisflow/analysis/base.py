@@ -1,0 +1,138 @@
+"""Streaming trajectory analyses: MDAnalysis ``AnalysisBase`` hooks driven by one shared pass.
+
+Every analysis here subclasses :class:`StreamingAnalysis` (itself an MDAnalysis
+``AnalysisBase``), so it can run alone with ``.run()``; :func:`run_analyses` instead reads the
+trajectory ONCE and feeds every analysis each frame. Analyses keep only per-frame scalars and
+fixed-size accumulators in memory, never per-frame copies of all atoms.
+
+Units: length Å, time ps (MDAnalysis conventions).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+from MDAnalysis.analysis.base import AnalysisBase
+
+from lisflow.errors import InputError
+
+#: ``(analysis, quantity) -> (x, y, x_unit, y_unit)``, the shape of ``ParsedResult.series``.
+Series = dict[tuple[str, str], tuple[np.ndarray, np.ndarray, str, str]]
+
+
+class StreamingAnalysis(AnalysisBase):
+    """An ``AnalysisBase`` whose results are plain arrays plus :meth:`to_series`.
+
+    Subclasses implement ``_prepare`` / ``_single_frame`` / ``_conclude`` and read the current
+    frame from ``self._ts`` and ``self._frame_index``.
+    """
+
+    name: ClassVar[str] = "analysis"
+
+    def to_series(self) -> Series:
+        """Results as ``{(analysis, quantity): (x, y, x_unit, y_unit)}``."""
+        raise NotImplementedError
+
+
+def orthorhombic_box(dimensions: np.ndarray | None, field_name: str = "box") -> np.ndarray:
+    """Box lengths (Å) of an orthorhombic cell; raises InputError for a triclinic/missing box."""
+    if dimensions is None or not np.all(np.asarray(dimensions[:3]) > 0):
+        raise InputError(field_name, "the trajectory has no periodic box", "orthorhombic box")
+    if not np.allclose(dimensions[3:6], 90.0, atol=1e-3):
+        raise InputError(
+            field_name, f"triclinic box angles {dimensions[3:6]}", "orthorhombic (90/90/90)"
+        )
+    return np.asarray(dimensions[:3], dtype=np.float64)
+
+
+@dataclass
+class StreamReport:
+    """What one shared pass cost: median seconds per frame of reading and of each analysis'
+    ``_single_frame``, seconds of each ``_conclude``, and the wall time of the whole pass."""
+
+    n_frames: int
+    read_s_per_frame: float
+    s_per_frame: dict[str, float] = field(default_factory=dict)
+    conclude_s: dict[str, float] = field(default_factory=dict)
+    total_s: float = 0.0
+
+
+def run_analyses(
+    universe,
+    analyses: list[AnalysisBase],
+    start: int | None = None,
+    stop: int | None = None,
+    step: int | None = None,
+    progress: bool = True,
+) -> StreamReport:
+    """Iterate ``universe.trajectory[start:stop:step]`` once, feeding every analysis each frame.
+
+    Any MDAnalysis ``AnalysisBase`` with the usual hooks can join the pass (a name is taken
+    from its ``name`` attribute or class). Returns a :class:`StreamReport` with the timings.
+    """
+    if not analyses:
+        raise InputError("analyses", "no analysis given", "clusters,msd,slices,surface,dense")
+    traj = universe.trajectory
+    for analysis in analyses:
+        if not hasattr(analysis, "name"):
+            analysis.name = type(analysis).__name__
+        if analysis._trajectory is not traj:
+            raise InputError("analyses", f"{analysis.name} belongs to another universe")
+        analysis._setup_frames(traj, start, stop, step)
+        analysis._prepare()
+    sliced = traj[start:stop:step]
+    n_frames = len(sliced)
+    frame_times = np.zeros((n_frames, len(analyses)))
+    read_times = np.zeros(n_frames)
+    t_begin = time.perf_counter()
+    progress_bar = _progress(progress, n_frames)
+    iterator = iter(sliced)
+    for index in range(n_frames):
+        t0 = time.perf_counter()
+        ts = next(iterator)
+        read_times[index] = time.perf_counter() - t0
+        for column, analysis in enumerate(analyses):
+            t1 = time.perf_counter()
+            analysis._frame_index = index
+            analysis._ts = ts
+            analysis.frames[index] = ts.frame
+            analysis.times[index] = ts.time
+            analysis._single_frame()
+            frame_times[index, column] = time.perf_counter() - t1
+        if progress_bar is not None:
+            progress_bar[0].update(progress_bar[1], advance=1)
+    if progress_bar is not None:
+        progress_bar[0].stop()
+    report = StreamReport(
+        n_frames=n_frames, read_s_per_frame=float(np.median(read_times)) if n_frames else 0.0
+    )
+    for column, analysis in enumerate(analyses):
+        t0 = time.perf_counter()
+        analysis._conclude()
+        report.conclude_s[analysis.name] = time.perf_counter() - t0
+        report.s_per_frame[analysis.name] = (
+            float(np.median(frame_times[:, column])) if n_frames else 0.0
+        )
+    report.total_s = time.perf_counter() - t_begin
+    return report
+
+
+def _progress(enabled: bool, total: int):
+    """A started rich progress bar and its task id, or None."""
+    if not enabled:
+        return None
+    from rich.progress import BarColumn, Progress, TimeRemainingColumn
+
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        "{task.completed}/{task.total} frames",
+        TimeRemainingColumn(),
+        transient=True,
+    )
+    task = bar.add_task("analysing", total=total)
+    bar.start()
+    return bar, task

@@ -1,0 +1,164 @@
+"""CLI: ``lisflow analyze`` (MD trajectory) and ``lisflow experiment ...`` (paper 000 Methods)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lisflow.analysis import experiment as ex
+from lisflow.errors import InputError
+
+console = Console(highlight=False)
+experiment_app = typer.Typer(no_args_is_help=True, help="Analyse in-situ experiment data (paper 000).")
+
+CSV_OPTION = typer.Option(..., "--csv", help="CSV file with a header row.")
+FORMAT_OPTION = typer.Option("table", "--format", help="table or json.")
+
+
+def _emit(title: str, values: dict[str, object], fmt: str) -> None:
+    if fmt == "json":
+        console.print_json(json.dumps(values))
+    elif fmt == "table":
+        table = Table(title=title)
+        table.add_column("quantity")
+        table.add_column("value", justify="right")
+        for key, value in values.items():
+            table.add_row(key, f"{value:.6g}" if isinstance(value, float) else str(value))
+        console.print(table)
+    else:
+        raise InputError("format", f"unknown value {fmt!r}", "table, json")
+
+
+@experiment_app.command("stokes")
+def stokes(
+    csv: Path = CSV_OPTION,
+    origins: str = typer.Option("first", help="MSD origins: first or all."),
+    temperature: float = typer.Option(ex.T_PAPER_K, help="Temperature, K."),
+    fmt: str = FORMAT_OPTION,
+) -> None:
+    """Einstein–Stokes D (nm²/s), drift velocity (nm/s) and force (pN) from columns t[s], x[nm], y[nm]."""
+    data = ex.read_columns(csv, ["t", "x", "y"])
+    fit = ex.einstein_diffusion_2d(data["t"], data["x"], data["y"], origins=origins)
+    _, speed = ex.drift_velocity(data["t"], data["x"], data["y"])
+    force = ex.stokes_force_pn(speed, fit.d_nm2_s, temperature)
+    _emit(
+        "Einstein–Stokes",
+        {
+            "D_nm2_s": fit.d_nm2_s,
+            "fit_r2": fit.r_squared,
+            "mean_velocity_nm_s": float(np.mean(speed)),
+            "max_velocity_nm_s": float(np.max(speed)),
+            "mean_force_pN": float(np.mean(force)),
+            "max_force_pN": float(np.max(force)),
+        },
+        fmt,
+    )
+
+
+@experiment_app.command("lsw")
+def lsw(csv: Path = CSV_OPTION, fmt: str = FORMAT_OPTION) -> None:
+    """LSW growth exponent n of area ∝ tⁿ from columns t[s], area[nm²]."""
+    data = ex.read_columns(csv, ["t", "area"])
+    fit = ex.lsw_exponent(data["t"], data["area"])
+    values = asdict(fit) | {"reaction_limited": fit.reaction_limited}
+    _emit("Lifshitz–Slyozov–Wagner", values, fmt)
+
+
+@experiment_app.command("arrhenius")
+def arrhenius(csv: Path = CSV_OPTION, fmt: str = FORMAT_OPTION) -> None:
+    """Activation energy Ea (eV) from columns T[K], R_ct[Ω]."""
+    data = ex.read_columns(csv, ["T", "R_ct"], min_rows=2)
+    _emit("Arrhenius", asdict(ex.arrhenius_activation_energy(data["T"], data["R_ct"])), fmt)
+
+
+@experiment_app.command("capacity")
+def capacity(
+    csv: Path = CSV_OPTION,
+    sulfur_mass_mg: float = typer.Option(None, help="Sulfur mass, mg (for mAh/g S)."),
+    fmt: str = FORMAT_OPTION,
+) -> None:
+    """Faraday capacity ∫ I dt (mAh, and mAh/g S) from columns t[s], I[mA]."""
+    data = ex.read_columns(csv, ["t", "I"], min_rows=2)
+    _emit("Faraday capacity", asdict(ex.faraday_capacity(data["t"], data["I"], sulfur_mass_mg)), fmt)
+
+
+def analyze(
+    trajectory: Path = typer.Argument(..., help="DCD, XTC or LAMMPS dump."),
+    topology: Path = typer.Option(..., "--topology", help="LAMMPS data file (or other topology)."),
+    analyses: str = typer.Option("clusters,msd,slices,surface,dense", help="Comma-separated."),
+    out: Path = typer.Option(Path("analysis_out"), "--out", help="Output directory."),
+    step: int = typer.Option(1, help="Analyse every step-th frame."),
+    s_select: str = typer.Option(None, help="MDAnalysis selection of S atoms (default: by mass)."),
+    electrode_select: str = typer.Option(None, help="Selection of electrode atoms (default: Mo/Ti by mass)."),
+    periodic_z: bool = typer.Option(False, help="Clusters periodic in z too (bulk boxes)."),
+    unwrap: bool = typer.Option(False, help="Unwrap a wrapped trajectory frame to frame for MSD."),
+    grouping: str = typer.Option("residues", help="S6 units by residues or consecutive."),
+    window: str = typer.Option(None, help="MSD fit window 'start_ps,end_ps' (default: 10–50 % of lags)."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+) -> None:
+    """One streaming pass over TRAJ; writes series.json, summary.json and PNG plots to --out."""
+    from lisflow.analysis.base import run_analyses
+    from lisflow.analysis.msd import MeanSquaredDisplacement, diffusion_coefficient
+    from lisflow.analysis.plotting import plot_series, write_series_json
+    from lisflow.analysis.trajectory import (
+        ELECTRODE_SELECTION,
+        SULFUR_SELECTION,
+        build_analyses,
+        load_universe,
+    )
+    from lisflow.fsutil import atomic_directory
+
+    if step < 1:
+        raise InputError("step", f"{step}", ">= 1")
+    universe = load_universe(trajectory, topology)
+    built = build_analyses(
+        universe,
+        [n.strip() for n in analyses.split(",") if n.strip()],
+        sulfur_selection=s_select or SULFUR_SELECTION,
+        electrode_selection=electrode_select or ELECTRODE_SELECTION,
+        periodic_z=periodic_z,
+        unwrap=unwrap,
+        grouping=grouping,
+    )
+    report = run_analyses(universe, built, step=step, progress=progress)
+    series = {}
+    summary: dict[str, object] = {"n_frames": report.n_frames, "ms_per_frame": {}}
+    for analysis in built:
+        series.update(analysis.to_series())
+        summary["ms_per_frame"][analysis.name] = 1e3 * report.s_per_frame[analysis.name]
+        if isinstance(analysis, MeanSquaredDisplacement) and len(analysis.lagtimes) > 2:
+            fit_window = _parse_window(window, analysis.lagtimes)
+            curves = {analysis.msd_type: (analysis.timeseries, len(analysis.dims))}
+            if "z" in analysis.msd_type and len(analysis.dims) > 1:
+                curves["z"] = (analysis.axis_msd("z"), 1)  # eq. 8
+            for label, (msd, dim) in curves.items():
+                d_cm2_s, fit = diffusion_coefficient(analysis.lagtimes, msd, dim, fit_window)
+                summary[f"D_{label}_cm2_s"] = d_cm2_s
+                summary[f"D_{label}_fit"] = asdict(fit)
+    with atomic_directory(out) as tmp:
+        write_series_json(series, tmp / "series.json")
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=1))
+        plot_series(series, tmp)
+    console.print(json.dumps(summary, indent=1))
+
+
+def _parse_window(text: str | None, lagtimes: np.ndarray) -> tuple[float, float]:
+    if text is None:
+        return 0.1 * float(lagtimes[-1]), 0.5 * float(lagtimes[-1])
+    try:
+        start, end = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError("window", f"{text!r}", "'start_ps,end_ps'") from None
+    return start, end
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``analyze`` and the ``experiment`` group to the root app."""
+    app.command("analyze")(analyze)
+    app.add_typer(experiment_app, name="experiment")

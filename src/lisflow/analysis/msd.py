@@ -1,0 +1,191 @@
+"""Mean squared displacement, 3-D or along one axis (paper 000, eq. 8), in one streaming pass.
+
+Memory approach: the stream writes each frame's (unwrapped) coordinates of the selected atoms
+to a temporary binary file on disk (``n_frames × n_atoms × n_dims``; float32 as read, float64
+when unwrapping accumulates), nothing else.
+``_conclude`` then memory-maps that file and runs the FFT MSD with all time origins
+(Calandrini et al., Collection SFN 12, 201 (2011); the algorithm of MDAnalysis
+``EinsteinMSD(fft=True)``) over blocks of atoms sized so that one block needs at most
+``memory_budget_mb`` of RAM. Peak RAM is therefore ``memory_budget_mb`` + O(n_frames) scalars
++ one frame of the selection, whatever the trajectory length; the disk file is removed after.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.fft
+from scipy import stats
+
+from lisflow.analysis.base import Series, StreamingAnalysis, orthorhombic_box
+from lisflow.errors import InputError
+
+DIMENSIONS = {"xyz": [0, 1, 2], "xy": [0, 1], "xz": [0, 2], "yz": [1, 2], "x": [0], "y": [1], "z": [2]}
+#: 1 Å²/ps = 1e-16 cm² / 1e-12 s = 1e-4 cm²/s.
+A2_PER_PS_TO_CM2_PER_S = 1.0e-4
+#: Bytes of RAM per (frame × coordinate) while transforming one block: float64 copy (8), its
+#: transpose (8), complex rfft of length ~2T (16 per frame), power spectrum (8) and slack.
+_BYTES_PER_FRAME_COORD = 48
+
+
+def msd_fft_sums(x: np.ndarray, workers: int = 1) -> np.ndarray:
+    """Σ over columns of the all-origin MSD numerator of ``x`` (T × M), before dividing by T−m.
+
+    Returns ``S(m) = Σ_cols Σ_k (x(k+m) − x(k))²`` for lags m = 0..T−1 (Å² when x is in Å).
+    The autocorrelation part uses one zero-padded real FFT per column and, since only the sum
+    over columns is needed, a single inverse FFT of the summed power spectrum.
+    """
+    n_t = x.shape[0]
+    sq = np.square(x).sum(axis=1)
+    # S1 part: Σ_k x(k+m)² + x(k)² = 2 Σ sq − Σ_{k<m} (sq[k] + sq[T−1−k])
+    head_tail = np.concatenate(([0.0], np.cumsum(sq[: n_t - 1] + sq[::-1][: n_t - 1])))
+    s1 = 2.0 * sq.sum() - head_tail
+    # S2 part: Σ_cols Σ_k x(k) x(k+m) = irfft(Σ_cols |rfft(x_col)|²)
+    n_fft = scipy.fft.next_fast_len(2 * n_t, real=True)
+    spectrum = scipy.fft.rfft(np.ascontiguousarray(x.T), n=n_fft, axis=-1, workers=workers)
+    power = (spectrum.real**2 + spectrum.imag**2).sum(axis=0)
+    acf = scipy.fft.irfft(power, n=n_fft)[:n_t]
+    return s1 - 2.0 * acf
+
+
+class MeanSquaredDisplacement(StreamingAnalysis):
+    """MSD(t) = ⟨|r(t0+t) − r(t0)|²⟩ over atoms and all origins t0; Å² against lag time in ps.
+
+    ``msd_type`` is ``"xyz"`` (3-D) or ``"z"`` (eq. 8) etc.; ``timeseries`` is the sum over its
+    axes and ``timeseries_by_axis`` (n_frames × n_axes) the per-axis MSD, so one ``"xyz"`` pass
+    also gives MSD_z. If ``unwrap`` is true the wrapped
+    trajectory is unwrapped frame to frame in the stream (minimum image of each step; requires
+    steps shorter than half the box). ``workdir`` holds the temporary coordinate file.
+    """
+
+    name = "msd"
+
+    def __init__(
+        self,
+        atomgroup,
+        msd_type: str = "xyz",
+        unwrap: bool = False,
+        memory_budget_mb: float = 64.0,
+        workdir: str | os.PathLike | None = None,
+        workers: int = 1,
+        **kwargs,
+    ) -> None:
+        super().__init__(atomgroup.universe.trajectory, **kwargs)
+        if msd_type not in DIMENSIONS:
+            raise InputError("msd_type", f"unknown value {msd_type!r}", ", ".join(DIMENSIONS))
+        if len(atomgroup) == 0:
+            raise InputError("atomgroup", "selection is empty", "a non-empty selection")
+        self.atomgroup = atomgroup
+        self.msd_type = msd_type
+        self.dims = DIMENSIONS[msd_type]
+        self.unwrap = unwrap
+        self.memory_budget_mb = float(memory_budget_mb)
+        self.workdir = workdir
+        self.workers = workers
+        self.name = f"msd_{msd_type}"
+
+    def _prepare(self) -> None:
+        fd, path = tempfile.mkstemp(prefix="lisflow_msd_", suffix=".f64", dir=self.workdir)
+        self._path = Path(path)
+        self._file = os.fdopen(fd, "wb")
+        self._previous_wrapped: np.ndarray | None = None
+        self._previous_unwrapped: np.ndarray | None = None
+
+    def _single_frame(self) -> None:
+        current = self.atomgroup.positions[:, self.dims]
+        if self.unwrap:
+            current = current.astype(np.float64)
+            if self._previous_wrapped is not None:
+                box = orthorhombic_box(self._ts.dimensions)[self.dims]
+                step = current - self._previous_wrapped
+                step -= box * np.round(step / box)
+                self._previous_wrapped = current
+                current = self._previous_unwrapped + step
+            else:
+                self._previous_wrapped = current
+            self._previous_unwrapped = current
+        self._file.write(current.tobytes())
+
+    def _conclude(self) -> None:
+        self._file.close()
+        n_t, n_atoms, n_dims = self.n_frames, len(self.atomgroup), len(self.dims)
+        try:
+            dtype = np.float64 if self.unwrap else np.float32
+            data = np.memmap(self._path, dtype=dtype, mode="r", shape=(n_t, n_atoms, n_dims))
+            per_atom = max(1, n_t * n_dims * _BYTES_PER_FRAME_COORD)
+            block = max(1, int(self.memory_budget_mb * 2**20 // per_atom))
+            by_axis = np.zeros((n_t, n_dims))
+            for first in range(0, n_atoms, block):
+                chunk = np.array(data[:, first : first + block, :], dtype=np.float64)
+                for axis in range(n_dims):
+                    by_axis[:, axis] += msd_fft_sums(chunk[:, :, axis], self.workers)
+                del chunk
+            del data
+        finally:
+            self._path.unlink(missing_ok=True)
+        self.timeseries_by_axis = by_axis / (n_t - np.arange(n_t))[:, None] / n_atoms
+        self.timeseries_by_axis[0] = 0.0  # by definition; the FFT leaves ~1e-14 round-off
+        self.timeseries = self.timeseries_by_axis.sum(axis=1)
+        dt = float(self.times[1] - self.times[0]) if n_t > 1 else 0.0
+        self.lagtimes = np.arange(n_t) * dt
+        self.results.timeseries = self.timeseries
+        self.results.timeseries_by_axis = self.timeseries_by_axis
+        self.results.lagtimes = self.lagtimes
+
+    def axis_msd(self, axis: str) -> np.ndarray:
+        """MSD (Å²) along one axis ``"x"``, ``"y"`` or ``"z"`` of this analysis' ``msd_type``."""
+        index = DIMENSIONS[axis][0]
+        if index not in self.dims:
+            raise InputError("axis", f"{axis!r} is not in msd_type {self.msd_type!r}", self.msd_type)
+        return self.timeseries_by_axis[:, self.dims.index(index)]
+
+    def to_series(self) -> Series:
+        series = {(self.name, "msd"): (self.lagtimes, self.timeseries, "ps", "Å^2")}
+        if len(self.dims) > 1:
+            for axis in self.msd_type:
+                series[(self.name, f"msd_{axis}")] = (self.lagtimes, self.axis_msd(axis), "ps", "Å^2")
+        return series
+
+
+@dataclass(frozen=True)
+class LinearFit:
+    """Least-squares line y = slope·x + intercept over ``window`` (x units) with ``n_points``."""
+
+    slope: float
+    intercept: float
+    r_squared: float
+    window: tuple[float, float]
+    n_points: int
+
+
+def linear_fit(x: np.ndarray, y: np.ndarray, window: tuple[float, float] | None) -> LinearFit:
+    """Fit y(x) over ``window = (start, end)`` (inclusive, x units; None = all points)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    lo, hi = (float(x.min()), float(x.max())) if window is None else map(float, window)
+    mask = (x >= lo) & (x <= hi) & np.isfinite(y)
+    if mask.sum() < 2:
+        raise InputError(
+            "window", f"({lo}, {hi}) holds {int(mask.sum())} points", "a range with >= 2 points"
+        )
+    reg = stats.linregress(x[mask], y[mask])
+    return LinearFit(
+        float(reg.slope), float(reg.intercept), float(reg.rvalue**2), (lo, hi), int(mask.sum())
+    )
+
+
+def diffusion_coefficient(
+    lagtimes_ps: np.ndarray,
+    msd_a2: np.ndarray,
+    dim: int,
+    window: tuple[float, float] | None = None,
+) -> tuple[float, LinearFit]:
+    """Einstein D (cm²/s) = slope / (2·dim) of MSD (Å²) vs lag (ps) fitted over ``window`` (ps)."""
+    if dim not in (1, 2, 3):
+        raise InputError("dim", f"{dim}", "1, 2 or 3")
+    fit = linear_fit(lagtimes_ps, msd_a2, window)
+    return fit.slope / (2 * dim) * A2_PER_PS_TO_CM2_PER_S, fit

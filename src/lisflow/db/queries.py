@@ -1,0 +1,236 @@
+"""Read the results database into pandas DataFrames (stable columns, deterministic order).
+
+Every function takes a :class:`~lisflow.db.store.ResultStore` and optional filters; ``None``
+means "any". ``study``, ``site``, ``adsorbate`` and ``engine`` filter on the calculation the
+rows belong to (for adsorption energies: the adslab calculation and the adsorption row).
+Units are in the column names: ``*_ev`` eV, ``*_a`` Å, charges in e.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Select, String, select
+
+from lisflow.db import schema as s
+from lisflow.db.store import ResultStore
+
+C = s.CalculationRow
+#: The three calculations of an adsorption energy (table aliases, built once).
+_ADSLAB, _SLAB, _MOLECULE = (C.__table__.alias(n) for n in ("adslab", "slab", "molecule"))
+#: Calculation columns put in front of every per-calculation table.
+_CALC_COLUMNS = ("study", "calc_id", "engine", "site", "adsorbate")
+
+
+def _calc_filters(query: Select, study, site, adsorbate, engine, calc_id=None) -> Select:
+    for column, value in (
+        (C.study, study),
+        (C.site, site),
+        (C.adsorbate, adsorbate),
+        (C.engine, engine),
+        (C.calc_id, calc_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    return query
+
+
+def _frame(store: ResultStore, query: Select, order: tuple[str, ...]) -> pd.DataFrame:
+    """Run ``query`` sorted by the selected columns named in ``order``.
+
+    Missing values come first and text sorts by code point (SQLite's BINARY collation,
+    PostgreSQL's "C"), so both back ends return the same order.
+    """
+    postgres = store.engine.dialect.name == "postgresql"
+    keys = []
+    for name in order:
+        column = query.selected_columns[name]
+        if postgres and isinstance(column.type, String):
+            column = column.collate("C")
+        keys.append(column.asc().nulls_first())
+    with store.engine.connect() as connection:
+        result = connection.execute(query.order_by(*keys))
+        return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def _with_calc(table: Any, columns: tuple[str, ...]) -> Select:
+    selected = [getattr(C, c) for c in _CALC_COLUMNS] + [getattr(table, c) for c in columns]
+    return select(*selected).join(C, table.calculation_id == C.id)
+
+
+def calculations(
+    store: ResultStore,
+    study: str | None = None,
+    site: str | None = None,
+    adsorbate: str | None = None,
+    engine: str | None = None,
+    state: str | None = None,
+) -> pd.DataFrame:
+    """One row per calculation: identity, state, energies (eV), hash, run directory."""
+    names = (
+        "calc_id", "study", "engine", "task", "role", "formula", "n_atoms", "site",
+        "adsorbate", "state", "state_reason", "energy_ev", "energy_per_atom_ev", "input_hash",
+        "fw_id", "run_dir", "updated_at",
+    )  # fmt: skip
+    query = _calc_filters(select(*(getattr(C, n) for n in names)), study, site, adsorbate, engine)
+    if state is not None:
+        query = query.where(C.state == state)
+    return _frame(store, query, ("calc_id",))
+
+
+def adsorption(
+    store: ResultStore,
+    study: str | None = None,
+    site: str | None = None,
+    adsorbate: str | None = None,
+    engine: str | None = None,
+) -> pd.DataFrame:
+    """Adsorption energies E_ads = E_adslab − E_slab − E_molecule (eV) with their inputs."""
+    a = s.AdsorptionEnergyRow
+    adslab, slab, molecule = _ADSLAB, _SLAB, _MOLECULE
+    query = (
+        select(
+            a.study,
+            a.site,
+            a.adsorbate,
+            a.configuration,
+            adslab.c.calc_id.label("adslab_calc_id"),
+            slab.c.calc_id.label("slab_calc_id"),
+            molecule.c.calc_id.label("molecule_calc_id"),
+            adslab.c.engine,
+            adslab.c.energy_ev.label("adslab_energy_ev"),
+            slab.c.energy_ev.label("slab_energy_ev"),
+            molecule.c.energy_ev.label("molecule_energy_ev"),
+            a.energy_ev,
+        )  # fmt: skip
+        .join(adslab, a.adslab_id == adslab.c.id)
+        .join(slab, a.slab_id == slab.c.id)
+        .join(molecule, a.molecule_id == molecule.c.id)
+    )
+    for column, value in ((a.study, study), (a.site, site), (a.adsorbate, adsorbate)):
+        if value is not None:
+            query = query.where(column == value)
+    if engine is not None:
+        query = query.where(adslab.c.engine == engine)
+    order = ("study", "site", "adsorbate", "configuration", "adslab_calc_id")
+    return _frame(store, query, order)
+
+
+def charges(
+    store: ResultStore,
+    study: str | None = None,
+    site: str | None = None,
+    adsorbate: str | None = None,
+    engine: str | None = None,
+    calc_id: str | None = None,
+    method: str | None = None,
+) -> pd.DataFrame:
+    """Atomic charges (e): net charge and valence electrons per site and method."""
+    t = s.SiteChargeRow
+    columns = ("method", "site_index", "element", "label", "valence_electrons", "net_charge")
+    query = _calc_filters(_with_calc(t, columns), study, site, adsorbate, engine, calc_id)
+    if method is not None:
+        query = query.where(t.method == method)
+    return _frame(store, query, ("calc_id", "method", "site_index"))
+
+
+def bands(
+    store: ResultStore,
+    study: str | None = None,
+    site: str | None = None,
+    adsorbate: str | None = None,
+    engine: str | None = None,
+    calc_id: str | None = None,
+    orbital: str | None = None,
+) -> pd.DataFrame:
+    """Band centres (eV relative to E_F) per atom, orbital and spin channel."""
+    t = s.BandCentreRow
+    columns = ("site_index", "element", "label", "orbital", "spin", "centre_ev")
+    query = _calc_filters(_with_calc(t, columns), study, site, adsorbate, engine, calc_id)
+    if orbital is not None:
+        query = query.where(t.orbital == orbital)
+    return _frame(store, query, ("calc_id", "site_index", "orbital", "spin"))
+
+
+def icohp(
+    store: ResultStore,
+    study: str | None = None,
+    site: str | None = None,
+    adsorbate: str | None = None,
+    engine: str | None = None,
+    calc_id: str | None = None,
+) -> pd.DataFrame:
+    """Integrated COHP per bond (eV; negative = bonding) and bond length (Å)."""
+    t = s.BondIcohpRow
+    columns = ("label", "atom1", "atom2", "length_a", "icohp_ev")
+    query = _calc_filters(_with_calc(t, columns), study, site, adsorbate, engine, calc_id)
+    return _frame(store, query, ("calc_id", "label"))
+
+
+def polymorphs(
+    store: ResultStore,
+    study: str | None = None,
+    site: str | None = None,
+    adsorbate: str | None = None,
+    engine: str | None = None,
+) -> pd.DataFrame:
+    """Formation energy per atom (eV/atom) of each polymorph, with its total energy per atom."""
+    t = s.PolymorphEnergyRow
+    query = select(
+        t.study, t.polymorph, C.calc_id, C.engine, C.formula, C.n_atoms,
+        C.energy_per_atom_ev, t.formation_energy_per_atom_ev,
+    ).join(C, t.calculation_id == C.id)  # fmt: skip
+    query = _calc_filters(query, None, site, adsorbate, engine)
+    if study is not None:
+        query = query.where(t.study == study)
+    return _frame(store, query, ("study", "polymorph", "calc_id"))
+
+
+def series(
+    store: ResultStore,
+    study: str | None = None,
+    site: str | None = None,
+    adsorbate: str | None = None,
+    engine: str | None = None,
+    calc_id: str | None = None,
+    analysis: str | None = None,
+    quantity: str | None = None,
+) -> pd.DataFrame:
+    """MD analysis time series, one row per point (x, y) with units."""
+    t = s.MdSeriesRow
+    columns = ("analysis", "quantity", "index", "x", "y", "x_unit", "y_unit")
+    query = _calc_filters(_with_calc(t, columns), study, site, adsorbate, engine, calc_id)
+    for column, value in ((t.analysis, analysis), (t.quantity, quantity)):
+        if value is not None:
+            query = query.where(column == value)
+    return _frame(store, query, ("calc_id", "analysis", "quantity", "index"))
+
+
+def scalars(
+    store: ResultStore,
+    study: str | None = None,
+    site: str | None = None,
+    adsorbate: str | None = None,
+    engine: str | None = None,
+    calc_id: str | None = None,
+) -> pd.DataFrame:
+    """Scalar MD results (e.g. diffusion coefficients) with units."""
+    t = s.MdScalarRow
+    query = _calc_filters(
+        _with_calc(t, ("name", "value", "unit")), study, site, adsorbate, engine, calc_id
+    )
+    return _frame(store, query, ("calc_id", "name"))
+
+
+#: Query name -> function, as offered by ``lisflow query``.
+QUERIES = {
+    "adsorption": adsorption,
+    "charges": charges,
+    "bands": bands,
+    "icohp": icohp,
+    "polymorphs": polymorphs,
+    "calculations": calculations,
+    "series": series,
+    "scalars": scalars,
+}

@@ -1,0 +1,445 @@
+"""``ResultStore``: transactional, idempotent writes of calculation results to SQLite/PostgreSQL.
+
+Database URL: the ``url`` argument (CLI ``--db``), else ``$LISFLOW_DB_URL``, else the SQLite
+file ``lisflow-results.sqlite`` in the current directory. PostgreSQL URLs use psycopg 3
+(``postgresql+psycopg://user:password@host:5432/dbname``). URLs are only shown masked.
+
+Result rows are duck-typed: ``charges``, ``bands`` and ``icohps`` accept the dataclasses
+``SiteCharge``, ``BandCentre``, ``BondIcohp`` of :mod:`lisflow.db.schema`, any object with the
+same attribute names, or dicts with those keys (optional ones may be absent):
+
+- charge: ``site_index`` (or ``index``), ``method`` (or the ``charge_method`` argument),
+  ``net_charge`` (may be None) [``element, valence_electrons, label``]
+- band centre: ``site_index, orbital, centre_ev`` [``element, spin`` (default total), ``label``]
+- ICOHP: ``label, atom1, atom2, icohp_ev`` (or ``icohp``) [``length_a`` (or ``length``)]
+
+so ``lisflow.parsers.bader.BaderSite``, ``lisflow.parsers.bands.BandCentre`` and
+``lisflow.parsers.lobster.BondIcohp`` go in as they are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import itertools
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC
+from importlib.metadata import version as package_version
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session
+
+import lisflow
+from lisflow.db import schema as s
+from lisflow.errors import InputError, LisflowError
+
+#: Environment variable holding the default database URL.
+ENV_VAR = "LISFLOW_DB_URL"
+#: File name of the default SQLite database (in the current working directory).
+DEFAULT_SQLITE_NAME = "lisflow-results.sqlite"
+#: Supported back ends and how their URLs look.
+BACKENDS = ("sqlite", "postgresql")
+URL_FORMS = "sqlite:///PATH, postgresql+psycopg://USER:PASSWORD@HOST:PORT/DBNAME"
+#: Execution option that makes a SQLite transaction take the write lock at BEGIN.
+WRITE_OPTION = "lisflow_write"
+#: Rows per INSERT batch when storing child rows.
+CHUNK = 2000
+
+
+class MissingResultError(LisflowError):
+    """A calculation or energy needed for a derived quantity is not in the database."""
+
+
+def default_url() -> str:
+    """``$LISFLOW_DB_URL`` or ``sqlite:///<cwd>/lisflow-results.sqlite``."""
+    return os.environ.get(ENV_VAR) or f"sqlite:///{Path.cwd() / DEFAULT_SQLITE_NAME}"
+
+
+def resolve_url(url: str | URL | None = None) -> URL:
+    """Parse ``url`` (or the default); a bare ``postgresql://`` gets the psycopg 3 driver."""
+    try:
+        parsed = make_url(url if url is not None else default_url())
+    except ArgumentError:
+        raise InputError("--db", "not a database URL", allowed=URL_FORMS) from None
+    backend = parsed.get_backend_name()
+    if backend not in BACKENDS:
+        raise InputError("--db", f"unsupported database {backend!r}", allowed=URL_FORMS)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def mask_url(url: str | URL) -> str:
+    """The URL as text with its password replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid database URL>"
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """File of a SQLite URL (None for in-memory SQLite and for other back ends)."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def create_db_engine(url: URL) -> Engine:
+    """Engine for ``url``. SQLite: WAL journal, synchronous=NORMAL, foreign keys, 30 s busy
+    timeout.
+
+    SQLite's driver-level implicit transactions are switched off and SQLAlchemy's ``begin``
+    event emits ``BEGIN`` itself, so one ``Session`` transaction is one SQLite transaction;
+    write transactions (:data:`WRITE_OPTION`) use ``BEGIN IMMEDIATE`` so that concurrent
+    writers queue on the lock instead of failing when upgrading a read lock.
+    """
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if (path := sqlite_path(url)) is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+        # synchronous=NORMAL is safe in WAL mode: a crash never corrupts or half-applies a
+        # transaction; only the last commits before a power loss may be lost.
+        pragmas = (
+            "busy_timeout=30000",
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+        )
+        for pragma in pragmas:
+            dbapi_connection.execute(f"PRAGMA {pragma}")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+#: Columns of ``calculations`` an upsert always overwrites; the others only when not None.
+_IDENTITY = ("study", "engine", "task", "role", "formula", "n_atoms", "labels", "site", "adsorbate")
+_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(s.CalculationRecord))
+
+
+class ResultStore:
+    """Results database. Every public method runs in one transaction (or joins the one opened
+    with :meth:`transaction`); writes are upserts on the tables' unique keys. One thread each.
+    """
+
+    def __init__(self, url: str | URL | None = None, *, create: bool = True) -> None:
+        """Open (and on first use create) the database. ``create=False``: a missing SQLite
+        file raises ``InputError`` instead of being created."""
+        self.url = resolve_url(url)
+        path = sqlite_path(self.url)
+        if not create and path is not None and not path.exists():
+            raise InputError("--db", f"no database file {path}", allowed=URL_FORMS)
+        self.engine = create_db_engine(self.url)
+        self._session: Session | None = None
+        self._insert = _dialect_insert(self.engine.dialect.name)
+        s.Base.metadata.create_all(self.engine)
+
+    @property
+    def display_url(self) -> str:
+        """The URL with its password masked."""
+        return mask_url(self.url)
+
+    def __repr__(self) -> str:
+        return f"ResultStore({self.display_url!r})"
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Session]:
+        """One transaction for everything inside; an exception rolls all of it back.
+
+        Nested use opens a SAVEPOINT, so a failed inner call undoes only its own writes.
+        ``write=False`` (reads only) does not take SQLite's write lock.
+        """
+        if self._session is not None:
+            with self._session.begin_nested():
+                yield self._session
+            return
+        with Session(self.engine, expire_on_commit=False) as session:
+            session.connection(execution_options={WRITE_OPTION: write})
+            self._session = session
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                self._session = None
+
+    # --- calculations -----------------------------------------------------------------------
+
+    def upsert_calculation(self, record: s.CalculationRecord) -> int:
+        """Insert or update the calculation ``record.calc_id``; returns its primary key."""
+        values = {name: getattr(record, name) for name in _RECORD_FIELDS}
+        values.pop("created_at"), values.pop("updated_at")
+        values["state"] = s.choice(values["state"] or "PLANNED", s.STATES, "state")
+        values.update(site=record.site, adsorbate=record.adsorbate, labels=dict(record.labels))
+        values["lisflow_version"] = values["lisflow_version"] or lisflow.__version__
+        values["pymatgen_version"] = values["pymatgen_version"] or package_version("pymatgen")
+        values["files"] = values["files"] or {}
+        now = s.utc_now()
+        stmt = self._insert(s.CalculationRow).values(**values, created_at=now, updated_at=now)
+        keep_if_none = {k for k in values if k not in _IDENTITY and k != "calc_id"}
+        changes = {k: stmt.excluded[k] for k in values if k not in keep_if_none}
+        changes |= {k: stmt.excluded[k] for k in keep_if_none if getattr(record, k) is not None}
+        changes.pop("calc_id")
+        if record.state is not None:  # a new state always comes with its own reason
+            changes["state_reason"] = stmt.excluded["state_reason"]
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["calc_id"], set_={**changes, "updated_at": now}
+        ).returning(s.CalculationRow.id)
+        with self.transaction() as session:
+            return session.execute(stmt).scalar_one()
+
+    def set_state(self, calc_id: str, state: str, reason: str | None = None) -> None:
+        """Set the life-cycle state (one of ``STATES``) and its reason."""
+        state = s.choice(state, s.STATES, "state")
+        with self.transaction() as session:
+            self._pk(session, calc_id)
+            session.execute(
+                update(s.CalculationRow)
+                .where(s.CalculationRow.calc_id == calc_id)
+                .values(state=state, state_reason=reason, updated_at=s.utc_now())
+            )
+
+    def get(self, calc_id: str) -> s.CalculationRecord | None:
+        """The calculation ``calc_id``, or None."""
+        with self.transaction(write=False) as session:
+            row = session.scalar(
+                select(s.CalculationRow).where(s.CalculationRow.calc_id == calc_id)
+            )
+            return None if row is None else _record(row)
+
+    def completed_by_hash(self, input_hash: str) -> s.CalculationRecord | None:
+        """The latest COMPLETED calculation with this input hash (duplicate detection)."""
+        query = (
+            select(s.CalculationRow)
+            .where(s.CalculationRow.input_hash == input_hash, s.CalculationRow.state == "COMPLETED")
+            .order_by(s.CalculationRow.updated_at.desc(), s.CalculationRow.id.desc())
+            .limit(1)
+        )
+        with self.transaction(write=False) as session:
+            row = session.scalar(query)
+            return None if row is None else _record(row)
+
+    def count(self, table: str) -> int:
+        """Number of rows in ``table`` (a name in ``schema.TABLES``)."""
+        if table not in s.TABLES:
+            raise InputError("table", f"unknown table {table!r}", allowed=", ".join(s.TABLES))
+        with self.transaction(write=False) as session:
+            return session.scalar(select(func.count()).select_from(s.TABLES[table])) or 0
+
+    # --- results ----------------------------------------------------------------------------
+
+    def store_results(
+        self,
+        calc_id: str,
+        *,
+        energy_ev: float | None = None,
+        charges: Iterable[Any] = (),
+        bands: Iterable[Any] = (),
+        icohps: Iterable[Any] = (),
+        files: Mapping[str, str] | None = None,
+        state: str = "COMPLETED",
+        charge_method: str | None = None,
+    ) -> None:
+        """Store the parsed results of one calculation in ONE transaction (all or nothing).
+
+        ``energy_ev`` is the total energy (eV; per atom is derived from ``n_atoms``). Given
+        charges replace the stored ones of the same methods; given bands / ICOHPs replace all
+        stored ones; empty ones keep what is stored. ``charge_method`` applies to charges that
+        carry no ``method`` (e.g. ``BaderResult.sites``). ``files`` ({kind: path}) is merged
+        into the stored file paths.
+        """
+        state = s.choice(state, s.STATES, "state")
+        with self.transaction() as session:
+            row = self._row(session, calc_id)
+            if energy_ev is not None:
+                row.energy_ev = float(energy_ev)
+                row.energy_per_atom_ev = float(energy_ev) / row.n_atoms if row.n_atoms else None
+            if files:
+                row.files = {**(row.files or {}), **{k: str(v) for k, v in files.items()}}
+            row.state, row.state_reason, row.updated_at = state, None, s.utc_now()
+            session.flush()
+            charge_row = functools.partial(s.charge_row, method=charge_method)
+            self._replace(session, s.SiteChargeRow, row.id, charges, charge_row, "method")
+            self._replace(session, s.BandCentreRow, row.id, bands, s.band_row, None)
+            self._replace(session, s.BondIcohpRow, row.id, icohps, s.icohp_row, None)
+
+    def upsert_adsorption(
+        self,
+        adslab_calc_id: str,
+        slab_calc_id: str,
+        molecule_calc_id: str,
+        *,
+        site: str | None = None,
+        adsorbate: str | None = None,
+        configuration: str | None = None,
+        study: str | None = None,
+    ) -> float:
+        """Store E_ads = E_adslab − E_slab − E_molecule (eV) from the stored total energies.
+
+        Labels default to the adslab calculation's ``site``/``adsorbate``/``configuration``
+        labels and study. Returns E_ads.
+        """
+        with self.transaction() as session:
+            rows = [self._row(session, c) for c in (adslab_calc_id, slab_calc_id, molecule_calc_id)]
+            missing = [r.calc_id for r in rows if r.energy_ev is None]
+            if missing:
+                raise MissingResultError(f"no total energy stored for {', '.join(missing)}")
+            adslab, slab, molecule = rows
+            energy = adslab.energy_ev - slab.energy_ev - molecule.energy_ev
+            config = configuration or adslab.labels.get("configuration")
+            values = {
+                "study": study or adslab.study,
+                "site": site or adslab.site,
+                "adsorbate": adsorbate or adslab.adsorbate,
+                "configuration": None if config is None else str(config),
+                "adslab_id": adslab.id,
+                "slab_id": slab.id,
+                "molecule_id": molecule.id,
+                "energy_ev": energy,
+            }
+            self._upsert(session, s.AdsorptionEnergyRow, values, ["adslab_id"])
+            return energy
+
+    def upsert_polymorph(
+        self,
+        calc_id: str,
+        polymorph: str,
+        formation_energy_per_atom_ev: float,
+        *,
+        study: str | None = None,
+    ) -> None:
+        """Store the formation energy per atom (eV/atom) of ``polymorph`` computed in ``calc_id``."""
+        with self.transaction() as session:
+            row = self._row(session, calc_id)
+            values = {
+                "study": study or row.study,
+                "polymorph": polymorph,
+                "calculation_id": row.id,
+                "formation_energy_per_atom_ev": float(formation_energy_per_atom_ev),
+            }
+            self._upsert(session, s.PolymorphEnergyRow, values, ["calculation_id"])
+
+    def store_series(
+        self,
+        calc_id: str,
+        analysis: str,
+        quantity: str,
+        x: Sequence[float],
+        y: Sequence[float],
+        x_unit: str,
+        y_unit: str,
+    ) -> int:
+        """Replace the series (``analysis``, ``quantity``) of ``calc_id``; returns its length."""
+        xs, ys = [float(v) for v in x], [float(v) for v in y]
+        if len(xs) != len(ys):
+            raise InputError("y", f"has {len(ys)} values but x has {len(xs)}")
+        with self.transaction() as session:
+            pk = self._pk(session, calc_id)
+            session.execute(
+                delete(s.MdSeriesRow).where(
+                    s.MdSeriesRow.calculation_id == pk,
+                    s.MdSeriesRow.analysis == analysis,
+                    s.MdSeriesRow.quantity == quantity,
+                )
+            )
+            points = (
+                {"calculation_id": pk, "analysis": analysis, "quantity": quantity,
+                 "x_unit": x_unit, "y_unit": y_unit, "index": i, "x": xv, "y": yv}
+                for i, (xv, yv) in enumerate(zip(xs, ys, strict=True))
+            )  # fmt: skip
+            for batch in _batched(points, CHUNK):
+                session.execute(self._insert(s.MdSeriesRow), batch)
+        return len(xs)
+
+    def store_scalar(self, calc_id: str, name: str, value: float, unit: str) -> None:
+        """Store one named scalar (e.g. ``D_Li`` in Å^2/ps) of ``calc_id``."""
+        with self.transaction() as session:
+            values = {"calculation_id": self._pk(session, calc_id), "name": name,
+                      "value": float(value), "unit": unit}  # fmt: skip
+            self._upsert(session, s.MdScalarRow, values, ["calculation_id", "name"])
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _row(self, session: Session, calc_id: str) -> s.CalculationRow:
+        row = session.scalar(select(s.CalculationRow).where(s.CalculationRow.calc_id == calc_id))
+        if row is None:
+            raise MissingResultError(f"no calculation {calc_id!r} in {self.display_url}")
+        return row
+
+    def _pk(self, session: Session, calc_id: str) -> int:
+        pk = session.scalar(select(s.CalculationRow.id).where(s.CalculationRow.calc_id == calc_id))
+        if pk is None:
+            raise MissingResultError(f"no calculation {calc_id!r} in {self.display_url}")
+        return pk
+
+    def _upsert(self, session: Session, table: type, values: dict, keys: list[str]) -> None:
+        stmt = self._insert(table).values(**values)
+        changes = {k: stmt.excluded[k] for k in values if k not in keys}
+        session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changes))
+
+    def _replace(self, session, table, pk, items, to_row, scope: str | None) -> None:
+        """Stream ``items`` into ``table`` in batches, first deleting the calculation's old
+        rows (of each ``scope`` value met, or all of them when ``scope`` is None)."""
+        cleared: set[Any] = set()
+        rows = (to_row(item, i) | {"calculation_id": pk} for i, item in enumerate(items))
+        for batch in _batched(rows, CHUNK):
+            scopes = {r[scope] for r in batch} if scope else {None}
+            for value in scopes - cleared:
+                condition = [table.calculation_id == pk]
+                if scope:
+                    condition.append(getattr(table, scope) == value)
+                session.execute(delete(table).where(*condition))
+                cleared.add(value)
+            session.execute(self._insert(table), batch)
+
+
+def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Consecutive lists of ``size`` items (``itertools.batched`` is Python ≥ 3.12)."""
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+def _dialect_insert(name: str):
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:  # pragma: no cover - resolve_url only lets the two through
+        raise InputError("--db", f"unsupported database {name!r}", allowed=URL_FORMS)
+    return insert
+
+
+def _record(row: s.CalculationRow) -> s.CalculationRecord:
+    values = {name: getattr(row, name) for name in _RECORD_FIELDS}
+    for name in ("created_at", "updated_at"):  # SQLite returns naive datetimes (stored UTC)
+        if values[name] is not None and values[name].tzinfo is None:
+            values[name] = values[name].replace(tzinfo=UTC)
+    return s.CalculationRecord(**values)

@@ -1,0 +1,140 @@
+"""LAMMPS log files: thermo blocks, version, wall time, errors and warnings.
+
+Values are returned in LAMMPS' own units (the log does not say which); convert with
+:func:`to_si_units` for ``units real`` (kcal/mol → eV, fs → ps, atm → bar).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from lisflow.errors import ParseError
+
+KCAL_PER_MOL_EV = 0.0433641153  # eV per kcal/mol (CODATA 2018 via scipy.constants)
+ATM_BAR = 1.01325
+_VERSION = re.compile(r"^LAMMPS \((?P<v>[^)]+)\)")
+_WALL = re.compile(r"^Total wall time: (?P<h>\d+):(?P<m>\d+):(?P<s>\d+)")
+_LOOP = re.compile(r"^Loop time of (?P<t>\S+) on (?P<p>\d+) procs for (?P<n>\d+) steps")
+_ENERGY_COLUMNS = ("PotEng", "KinEng", "TotEng", "E_pair", "E_mol", "Enthalpy", "E_bond", "E_coul", "E_vdwl", "E_long")
+
+
+@dataclass
+class LammpsLog:
+    """Parsed log: ``blocks`` is one dict of column → numpy array per thermo block."""
+
+    path: Path
+    version: str | None = None
+    blocks: list[dict[str, np.ndarray]] = field(default_factory=list)
+    wall_time_s: float | None = None
+    loop_times_s: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    timeout: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return self.wall_time_s is not None
+
+    def series(self, column: str) -> np.ndarray:
+        """One column over all blocks (a repeated first row of a continued run is dropped)."""
+        parts, last_step = [], None
+        for block in self.blocks:
+            if column not in block:
+                continue
+            values, steps = block[column], block.get("Step")
+            if steps is not None and last_step is not None and len(steps) and steps[0] == last_step:
+                values = values[1:]
+            if steps is not None and len(steps):
+                last_step = steps[-1]
+            parts.append(values)
+        return np.concatenate(parts) if parts else np.array([])
+
+    @property
+    def non_finite(self) -> list[tuple[int, str]]:
+        """(block index, column) where a thermo value is nan or inf."""
+        return [(i, c) for i, b in enumerate(self.blocks) for c, v in b.items() if not np.all(np.isfinite(v))]
+
+
+def _number(token: str) -> float:
+    try:
+        return float(token)
+    except ValueError:
+        low = token.lower()
+        if low in ("nan", "-nan", "+nan"):
+            return math.nan
+        if low.lstrip("+-") in ("inf", "infinity"):
+            return -math.inf if low.startswith("-") else math.inf
+        raise
+
+
+def parse_log(path: str | Path, strict: bool = True) -> LammpsLog:
+    """Read a LAMMPS log. ``strict``: ParseError if missing, empty, or truncated (no
+    "Total wall time" line and no ERROR, i.e. the process died or is still running)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParseError(path, "LAMMPS log does not exist")
+    out = LammpsLog(path)
+    header: list[str] | None = None
+    rows: list[list[float]] = []
+
+    def close() -> None:
+        nonlocal header, rows
+        if header is not None and rows:
+            arr = np.array(rows, dtype=float)
+            out.blocks.append({name: arr[:, i] for i, name in enumerate(header)})
+        header, rows = None, []
+
+    with path.open(errors="replace") as handle:
+        for raw in handle:
+            line = raw.strip()
+            if header is not None:
+                tokens = line.split()
+                if len(tokens) == len(header):
+                    try:
+                        rows.append([_number(t) for t in tokens])
+                        continue
+                    except ValueError:
+                        pass
+                close()
+            if line.startswith("Step ") or line == "Step":
+                header = line.split()
+                continue
+            if m := _VERSION.match(line):
+                out.version = m["v"]
+            elif m := _LOOP.match(line):
+                out.loop_times_s.append(float(m["t"]))
+            elif m := _WALL.match(line):
+                out.wall_time_s = int(m["h"]) * 3600 + int(m["m"]) * 60 + int(m["s"])
+            elif line.startswith("ERROR"):
+                out.errors.append(line)
+            elif line.startswith("WARNING"):
+                out.warnings.append(line)
+            elif "timeout" in line.lower() and "reached" in line.lower():
+                out.timeout = True
+    close()
+    if strict:
+        if not out.blocks and not out.errors:
+            raise ParseError(path, "no thermo output in LAMMPS log (empty or not a log)")
+        if not out.complete and not out.errors:
+            raise ParseError(path, "LAMMPS log is truncated (no 'Total wall time' line)")
+    return out
+
+
+def to_si_units(column: str, values: np.ndarray) -> tuple[np.ndarray, str]:
+    """Convert a ``units real`` thermo column to lisflow units (eV, ps, bar, K, Å^3)."""
+    if column in _ENERGY_COLUMNS:
+        return values * KCAL_PER_MOL_EV, "eV"
+    if column == "Time":
+        return values / 1000.0, "ps"
+    if column == "Press":
+        return values * ATM_BAR, "bar"
+    if column == "Temp":
+        return values, "K"
+    if column == "Volume":
+        return values, "A^3"
+    return values, ""

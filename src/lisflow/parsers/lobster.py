@@ -1,0 +1,127 @@
+"""LOBSTER outputs: bond ICOHPs (ICOHPLIST.lobster) and run summary (lobsterout).
+
+Units: ICOHP in eV (LOBSTER's sign: negative = bonding), lengths in Å, spilling as a
+fraction (0.008 = 0.80 % as printed by LOBSTER). Parsing is done by pymatgen
+(``Icohplist``, ``Lobsterout``); files may be gzipped.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from pymatgen.electronic_structure.core import Spin
+
+from lisflow.errors import ParseError
+from lisflow.parsers import find_output, read_text
+
+
+@dataclass(frozen=True)
+class BondIcohp:
+    """One bond of ICOHPLIST.lobster: ICOHP (eV) integrated up to E_F, summed over spins."""
+
+    label: str
+    atom1: str
+    atom2: str
+    length: float
+    icohp: float
+    icohp_up: float | None
+    icohp_down: float | None
+    translation: tuple[int, int, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LobsterSummary:
+    """Finished-run summary of lobsterout: spillings per spin channel (fractions)."""
+
+    lobster_version: str
+    charge_spilling: tuple[float, ...]
+    total_spilling: tuple[float, ...]
+    has_cohpcar: bool
+    has_doscar: bool
+    warnings: tuple[str, ...]
+    source: str
+
+    @property
+    def max_charge_spilling(self) -> float:
+        return max(self.charge_spilling)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def read_icohplist(path: Path) -> list[BondIcohp]:
+    """Bonds of an ICOHPLIST.lobster (plain or .gz), in file order."""
+    from pymatgen.io.lobster import Icohplist
+
+    path = Path(path)
+    if path.is_dir():
+        path = find_output(path, "ICOHPLIST.lobster")
+    text = read_text(path)
+    first_line = text.splitlines()[0] if text.strip() else ""
+    if "COHP#" not in first_line:
+        raise ParseError(path, "empty or not an ICOHPLIST.lobster (no 'COHP#' header)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            collection = Icohplist(filename=str(path)).icohpcollection
+    except Exception as exc:
+        raise ParseError(path, f"truncated or corrupt ICOHPLIST: {exc}") from exc
+    bonds = []
+    # pymatgen keeps atom names only in the collection's (private) per-bond lists.
+    for i, label in enumerate(collection._list_labels):
+        spins = collection._list_icohp[i]
+        up = float(spins[Spin.up])
+        down = float(spins[Spin.down]) if Spin.down in spins else None
+        bonds.append(
+            BondIcohp(
+                label=str(label),
+                atom1=str(collection._list_atom1[i]),
+                atom2=str(collection._list_atom2[i]),
+                length=float(collection._list_length[i]),
+                icohp=up + (down or 0.0),
+                icohp_up=up if down is not None else None,
+                icohp_down=down,
+                translation=tuple(int(t) for t in collection._list_translation[i]),
+            )
+        )
+    if not bonds:
+        raise ParseError(path, "no bond lines")
+    return bonds
+
+
+def lobster_summary(run_dir: Path) -> LobsterSummary:
+    """Summary of ``run_dir``/lobsterout(.gz) (or of that file given directly).
+
+    Raises :class:`ParseError` when LOBSTER did not finish (no ``finished in`` line: a
+    crashed or still-running job) or no spilling is printed.
+    """
+    from pymatgen.io.lobster import Lobsterout
+
+    run_dir = Path(run_dir)
+    path = run_dir if run_dir.is_file() else find_output(run_dir, "lobsterout")
+    text = read_text(path)
+    if "finished in" not in text:
+        raise ParseError(path, "LOBSTER did not finish (crashed or still running)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = Lobsterout(str(path))
+    except Exception as exc:
+        raise ParseError(path, f"corrupt lobsterout: {exc}") from exc
+    if not out.charge_spilling:
+        raise ParseError(path, "no charge spilling printed")
+    return LobsterSummary(
+        lobster_version=str(out.lobster_version),
+        charge_spilling=tuple(float(x) for x in out.charge_spilling),
+        total_spilling=tuple(float(x) for x in out.total_spilling),
+        has_cohpcar=bool(out.has_cohpcar),
+        has_doscar=bool(out.has_doscar),
+        warnings=tuple(out.warning_lines),
+        source=str(path),
+    )

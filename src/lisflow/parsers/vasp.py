@@ -1,0 +1,211 @@
+"""VASP run directory -> :class:`VaspResult` (energies eV, forces eV/Å, moments μB).
+
+vasprun.xml(.gz) is the primary source (parsed by pymatgen ``Vasprun``); OUTCAR(.gz) adds
+per-site magnetic moments, and is the fallback for energy/forces/structure (read with ASE's
+``vasp-out`` reader) when vasprun.xml is absent.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pymatgen.core import Structure
+from pymatgen.io.vasp import Incar, Outcar, Vasprun
+
+from lisflow.errors import ParseError
+from lisflow.parsers import find_output, read_text
+
+_VERSION_RE = re.compile(r"vasp\.(\d+\.\d+\.\d+)")
+_POTCAR_RE = re.compile(r"^\s*POTCAR:\s+(.+?)\s*$", re.MULTILINE)
+_EDIFF_REACHED = "aborting loop because EDIFF is reached"
+_IONIC_REACHED = "reached required accuracy"
+
+
+@dataclass(frozen=True)
+class VaspResult:
+    """Summary of one VASP run.
+
+    Units: ``final_energy``/``energy_per_atom``/``efermi``/``ionic_energies`` eV (the
+    ``energy(sigma->0)`` value VASP reports, as ``Vasprun.final_energy``), ``forces`` and
+    ``max_force`` eV/Å (last ionic step), ``magmoms``/``total_magnetization`` μB.
+    """
+
+    final_energy: float
+    energy_per_atom: float
+    forces: np.ndarray
+    max_force: float
+    magmoms: tuple[float, ...] | None
+    total_magnetization: float | None
+    converged_electronic: bool
+    converged_ionic: bool
+    structure: Structure
+    formula: str
+    n_atoms: int
+    efermi: float | None
+    vasp_version: str | None
+    incar: dict[str, Any]
+    potcar_symbols: tuple[str, ...]
+    ionic_energies: tuple[float, ...]
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (arrays to lists, structure to pymatgen ``as_dict``)."""
+        data = asdict(self)
+        data["forces"] = self.forces.tolist()
+        data["structure"] = self.structure.as_dict()
+        data["magmoms"] = list(self.magmoms) if self.magmoms is not None else None
+        data["potcar_symbols"] = list(self.potcar_symbols)
+        data["ionic_energies"] = list(self.ionic_energies)
+        return data
+
+
+def parse_vasp(run_dir: Path) -> VaspResult:
+    """Parse the VASP run in ``run_dir`` (plain or ``.gz`` files).
+
+    Raises :class:`ParseError` naming the file when vasprun.xml and OUTCAR are both missing,
+    or when the file in use is truncated/corrupt (e.g. unterminated vasprun.xml, cut OUTCAR).
+    """
+    run_dir = Path(run_dir)
+    vasprun_path = find_output(run_dir, "vasprun.xml", required=False)
+    outcar_path = find_output(run_dir, "OUTCAR", required=False)
+    if vasprun_path is None and outcar_path is None:
+        raise ParseError(run_dir / "vasprun.xml", "neither vasprun.xml nor OUTCAR found")
+    outcar = _read_outcar(outcar_path) if outcar_path is not None else None
+    if vasprun_path is not None:
+        return _from_vasprun(vasprun_path, outcar)
+    return _from_outcar(run_dir, outcar_path, outcar)
+
+
+def _read_outcar(path: Path) -> Outcar:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            outcar = Outcar(str(path))
+    except Exception as exc:  # pymatgen raises assorted errors on corrupt files
+        raise ParseError(path, f"corrupt OUTCAR: {exc}") from exc
+    if outcar.final_energy is None:
+        raise ParseError(path, "truncated OUTCAR: no 'free energy TOTEN' line")
+    return outcar
+
+
+def _site_magmoms(outcar: Outcar | None) -> tuple[float, ...] | None:
+    if outcar is None or not outcar.magnetization:
+        return None
+    return tuple(float(site["tot"]) for site in outcar.magnetization)
+
+
+def _from_vasprun(path: Path, outcar: Outcar | None) -> VaspResult:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            run = Vasprun(
+                str(path),
+                parse_dos=True,  # the Fermi level is read with the DOS block
+                parse_eigen=False,
+                parse_projected_eigen=False,
+                parse_potcar_file=False,
+                exception_on_bad_xml=True,
+            )
+        steps = run.ionic_steps
+        if not steps:
+            raise ValueError("no ionic step")
+        final_energy = float(run.final_energy)
+    except ParseError:
+        raise
+    except Exception as exc:
+        raise ParseError(path, f"truncated or corrupt vasprun.xml: {exc}") from exc
+    structure = run.final_structure
+    forces = np.asarray(steps[-1].get("forces", np.zeros((len(structure), 3))), dtype=float)
+    total_mag = None
+    if outcar is not None and outcar.total_mag is not None:
+        total_mag = float(outcar.total_mag)
+    return VaspResult(
+        final_energy=final_energy,
+        energy_per_atom=final_energy / len(structure),
+        forces=forces,
+        max_force=_max_force(forces),
+        magmoms=_site_magmoms(outcar),
+        total_magnetization=total_mag,
+        converged_electronic=bool(run.converged_electronic),
+        converged_ionic=bool(run.converged_ionic),
+        structure=structure,
+        formula=structure.composition.reduced_formula,
+        n_atoms=len(structure),
+        efermi=None if run.efermi is None else float(run.efermi),
+        vasp_version=run.vasp_version,
+        incar=dict(run.incar),
+        potcar_symbols=tuple(run.potcar_symbols),
+        ionic_energies=tuple(_step_energy(s) for s in steps),
+        source=str(path),
+    )
+
+
+def _from_outcar(run_dir: Path, path: Path, outcar: Outcar) -> VaspResult:
+    from ase.io import read as ase_read
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    text = read_text(path)
+    try:
+        frames = ase_read(str(path), index=":", format="vasp-out")
+    except Exception as exc:
+        raise ParseError(path, f"truncated or corrupt OUTCAR: {exc}") from exc
+    if not frames:
+        raise ParseError(path, "OUTCAR holds no complete ionic step")
+    last = frames[-1]
+    structure = AseAtomsAdaptor.get_structure(last)
+    forces = np.asarray(last.get_forces(), dtype=float)
+    # ASE reports energy(sigma->0) as the potential energy, like Vasprun.final_energy.
+    energies = tuple(float(f.get_potential_energy()) for f in frames)
+    nsw = re.search(r"NSW\s*=\s*(\d+)", text)
+    ibrion = re.search(r"IBRION\s*=\s*(-?\d+)", text)
+    static = (nsw is not None and int(nsw.group(1)) == 0) or (
+        ibrion is not None and int(ibrion.group(1)) == -1
+    )
+    incar_path = find_output(run_dir, "INCAR", required=False)
+    version = _VERSION_RE.search(text)
+    symbols = list(dict.fromkeys(_POTCAR_RE.findall(text)))
+    return VaspResult(
+        final_energy=energies[-1],
+        energy_per_atom=energies[-1] / len(structure),
+        forces=forces,
+        max_force=_max_force(forces),
+        magmoms=_site_magmoms(outcar),
+        total_magnetization=None if outcar.total_mag is None else float(outcar.total_mag),
+        converged_electronic=text.count(_EDIFF_REACHED) >= len(frames),
+        converged_ionic=static or _IONIC_REACHED in text,
+        structure=structure,
+        formula=structure.composition.reduced_formula,
+        n_atoms=len(structure),
+        efermi=None if outcar.efermi is None else float(outcar.efermi),
+        vasp_version=version.group(1) if version else None,
+        incar=dict(Incar.from_file(str(incar_path))) if incar_path else {},
+        potcar_symbols=tuple(symbols),
+        ionic_energies=energies,
+        source=str(path),
+    )
+
+
+def _step_energy(step: dict[str, Any]) -> float:
+    """energy(sigma->0) of one ionic step, with pymatgen's ``final_energy`` bug-fix.
+
+    Some VASP 5 vasprun.xml files write e_0_energy of the ionic step wrongly (e.g. 0.0);
+    as in ``Vasprun.final_energy`` it is rebuilt from e_fr_energy and the last
+    electronic step's (e_0_energy - e_fr_energy).
+    """
+    energy = float(step["e_0_energy"])
+    electronic = step.get("electronic_steps") or []
+    if electronic and "e_0_energy" in electronic[-1] and "e_fr_energy" in electronic[-1]:
+        diff = electronic[-1]["e_0_energy"] - electronic[-1]["e_fr_energy"]
+        fixed = round(float(diff + step["e_fr_energy"]), 8)
+        if abs(energy - fixed) > 1e-7:
+            return fixed
+    return energy
+
+
+def _max_force(forces: np.ndarray) -> float:
+    return float(np.linalg.norm(forces, axis=1).max()) if forces.size else 0.0

@@ -1,0 +1,214 @@
+"""Adsorbate starting configurations over the active site of a slab (deterministic).
+
+The adsorbate is rotated so that one S atom (the one farthest from the molecular centroid,
+lowest index on ties) points straight down at the active site: the centroid of the
+``metal``-labelled sites, or the lateral cell centre above the topmost atom if there are none.
+That S sits ``height`` Å above the topmost active-site atom (lifted in 0.1 Å steps until every
+adsorbate–slab distance is at least ``min_distance`` Å). Orientation i is a rotation by
+i·360°/n about the vertical axis through that S, or, with ``li_towards_n`` (adsorbates with Li
+on slabs with ``coordinating_N``), the S->Li bond of the Li nearest that S is aimed at a point
+``LI_ABOVE_N`` Å above the i-th nearest coordinating N (S stays over the metal).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pymatgen.core import Molecule, Structure
+from scipy.spatial.transform import Rotation
+
+from lisflow.errors import InputError
+
+LIFT_STEP = 0.1  # Å, increment when the starting height clashes with the slab
+MAX_LIFT = 4.0  # Å, give up lifting beyond height + MAX_LIFT
+LI_ABOVE_N = 2.0  # Å, Li aimed this far above a coordinating N (Li-N bond ~2.0-2.1 Å)
+LI_DROPS = (2.5, 1.0, 0.0, -1.0)  # Å, tried in turn: max depth of the Li aim below the anchor S
+LI_CLEARANCE = 2.0  # Å, first aim whose best spin clears the slab by this much is taken
+
+
+def _rotation_to(vector: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Smallest rotation matrix taking unit ``vector`` onto unit ``target`` (Rodrigues)."""
+    v, t = vector / np.linalg.norm(vector), target / np.linalg.norm(target)
+    axis = np.cross(v, t)
+    s, c = np.linalg.norm(axis), float(v @ t)
+    if s < 1e-12:
+        if c > 0:
+            return np.eye(3)
+        # antiparallel: rotate by pi about any axis normal to v
+        normal = np.cross(v, [1.0, 0.0, 0.0] if abs(v[0]) < 0.9 else [0.0, 1.0, 0.0])
+        normal /= np.linalg.norm(normal)
+        return 2 * np.outer(normal, normal) - np.eye(3)
+    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]]) / s
+    return np.eye(3) + s * k + (1 - c) * (k @ k)
+
+
+def _labels(slab: Structure) -> list[str]:
+    if "label" not in slab.site_properties:
+        return ["support"] * len(slab)
+    return list(slab.site_properties["label"])
+
+
+def _active_site(slab: Structure) -> np.ndarray:
+    """Cartesian point (x, y of the site; z of its topmost atom) of the active site in Å."""
+    labels = _labels(slab)
+    metal = [i for i, lab in enumerate(labels) if lab == "metal"]
+    if metal:
+        xyz = slab.cart_coords[metal]
+        return np.array([*xyz[:, :2].mean(axis=0), xyz[:, 2].max()])
+    centre = slab.lattice.get_cartesian_coords([0.5, 0.5, 0.0])
+    return np.array([centre[0], centre[1], slab.cart_coords[:, 2].max()])
+
+
+def _anchor_frame(adsorbate: Molecule) -> tuple[np.ndarray, int]:
+    """Adsorbate coordinates with the anchor atom at the origin pointing down (-z)."""
+    xyz = adsorbate.cart_coords - adsorbate.cart_coords.mean(axis=0)
+    symbols = [site.specie.symbol for site in adsorbate]
+    candidates = [i for i, s in enumerate(symbols) if s == "S"] or list(range(len(symbols)))
+    anchor = max(candidates, key=lambda i: (round(float(np.linalg.norm(xyz[i])), 6), -i))
+    if len(adsorbate) == 1 or np.linalg.norm(xyz[anchor]) < 1e-8:
+        return xyz - xyz[anchor], anchor
+    rot = _rotation_to(xyz[anchor], np.array([0.0, 0.0, -1.0]))
+    xyz = xyz @ rot.T
+    return xyz - xyz[anchor], anchor
+
+
+def _rot_axis(axis: np.ndarray, angle: float) -> np.ndarray:
+    """Rotation matrix by ``angle`` (rad) about ``axis`` (scipy)."""
+    return Rotation.from_rotvec(np.asarray(axis) / np.linalg.norm(axis) * angle).as_matrix()
+
+
+def _rotated_about_z(xyz: np.ndarray, n: int) -> list[np.ndarray]:
+    return [xyz @ _rot_axis(np.array([0.0, 0.0, 1.0]), 2 * np.pi * i / n).T for i in range(n)]
+
+
+def _li_towards_n(
+    slab: Structure,
+    anchor_point: np.ndarray,
+    xyz: np.ndarray,
+    symbols: list[str],
+    anchor: int,
+    n: int,
+) -> list[np.ndarray] | None:
+    """Orientations whose Li nearest the anchor S points at the i-th nearest coordinating N.
+
+    The S->Li vector is aligned with the direction from the anchor point to LI_ABOVE_N Å above
+    that N, clipped to at most LI_DROPS[j] Å below the anchor (j increasing until the slab is
+    cleared by LI_CLEARANCE Å, so Li does not dive into a tall cluster); the spin about this direction (10° scan) maximising the clearance to the slab wins.
+    Returns None when the adsorbate has no Li or the slab no coordinating N.
+    """
+    li = [i for i, s in enumerate(symbols) if s == "Li"]
+    n_idx = [i for i, lab in enumerate(_labels(slab)) if lab == "coordinating_N"]
+    if not (li and n_idx):
+        return None
+    if n > len(n_idx):
+        raise InputError(
+            "n_orientations",
+            f"{n} orientations but only {len(n_idx)} coordinating N",
+            f"1-{len(n_idx)} with li_towards_n",
+        )
+    lateral = slab.cart_coords[n_idx, :2] - anchor_point[:2]
+    order = sorted(
+        range(len(n_idx)), key=lambda k: (round(float(np.linalg.norm(lateral[k])), 3), k)
+    )
+    nearest_li = min(li, key=lambda i: (round(float(np.linalg.norm(xyz[i] - xyz[anchor])), 6), i))
+    out = []
+    for k in order[:n]:
+        best: tuple[float, np.ndarray] | None = None
+        for drop in LI_DROPS:
+            aim = slab.cart_coords[n_idx[k]] + [0.0, 0.0, LI_ABOVE_N]
+            aim[2] = max(aim[2], anchor_point[2] - drop)  # tall clusters: aim sideways
+            target = aim - anchor_point
+            aligned = xyz @ _rotation_to(xyz[nearest_li] - xyz[anchor], target).T
+            for spin in np.radians(np.arange(0.0, 360.0, 10.0)):
+                cand = aligned @ _rot_axis(target, spin).T
+                frac = slab.lattice.get_fractional_coords(cand + anchor_point)
+                clearance = float(slab.lattice.get_all_distances(frac, slab.frac_coords).min())
+                if best is None or clearance > best[0] + 1e-6:
+                    best = (clearance, cand)
+            if best is not None and best[0] >= LI_CLEARANCE:
+                break
+        assert best is not None
+        out.append(best[1])
+    return out
+
+
+def _min_distances(slab: Structure, frac: np.ndarray) -> tuple[float, float]:
+    """Minimum adsorbate–slab (minimum image) and adsorbate–own-image distances (Å)."""
+    to_slab = float(slab.lattice.get_all_distances(frac, slab.frac_coords).min())
+    cart = slab.lattice.get_cartesian_coords(frac)
+    images = np.inf
+    for shift in ([1, 0, 0], [0, 1, 0], [1, 1, 0], [1, -1, 0], [0, 0, 1]):
+        moved = cart + slab.lattice.get_cartesian_coords(shift)
+        images = min(images, float(np.linalg.norm(cart[:, None] - moved[None], axis=-1).min()))
+    return to_slab, images
+
+
+def adsorption_configurations(
+    slab: Structure,
+    adsorbate: Molecule,
+    n_orientations: int = 3,
+    height: float = 2.4,
+    min_distance: float = 1.6,
+    li_towards_n: bool = False,
+) -> list[Structure]:
+    """Return ``n_orientations`` distinct slab + adsorbate structures (lengths in Å).
+
+    A single-atom adsorbate has one configuration (rotations are equivalent). Adsorbate sites get
+    ``label = "adsorbate"``; ``properties`` adds ``configuration`` (index), ``adsorbate`` (name)
+    and ``slab`` (slab name) to the slab's properties.
+    """
+    if not isinstance(n_orientations, int) or n_orientations < 1:
+        raise InputError("n_orientations", f"{n_orientations!r}", "integer >= 1")
+    if height <= 0:
+        raise InputError("height", f"height {height} Å must be positive", "> 0 Å")
+    if min_distance <= 0:
+        raise InputError("min_distance", f"{min_distance} Å must be positive", "> 0 Å")
+    name = str(adsorbate.properties.get("name", adsorbate.composition.reduced_formula))
+    site = _active_site(slab)
+    xyz, anchor = _anchor_frame(adsorbate)
+    symbols = [s.specie.symbol for s in adsorbate]
+    anchor_point = site + [0.0, 0.0, height]
+    if len(adsorbate) == 1:
+        orientations = [xyz]
+    else:
+        orientations = (
+            li_towards_n and _li_towards_n(slab, anchor_point, xyz, symbols, anchor, n_orientations)
+        ) or (_rotated_about_z(xyz, n_orientations))
+    configs: list[Structure] = []
+    for i, oriented in enumerate(orientations):
+        placed = oriented + site
+        for lift in np.arange(0.0, MAX_LIFT + 1e-9, LIFT_STEP):
+            cart = placed + [0.0, 0.0, height + lift]
+            frac = slab.lattice.get_fractional_coords(cart)
+            to_slab, to_image = _min_distances(slab, frac)
+            if to_image < min_distance:
+                raise InputError(
+                    "adsorbate",
+                    f"{name} overlaps its periodic image ({to_image:.2f} Å)",
+                    "a larger slab cell",
+                )
+            if to_slab >= min_distance:
+                break
+        else:
+            raise InputError(
+                "min_distance",
+                f"cannot place {name} {min_distance} Å from every slab atom (cell too short along z?)",
+                f"<= {to_slab:.2f} Å or a taller cell",
+            )
+        config = slab.copy()
+        if "label" not in config.site_properties:  # unlabelled input slab: all "slab"
+            config.add_site_property("label", ["slab"] * len(config))
+        for symbol, xyz_i in zip(symbols, cart, strict=True):
+            config.append(
+                symbol, xyz_i, coords_are_cartesian=True, properties={"label": "adsorbate"}
+            )
+        config.properties = {
+            **dict(slab.properties),
+            "builder": "adsorption_configurations",
+            "slab": slab.properties.get("name", slab.composition.reduced_formula),
+            "name": f"{name}@{slab.properties.get('name', slab.composition.reduced_formula)}#{i}",
+            "configuration": i,
+            "adsorbate": name,
+            "height": float(height + lift),
+        }
+        configs.append(config)
+    return configs

@@ -1,0 +1,149 @@
+"""Simulated selected-area electron diffraction (kinematic, pymatgen ``TEMCalculator``).
+
+Paper 000, Fig. 2d,e and ED Fig. 2d-f: tetragonal Li2S2 along [001] and [111], cubic Li2S
+along [111], [011] and [100]. Spot positions are converted from TEMCalculator's film
+coordinates (cm at the camera length) to reciprocal length g = 1/d in nm^-1, the unit of the
+paper's SAED scale bars.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from pymatgen.analysis.diffraction.tem import TEMCalculator  # noqa: E402
+from pymatgen.core import Structure  # noqa: E402
+
+from lisflow.fsutil import atomic_write_bytes, atomic_write_text  # noqa: E402
+from lisflow.structures.polymorphs import li2s_antifluorite, tetragonal_li2s2  # noqa: E402
+
+VOLTAGE_KV = (
+    200.0  # kV, TEM accelerating voltage (pymatgen default; FEI Titan at 200 kV in paper 002)
+)
+G_MAX = 10.0  # nm^-1, plotted radius of the pattern
+MIN_INTENSITY = 1e-4  # normalised intensity below which a spot counts as extinct
+
+
+@dataclass(frozen=True)
+class Spot:
+    """One diffraction spot: Miller indices, position g (nm^-1), d spacing (Å), intensity."""
+
+    hkl: tuple[int, int, int]
+    gx: float
+    gy: float
+    d_spacing: float
+    intensity: float
+
+
+@dataclass(frozen=True)
+class ZonePattern:
+    phase: str
+    zone: tuple[int, int, int]
+    spots: list[Spot]
+
+
+#: (file stem, builder, zone axes) of the patterns in paper 000.
+PATTERNS: tuple[tuple[str, Callable[[], Structure], tuple[tuple[int, int, int], ...]], ...] = (
+    ("Li2S2_tetragonal", tetragonal_li2s2, ((0, 0, 1), (1, 1, 1))),
+    ("Li2S_cubic", li2s_antifluorite, ((1, 1, 1), (0, 1, 1), (1, 0, 0))),
+)
+
+
+def zone_pattern(structure: Structure, zone: tuple[int, int, int], phase: str) -> ZonePattern:
+    """Kinematic spot pattern of ``structure`` along the zone axis [uvw] ``zone``."""
+    calc = TEMCalculator(voltage=VOLTAGE_KV, beam_direction=zone)
+    table = calc.get_pattern(structure)
+    to_inv_nm = 10.0 / (calc.wavelength_rel() * calc.camera_length)  # cm on film -> nm^-1
+    spots = [
+        Spot(
+            hkl=tuple(int(i) for i in row["(hkl)"]),
+            gx=float(row["Position"][0]) * to_inv_nm,
+            gy=float(row["Position"][1]) * to_inv_nm,
+            d_spacing=float(row["Interplanar Spacing"]),
+            intensity=float(row["Intensity (norm)"]),
+        )
+        for _, row in table.iterrows()
+    ]
+    return ZonePattern(phase=phase, zone=zone, spots=spots)
+
+
+def _miller_label(hkl: tuple[int, int, int]) -> str:
+    """Miller indices in crystallographic notation (negative indices overlined)."""
+    return "$" + "".join(str(i) if i >= 0 else rf"\bar{{{abs(i)}}}" for i in hkl) + "$"
+
+
+def _plot(pattern: ZonePattern) -> bytes:
+    fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=120)
+    ax.set_facecolor("black")
+    g = np.array([[s.gx, s.gy] for s in pattern.spots])
+    inten = np.array([s.intensity for s in pattern.spots])
+    shown = (np.hypot(g[:, 0], g[:, 1]) <= G_MAX) & (inten > MIN_INTENSITY)
+    ax.scatter(g[shown, 0], g[shown, 1], s=8 + 120 * inten[shown] / inten[shown].max(), c="white")
+    ax.scatter([0], [0], s=140, c="yellow", marker="o")
+    strongest = sorted(
+        (s for s, ok in zip(pattern.spots, shown, strict=True) if ok), key=lambda s: -s.intensity
+    )[:6]
+    for s in strongest:
+        ax.annotate(
+            _miller_label(s.hkl),
+            (s.gx, s.gy),
+            color="cyan",
+            fontsize=7,
+            xytext=(3, 3),
+            textcoords="offset points",
+        )
+    ax.set_xlim(-G_MAX, G_MAX)
+    ax.set_ylim(-G_MAX, G_MAX)
+    ax.set_aspect("equal")
+    ax.set_xlabel("g$_x$ (nm$^{-1}$)")
+    ax.set_ylabel("g$_y$ (nm$^{-1}$)")
+    u, v, w = pattern.zone
+    ax.set_title(f"{pattern.phase} [{u}{v}{w}]")
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def electron_diffraction_patterns(out_dir: Path) -> list[Path]:
+    """Write one PNG per (phase, zone) and ``electron_diffraction_spots.csv`` into ``out_dir``.
+
+    Returns the written paths (PNGs first, then the CSV). Files are written atomically.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    rows = io.StringIO()
+    writer = csv.writer(rows)
+    writer.writerow(
+        ["phase", "zone", "h", "k", "l", "gx_inv_nm", "gy_inv_nm", "d_angstrom", "intensity_norm"]
+    )
+    for stem, build, zones in PATTERNS:
+        structure = build()
+        for zone in zones:
+            pattern = zone_pattern(structure, zone, stem)
+            zone_str = "".join(map(str, zone))
+            written.append(atomic_write_bytes(out_dir / f"{stem}_{zone_str}.png", _plot(pattern)))
+            for s in pattern.spots:
+                writer.writerow(
+                    [
+                        stem,
+                        zone_str,
+                        *s.hkl,
+                        f"{s.gx:.5f}",
+                        f"{s.gy:.5f}",
+                        f"{s.d_spacing:.5f}",
+                        f"{s.intensity:.6g}",
+                    ]
+                )
+    written.append(atomic_write_text(out_dir / "electron_diffraction_spots.csv", rows.getvalue()))
+    return written

@@ -1,0 +1,76 @@
+"""Gas-phase starting geometries of polysulfides, S8 and the electrolyte species.
+
+Geometries live in ``inputs/molecules/<name>.xyz``; the comment line holds
+``charge=<e> multiplicity=<2S+1> source=<how it was made>`` (see
+``inputs/molecules/generate_molecules.py``). Coordinates in Å, charges in e.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from pymatgen.core import Molecule
+
+from lisflow import INPUTS_DIR
+from lisflow.errors import InputError
+
+MOLECULE_DIR = INPUTS_DIR / "molecules"
+
+#: Lithium polysulfides and elemental sulfur studied in paper 000 (Methods DFT) and 002 (Fig. 3).
+POLYSULFIDES: tuple[str, ...] = ("Li2S", "Li2S2", "Li2S4", "Li2S6", "Li2S8", "S8")
+#: Electrolyte species of the LiTFSI/DOL/DME electrolyte (paper 000, Methods MD); "Li" is Li+.
+ELECTROLYTE: tuple[str, ...] = ("DOL", "DME", "TFSI", "Li")
+MOLECULES: tuple[str, ...] = POLYSULFIDES + ELECTROLYTE
+
+_HEADER = re.compile(
+    r"charge=(?P<charge>[-+]?\d+)\s+multiplicity=(?P<mult>\d+)\s+source=(?P<src>.*)"
+)
+
+
+@dataclass(frozen=True)
+class _XyzRecord:
+    species: tuple[str, ...]
+    coords: tuple[tuple[float, float, float], ...]
+    charge: int
+    multiplicity: int
+    source: str
+
+
+@cache
+def _read(name: str) -> _XyzRecord:
+    path = MOLECULE_DIR / f"{name}.xyz"
+    lines = path.read_text().splitlines()
+    header = _HEADER.match(lines[1].strip())
+    if header is None:
+        raise ValueError(f"{path}: comment line must read 'charge=.. multiplicity=.. source=..'")
+    rows = [line.split()[:4] for line in lines[2 : 2 + int(lines[0])]]
+    return _XyzRecord(
+        species=tuple(r[0] for r in rows),
+        coords=tuple((float(r[1]), float(r[2]), float(r[3])) for r in rows),
+        charge=int(header["charge"]),
+        multiplicity=int(header["mult"]),
+        source=header["src"].strip(),
+    )
+
+
+def molecule(name: str) -> Molecule:
+    """Return a new copy of the starting geometry of ``name`` (Å; charge in e).
+
+    ``name`` is one of :data:`MOLECULES`. Every site carries ``label = "adsorbate"``;
+    ``properties`` holds ``name``, ``builder`` and ``source``. Note: pymatgen's
+    ``Molecule.copy()`` drops ``charge`` in some versions; rebuild with ``Molecule(...)``.
+    """
+    if name not in MOLECULES:
+        raise InputError("molecule", f"unknown molecule {name!r}", ", ".join(MOLECULES))
+    rec = _read(name)
+    mol = Molecule(
+        list(rec.species),
+        [list(c) for c in rec.coords],
+        charge=rec.charge,
+        spin_multiplicity=rec.multiplicity,
+        site_properties={"label": ["adsorbate"] * len(rec.species)},
+    )
+    mol.properties = {"name": name, "builder": "molecule", "source": rec.source}
+    return mol

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,7 +94,11 @@ def run_local(profile: Profile, max_launches: int = 0, progress: bool = True) ->
                 if fw_doc is None:
                     break
                 bar.update(task, description=f"running {fw_doc['name']}")
-                launch_rocket(lpad, FWorker(name="lisflow-local"), strm_lvl="ERROR")
+                cwd = os.getcwd()
+                try:  # the Rocket chdirs into the Firework's _launch_dir and stays there
+                    launch_rocket(lpad, FWorker(name="lisflow-local"), strm_lvl="ERROR")
+                finally:
+                    os.chdir(cwd)
                 launched += 1
                 save(lpad)
                 bar.advance(task)

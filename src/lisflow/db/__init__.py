@@ -1,7 +1,7 @@
 """Results database: SQLite by default, PostgreSQL by URL (SQLAlchemy 2).
 
 The URL comes from ``--db`` / ``ResultStore(url)``, else ``$LISFLOW_DB_URL``, else
-``sqlite:///<cwd>/lisflow-results.sqlite``. See :mod:`lisflow.db.store` (writes),
+``sqlite:///$LISFLOW_HOME/results.sqlite``. See :mod:`lisflow.db.store` (writes),
 :mod:`lisflow.db.queries` (DataFrames), :mod:`lisflow.db.report` (figures).
 """
 

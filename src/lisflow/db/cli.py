@@ -1,7 +1,7 @@
 """``lisflow query <table>`` and ``lisflow report``: read the results database.
 
 ``--db`` takes a SQLAlchemy URL (default: ``$LISFLOW_DB_URL``, else
-``sqlite:///<cwd>/lisflow-results.sqlite``); it is only ever printed with the password masked.
+``sqlite:///$LISFLOW_HOME/results.sqlite``); it is only ever printed with the password masked.
 ``--format table`` rounds floats to 3 decimals for reading; ``csv`` and ``json`` are complete
 and keep full precision.
 """
@@ -29,7 +29,7 @@ FORMATS = ("table", "csv", "json")
 DbOption = Annotated[
     str | None,
     typer.Option(
-        "--db", help="Database URL (default: $LISFLOW_DB_URL or ./lisflow-results.sqlite)."
+        "--db", help="Database URL (default: $LISFLOW_DB_URL or $LISFLOW_HOME/results.sqlite)."
     ),
 ]
 

@@ -1,7 +1,7 @@
 """``ResultStore``: transactional, idempotent writes of calculation results to SQLite/PostgreSQL.
 
 Database URL: the ``url`` argument (CLI ``--db``), else ``$LISFLOW_DB_URL``, else the SQLite
-file ``lisflow-results.sqlite`` in the current directory. PostgreSQL URLs use psycopg 3
+file ``$LISFLOW_HOME/results.sqlite`` (``./.lisflow/results.sqlite``). PostgreSQL URLs use psycopg 3
 (``postgresql+psycopg://user:password@host:5432/dbname``). URLs are only shown masked.
 
 Result rows are duck-typed: ``charges``, ``bands`` and ``icohps`` accept the dataclasses
@@ -42,7 +42,7 @@ from lisflow.errors import InputError, LisflowError
 #: Environment variable holding the default database URL.
 ENV_VAR = "LISFLOW_DB_URL"
 #: File name of the default SQLite database (in the current working directory).
-DEFAULT_SQLITE_NAME = "lisflow-results.sqlite"
+DEFAULT_SQLITE_NAME = "results.sqlite"
 #: Supported back ends and how their URLs look.
 BACKENDS = ("sqlite", "postgresql")
 URL_FORMS = "sqlite:///PATH, postgresql+psycopg://USER:PASSWORD@HOST:PORT/DBNAME"
@@ -57,8 +57,11 @@ class MissingResultError(LisflowError):
 
 
 def default_url() -> str:
-    """``$LISFLOW_DB_URL`` or ``sqlite:///<cwd>/lisflow-results.sqlite``."""
-    return os.environ.get(ENV_VAR) or f"sqlite:///{Path.cwd() / DEFAULT_SQLITE_NAME}"
+    """``$LISFLOW_DB_URL`` or the local profile's ``sqlite:///$LISFLOW_HOME/results.sqlite``
+    (``LISFLOW_HOME`` defaults to ``./.lisflow``): the file ``lisflow submit/run`` writes."""
+    from lisflow.launch.profiles import lisflow_home
+
+    return os.environ.get(ENV_VAR) or f"sqlite:///{lisflow_home() / DEFAULT_SQLITE_NAME}"
 
 
 def resolve_url(url: str | URL | None = None) -> URL:

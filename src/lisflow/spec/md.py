@@ -60,13 +60,22 @@ class MdSystemSpec(Strict):
         if self.kind == "bulk" and self.electrode is not None:
             raise ValueError(f"system {self.name}: a bulk box has no electrode")
         if self.kind != "bulk" and self.electrode is None:
-            raise ValueError(f"system {self.name}: {self.kind} needs electrode (mo_ngraphene, ti0001)")
+            raise ValueError(
+                f"system {self.name}: {self.kind} needs electrode (mo_ngraphene, ti0001)"
+            )
         return self
 
     def builder_args(self, scale: float) -> dict:
         """Keyword arguments of :func:`lisflow.structures.md_boxes.build_system`."""
-        args = {"kind": self.kind, "n_li2s6": self.n_li2s6, "n_litfsi": self.n_litfsi,
-                "n_dol": self.n_dol, "n_dme": self.n_dme, "scale": scale, "name": self.name}
+        args = {
+            "kind": self.kind,
+            "n_li2s6": self.n_li2s6,
+            "n_litfsi": self.n_litfsi,
+            "n_dol": self.n_dol,
+            "n_dme": self.n_dme,
+            "scale": scale,
+            "name": self.name,
+        }
         if self.electrode is not None:
             args["electrode"] = self.electrode
             if self.n_mo is not None:

@@ -103,7 +103,7 @@ class FileSubstrate(StrictModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.+-]+$")
 
 
-RoleKey = Annotated[str, Field(pattern=r"^(slab|adslab|molecule)(\.(relax|static|geo_opt))?$")]
+RoleKey = Annotated[str, Field(pattern=r"^(slab|adslab|molecule)(\.(relax|static|geo_opt|energy))?$")]
 
 Substrate = Annotated[
     MoNGrapheneSubstrate | DascSubstrate | TiSubstrate | MoleculeSubstrate | FileSubstrate,
@@ -134,7 +134,7 @@ class StudyBase(StrictModel):
     source: str = ""
     preset: str | None = None
     overrides: dict[str, Any] = Field(default_factory=dict)
-    overrides_by_task: dict[Literal["relax", "static", "geo_opt", "aimd"], dict[str, Any]] = Field(
+    overrides_by_task: dict[Literal["relax", "static", "geo_opt", "energy", "aimd"], dict[str, Any]] = Field(
         default_factory=dict
     )
 
@@ -187,6 +187,7 @@ class AdsorptionStudy(StudyBase):
     configurations: int = Field(2, ge=1, le=12)
     placement: Literal["active_site", "site_finder"] = "active_site"
     li_towards_n: bool = False
+    relax: bool = True  # false: single points only (VASP static, CP2K ENERGY_FORCE)
     static: bool = True
     bader: bool = True
     lobster: bool = False

@@ -128,7 +128,10 @@ class RunCalculationTask(FiretaskBase):
         fw_id = fw_spec.get("_lisflow_fw_id") or self.get("fw_id")
         store = open_store(self.get("db_url"))
         previous = store.completed_by_hash(input_hash) if store is not None else None
-        if previous is not None and previous.calc_id == calc.calc_id and previous.run_dir:
+        if previous is not None and previous.run_dir and (
+            previous.calc_id == calc.calc_id
+            or ingest_result_file(store, Path(previous.run_dir), calc)
+        ):  # same inputs already computed (this calc id or another): reuse, don't run
             return self._action(calc, Path(previous.run_dir), skipped=True)
         walltime = self.get("walltime_s") or _walltime_from_env()
         try:

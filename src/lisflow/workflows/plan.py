@@ -134,25 +134,28 @@ def _stage_pair(spec: AdsorptionStudy, base: str, role: str, structure: Structur
     if spec.engine == "cp2k":
         isolated = role == "molecule" or structure.properties.get("isolated", False)
         periodic = "NONE" if isolated else "XYZ"
-        relax_params = _cp2k_params(spec, "geo_opt", role, periodic)
-        relax_task = "geo_opt"
-    else:
-        relax_params = _vasp_params(spec, "relax", role)
-        relax_task = "relax"
-    with_static = spec.static and spec.engine == "vasp"
-    relax = Calculation(
-        calc_id=f"{base}/relax", study=spec.study, engine=spec.engine, task=relax_task, role=role,
-        structure=structure, params=relax_params, labels={**labels, "final": not with_static},
-    )
-    if not with_static:
-        return [relax]
-    extra = ("lobster",) if spec.lobster else ()
-    static = Calculation(
-        calc_id=f"{base}/static", study=spec.study, engine=spec.engine, task="static", role=role,
-        structure=structure, params=_vasp_params(spec, "static", role, extra),
-        labels={**labels, "final": True, "bader": spec.bader}, parents=(relax.calc_id,),
-    )
-    return [relax, static]
+        task = "geo_opt" if spec.relax else "energy"
+        return [Calculation(
+            calc_id=f"{base}/{'relax' if spec.relax else 'energy'}", study=spec.study,
+            engine="cp2k", task=task, role=role, structure=structure,
+            params=_cp2k_params(spec, task, role, periodic), labels={**labels, "final": True},
+        )]
+    calcs: list[Calculation] = []
+    if spec.relax:
+        calcs.append(Calculation(
+            calc_id=f"{base}/relax", study=spec.study, engine=spec.engine, task="relax",
+            role=role, structure=structure, params=_vasp_params(spec, "relax", role),
+            labels={**labels, "final": not spec.static},
+        ))
+    if spec.static or not spec.relax:
+        extra = ("lobster",) if spec.lobster else ()
+        calcs.append(Calculation(
+            calc_id=f"{base}/static", study=spec.study, engine=spec.engine, task="static",
+            role=role, structure=structure, params=_vasp_params(spec, "static", role, extra),
+            labels={**labels, "final": True, "bader": spec.bader},
+            parents=tuple(c.calc_id for c in calcs),
+        ))
+    return calcs
 
 
 def plan_adsorption(spec: AdsorptionStudy, spec_file: Path | None = None) -> list[Calculation]:

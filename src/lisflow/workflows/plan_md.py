@@ -6,8 +6,17 @@ from lisflow.calculation import Calculation
 from lisflow.spec.md import MdStudy
 
 _RUN_KEYS = (
-    "timestep_fs", "dump_every_ps", "thermo_every_ps", "restart_every_ps", "thermostat_damp_ps",
-    "barostat_damp_ps", "cutoff_a", "pppm_accuracy", "neighbor_skin_a", "time_scale", "seed",
+    "timestep_fs",
+    "dump_every_ps",
+    "thermo_every_ps",
+    "restart_every_ps",
+    "thermostat_damp_ps",
+    "barostat_damp_ps",
+    "cutoff_a",
+    "pppm_accuracy",
+    "neighbor_skin_a",
+    "time_scale",
+    "seed",
 )
 
 
@@ -24,18 +33,24 @@ def plan_md(spec: MdStudy) -> list[Calculation]:
         params["system"] = system.builder_args(spec.scale)
         params["stages"] = [stage.model_dump() for stage in spec.protocol]
         params["scale"] = spec.scale
-        labels = {"system": system.name, "kind": system.kind, "n_li2s6": system.n_li2s6,
-                  "scale": spec.scale}
+        labels = {
+            "system": system.name,
+            "kind": system.kind,
+            "n_li2s6": system.n_li2s6,
+            "scale": spec.scale,
+        }
         if system.electrode:
             labels["electrode"] = system.electrode
-        calcs.append(Calculation(
-            calc_id=f"{spec.study}/{system.name}",
-            study=spec.study,
-            engine="lammps",
-            task="md",
-            role="box" if system.kind == "bulk" else "interface",
-            structure=None,
-            params=params,
-            labels=labels,
-        ))
+        calcs.append(
+            Calculation(
+                calc_id=f"{spec.study}/{system.name}",
+                study=spec.study,
+                engine="lammps",
+                task="md",
+                role="box" if system.kind == "bulk" else "interface",
+                structure=None,
+                params=params,
+                labels=labels,
+            )
+        )
     return calcs

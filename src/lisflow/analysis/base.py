@@ -48,6 +48,14 @@ def orthorhombic_box(dimensions: np.ndarray | None, field_name: str = "box") -> 
     return np.asarray(dimensions[:3], dtype=np.float64)
 
 
+def save_series(store, calc_id: str, series: Series) -> int:
+    """Store every series of ``calc_id`` through ``ResultStore.store_series``; returns points."""
+    return sum(
+        store.store_series(calc_id, analysis, quantity, x, y, x_unit, y_unit)
+        for (analysis, quantity), (x, y, x_unit, y_unit) in series.items()
+    )
+
+
 @dataclass
 class StreamReport:
     """What one shared pass cost: median seconds per frame of reading and of each analysis'
@@ -90,22 +98,28 @@ def run_analyses(
     t_begin = time.perf_counter()
     progress_bar = _progress(progress, n_frames)
     iterator = iter(sliced)
-    for index in range(n_frames):
-        t0 = time.perf_counter()
-        ts = next(iterator)
-        read_times[index] = time.perf_counter() - t0
-        for column, analysis in enumerate(analyses):
-            t1 = time.perf_counter()
-            analysis._frame_index = index
-            analysis._ts = ts
-            analysis.frames[index] = ts.frame
-            analysis.times[index] = ts.time
-            analysis._single_frame()
-            frame_times[index, column] = time.perf_counter() - t1
+    try:
+        for index in range(n_frames):
+            t0 = time.perf_counter()
+            ts = next(iterator)
+            read_times[index] = time.perf_counter() - t0
+            for column, analysis in enumerate(analyses):
+                t1 = time.perf_counter()
+                analysis._frame_index = index
+                analysis._ts = ts
+                analysis.frames[index] = ts.frame
+                analysis.times[index] = ts.time
+                analysis._single_frame()
+                frame_times[index, column] = time.perf_counter() - t1
+            if progress_bar is not None:
+                progress_bar[0].update(progress_bar[1], advance=1)
+    except BaseException:
+        for analysis in analyses:  # e.g. remove the MSD's temporary coordinate file
+            getattr(analysis, "_abort", lambda: None)()
+        raise
+    finally:
         if progress_bar is not None:
-            progress_bar[0].update(progress_bar[1], advance=1)
-    if progress_bar is not None:
-        progress_bar[0].stop()
+            progress_bar[0].stop()
     report = StreamReport(
         n_frames=n_frames, read_s_per_frame=float(np.median(read_times)) if n_frames else 0.0
     )

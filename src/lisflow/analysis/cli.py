@@ -15,7 +15,9 @@ from lisflow.analysis import experiment as ex
 from lisflow.errors import InputError
 
 console = Console(highlight=False)
-experiment_app = typer.Typer(no_args_is_help=True, help="Analyse in-situ experiment data (paper 000).")
+experiment_app = typer.Typer(
+    no_args_is_help=True, help="Analyse in-situ experiment data (paper 000)."
+)
 
 CSV_OPTION = typer.Option(..., "--csv", help="CSV file with a header row.")
 FORMAT_OPTION = typer.Option("table", "--format", help="table or json.")
@@ -42,7 +44,7 @@ def stokes(
     temperature: float = typer.Option(ex.T_PAPER_K, help="Temperature, K."),
     fmt: str = FORMAT_OPTION,
 ) -> None:
-    """Einstein–Stokes D (nm²/s), drift velocity (nm/s) and force (pN) from columns t[s], x[nm], y[nm]."""
+    """Einstein–Stokes D (nm²/s), drift velocity (nm/s) and force (pN) from columns t (s), x (nm), y (nm)."""
     data = ex.read_columns(csv, ["t", "x", "y"])
     fit = ex.einstein_diffusion_2d(data["t"], data["x"], data["y"], origins=origins)
     _, speed = ex.drift_velocity(data["t"], data["x"], data["y"])
@@ -63,7 +65,7 @@ def stokes(
 
 @experiment_app.command("lsw")
 def lsw(csv: Path = CSV_OPTION, fmt: str = FORMAT_OPTION) -> None:
-    """LSW growth exponent n of area ∝ tⁿ from columns t[s], area[nm²]."""
+    """LSW growth exponent n of area ∝ tⁿ from columns t (s), area (nm²)."""
     data = ex.read_columns(csv, ["t", "area"])
     fit = ex.lsw_exponent(data["t"], data["area"])
     values = asdict(fit) | {"reaction_limited": fit.reaction_limited}
@@ -72,7 +74,7 @@ def lsw(csv: Path = CSV_OPTION, fmt: str = FORMAT_OPTION) -> None:
 
 @experiment_app.command("arrhenius")
 def arrhenius(csv: Path = CSV_OPTION, fmt: str = FORMAT_OPTION) -> None:
-    """Activation energy Ea (eV) from columns T[K], R_ct[Ω]."""
+    """Activation energy Ea (eV) from columns T (K), R_ct (Ω)."""
     data = ex.read_columns(csv, ["T", "R_ct"], min_rows=2)
     _emit("Arrhenius", asdict(ex.arrhenius_activation_energy(data["T"], data["R_ct"])), fmt)
 
@@ -83,9 +85,11 @@ def capacity(
     sulfur_mass_mg: float = typer.Option(None, help="Sulfur mass, mg (for mAh/g S)."),
     fmt: str = FORMAT_OPTION,
 ) -> None:
-    """Faraday capacity ∫ I dt (mAh, and mAh/g S) from columns t[s], I[mA]."""
+    """Faraday capacity ∫ I dt (mAh, and mAh/g S) from columns t (s), I (mA)."""
     data = ex.read_columns(csv, ["t", "I"], min_rows=2)
-    _emit("Faraday capacity", asdict(ex.faraday_capacity(data["t"], data["I"], sulfur_mass_mg)), fmt)
+    _emit(
+        "Faraday capacity", asdict(ex.faraday_capacity(data["t"], data["I"], sulfur_mass_mg)), fmt
+    )
 
 
 def analyze(
@@ -94,16 +98,27 @@ def analyze(
     analyses: str = typer.Option("clusters,msd,slices,surface,dense", help="Comma-separated."),
     out: Path = typer.Option(Path("analysis_out"), "--out", help="Output directory."),
     step: int = typer.Option(1, help="Analyse every step-th frame."),
+    dt_ps: float = typer.Option(None, "--dt-ps", help="Time between frames, ps (LAMMPS output)."),
     s_select: str = typer.Option(None, help="MDAnalysis selection of S atoms (default: by mass)."),
-    electrode_select: str = typer.Option(None, help="Selection of electrode atoms (default: Mo/Ti by mass)."),
+    electrode_select: str = typer.Option(
+        None, help="Selection of electrode atoms (default: Mo/Ti by mass)."
+    ),
     periodic_z: bool = typer.Option(False, help="Clusters periodic in z too (bulk boxes)."),
     unwrap: bool = typer.Option(False, help="Unwrap a wrapped trajectory frame to frame for MSD."),
     grouping: str = typer.Option("residues", help="S6 units by residues or consecutive."),
-    window: str = typer.Option(None, help="MSD fit window 'start_ps,end_ps' (default: 10–50 % of lags)."),
+    window: str = typer.Option(
+        None, help="MSD fit window 'start_ps,end_ps' (default: 10–50 % of lags)."
+    ),
     progress: bool = typer.Option(True, help="Show a progress bar."),
+    calc_id: str = typer.Option(
+        None, "--calc-id", help="Also store the series under this calculation."
+    ),
+    db: str = typer.Option(
+        None, "--db", help="Database URL for --calc-id (default: $LISFLOW_DB_URL)."
+    ),
 ) -> None:
     """One streaming pass over TRAJ; writes series.json, summary.json and PNG plots to --out."""
-    from lisflow.analysis.base import run_analyses
+    from lisflow.analysis.base import run_analyses, save_series
     from lisflow.analysis.msd import MeanSquaredDisplacement, diffusion_coefficient
     from lisflow.analysis.plotting import plot_series, write_series_json
     from lisflow.analysis.trajectory import (
@@ -116,7 +131,7 @@ def analyze(
 
     if step < 1:
         raise InputError("step", f"{step}", ">= 1")
-    universe = load_universe(trajectory, topology)
+    universe = load_universe(trajectory, topology, dt_ps=dt_ps)
     built = build_analyses(
         universe,
         [n.strip() for n in analyses.split(",") if n.strip()],
@@ -145,6 +160,11 @@ def analyze(
         write_series_json(series, tmp / "series.json")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1))
         plot_series(series, tmp)
+    if calc_id is not None:
+        from lisflow.db.store import ResultStore
+
+        with ResultStore(db) as store:
+            summary["stored_points"] = save_series(store, calc_id, series)
     console.print(json.dumps(summary, indent=1))
 
 

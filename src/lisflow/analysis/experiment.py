@@ -52,7 +52,9 @@ def read_columns(path: str | Path, columns: list[str], min_rows: int = 3) -> dic
             try:
                 values.append(float(text))
             except ValueError:
-                raise InputError(f"csv.{name}", f"line {number}: {text!r} is not a number") from None
+                raise InputError(
+                    f"csv.{name}", f"line {number}: {text!r} is not a number"
+                ) from None
         array = np.asarray(values)
         if not np.all(np.isfinite(array)):
             raise InputError(f"csv.{name}", "contains NaN or infinite values", "finite numbers")
@@ -110,7 +112,12 @@ def einstein_diffusion_2d(
         raise InputError("max_lag_s", f"{max_lag_s} leaves {len(lag)} points", ">= 2 points")
     reg = stats.linregress(lag, msd)
     return DiffusionFit(
-        float(reg.slope / 4.0), float(reg.slope), float(reg.intercept), float(reg.rvalue**2), lag, msd
+        float(reg.slope / 4.0),
+        float(reg.slope),
+        float(reg.intercept),
+        float(reg.rvalue**2),
+        lag,
+        msd,
     )
 
 
@@ -173,7 +180,9 @@ def arrhenius_activation_energy(temperature_k, r_ct_ohm) -> ArrheniusFit:
     if np.any(r_ct <= 0):
         raise InputError("csv.R_ct", "resistances must be > 0 Ω", "R_ct > 0")
     reg = stats.linregress(1.0 / temp, np.log(1.0 / r_ct))
-    return ArrheniusFit(float(-reg.slope * KB_EV_PER_K), float(np.exp(reg.intercept)), float(reg.rvalue**2))
+    return ArrheniusFit(
+        float(-reg.slope * KB_EV_PER_K), float(np.exp(reg.intercept)), float(reg.rvalue**2)
+    )
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Memory approach: the stream writes each frame's (unwrapped) coordinates of the selected atoms
 to a temporary binary file on disk (``n_frames × n_atoms × n_dims``; float32 as read, float64
 when unwrapping accumulates), nothing else.
-``_conclude`` then memory-maps that file and runs the FFT MSD with all time origins
+``_conclude`` then reads it back block by block (plain reads, no mmap) and runs the FFT MSD with all time origins
 (Calandrini et al., Collection SFN 12, 201 (2011); the algorithm of MDAnalysis
 ``EinsteinMSD(fft=True)``) over blocks of atoms sized so that one block needs at most
 ``memory_budget_mb`` of RAM. Peak RAM is therefore ``memory_budget_mb`` + O(n_frames) scalars
@@ -22,9 +22,17 @@ import scipy.fft
 from scipy import stats
 
 from lisflow.analysis.base import Series, StreamingAnalysis, orthorhombic_box
-from lisflow.errors import InputError
+from lisflow.errors import InputError, ParseError
 
-DIMENSIONS = {"xyz": [0, 1, 2], "xy": [0, 1], "xz": [0, 2], "yz": [1, 2], "x": [0], "y": [1], "z": [2]}
+DIMENSIONS = {
+    "xyz": [0, 1, 2],
+    "xy": [0, 1],
+    "xz": [0, 2],
+    "yz": [1, 2],
+    "x": [0],
+    "y": [1],
+    "z": [2],
+}
 #: 1 Å²/ps = 1e-16 cm² / 1e-12 s = 1e-4 cm²/s.
 A2_PER_PS_TO_CM2_PER_S = 1.0e-4
 #: Bytes of RAM per (frame × coordinate) while transforming one block: float64 copy (8), its
@@ -50,6 +58,19 @@ def msd_fft_sums(x: np.ndarray, workers: int = 1) -> np.ndarray:
     power = (spectrum.real**2 + spectrum.imag**2).sum(axis=0)
     acf = scipy.fft.irfft(power, n=n_fft)[:n_t]
     return s1 - 2.0 * acf
+
+
+def _read_atom_block(handle, dtype, n_t, n_atoms, n_dims, first, block) -> np.ndarray:
+    """Atoms ``first:first+block`` of every frame from the frame-major coordinate file, as
+    float64 (n_t × m × n_dims). Plain reads (no mmap), so mapped pages never count in RSS."""
+    m = min(block, n_atoms - first)
+    out = np.empty((n_t, m, n_dims), dtype=dtype)
+    row = n_atoms * n_dims * dtype.itemsize
+    for t in range(n_t):
+        handle.seek(t * row + first * n_dims * dtype.itemsize)
+        if handle.readinto(memoryview(out[t]).cast("B")) != out[t].nbytes:
+            raise ParseError(handle.name, "temporary MSD coordinate file is truncated")
+    return out.astype(np.float64, copy=False)
 
 
 class MeanSquaredDisplacement(StreamingAnalysis):
@@ -110,21 +131,25 @@ class MeanSquaredDisplacement(StreamingAnalysis):
             self._previous_unwrapped = current
         self._file.write(current.tobytes())
 
+    def _abort(self) -> None:
+        """Close and remove the temporary coordinate file after a failed pass."""
+        self._file.close()
+        self._path.unlink(missing_ok=True)
+
     def _conclude(self) -> None:
         self._file.close()
         n_t, n_atoms, n_dims = self.n_frames, len(self.atomgroup), len(self.dims)
+        dtype = np.dtype(np.float64 if self.unwrap else np.float32)
+        per_atom = max(1, n_t * n_dims * _BYTES_PER_FRAME_COORD)
+        block = max(1, int(self.memory_budget_mb * 2**20 // per_atom))
+        by_axis = np.zeros((n_t, n_dims))
         try:
-            dtype = np.float64 if self.unwrap else np.float32
-            data = np.memmap(self._path, dtype=dtype, mode="r", shape=(n_t, n_atoms, n_dims))
-            per_atom = max(1, n_t * n_dims * _BYTES_PER_FRAME_COORD)
-            block = max(1, int(self.memory_budget_mb * 2**20 // per_atom))
-            by_axis = np.zeros((n_t, n_dims))
-            for first in range(0, n_atoms, block):
-                chunk = np.array(data[:, first : first + block, :], dtype=np.float64)
-                for axis in range(n_dims):
-                    by_axis[:, axis] += msd_fft_sums(chunk[:, :, axis], self.workers)
-                del chunk
-            del data
+            with self._path.open("rb") as handle:
+                for first in range(0, n_atoms, block):
+                    chunk = _read_atom_block(handle, dtype, n_t, n_atoms, n_dims, first, block)
+                    for axis in range(n_dims):
+                        by_axis[:, axis] += msd_fft_sums(chunk[:, :, axis], self.workers)
+                    del chunk
         finally:
             self._path.unlink(missing_ok=True)
         self.timeseries_by_axis = by_axis / (n_t - np.arange(n_t))[:, None] / n_atoms
@@ -140,14 +165,21 @@ class MeanSquaredDisplacement(StreamingAnalysis):
         """MSD (Å²) along one axis ``"x"``, ``"y"`` or ``"z"`` of this analysis' ``msd_type``."""
         index = DIMENSIONS[axis][0]
         if index not in self.dims:
-            raise InputError("axis", f"{axis!r} is not in msd_type {self.msd_type!r}", self.msd_type)
+            raise InputError(
+                "axis", f"{axis!r} is not in msd_type {self.msd_type!r}", self.msd_type
+            )
         return self.timeseries_by_axis[:, self.dims.index(index)]
 
     def to_series(self) -> Series:
         series = {(self.name, "msd"): (self.lagtimes, self.timeseries, "ps", "Å^2")}
         if len(self.dims) > 1:
             for axis in self.msd_type:
-                series[(self.name, f"msd_{axis}")] = (self.lagtimes, self.axis_msd(axis), "ps", "Å^2")
+                series[(self.name, f"msd_{axis}")] = (
+                    self.lagtimes,
+                    self.axis_msd(axis),
+                    "ps",
+                    "Å^2",
+                )
         return series
 
 

@@ -25,14 +25,20 @@ def plot_series(series: Series, out_dir: str | Path, max_curves: int = 12) -> li
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    by_analysis: dict[str, dict[tuple[str, str], list[str]]] = defaultdict(lambda: defaultdict(list))
+    by_analysis: dict[str, dict[tuple[str, str], list[str]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     for (analysis, quantity), (_, _, x_unit, y_unit) in series.items():
         by_analysis[analysis][(x_unit, y_unit)].append(quantity)
     paths = []
     for analysis, groups in sorted(by_analysis.items()):
         fig, axes = plt.subplots(len(groups), 1, figsize=(6, 3.2 * len(groups)), squeeze=False)
-        for ax, ((x_unit, y_unit), quantities) in zip(axes[:, 0], sorted(groups.items()), strict=True):
-            keep = np.unique(np.linspace(0, len(quantities) - 1, min(max_curves, len(quantities))).astype(int))
+        for ax, ((x_unit, y_unit), quantities) in zip(
+            axes[:, 0], sorted(groups.items()), strict=True
+        ):
+            keep = np.unique(
+                np.linspace(0, len(quantities) - 1, min(max_curves, len(quantities))).astype(int)
+            )
             for q in (quantities[i] for i in keep):
                 x, y, _, _ = series[(analysis, q)]
                 ax.plot(np.asarray(x), np.asarray(y), label=q, lw=1.0)

@@ -146,7 +146,9 @@ class SliceChargeDensity(StreamingAnalysis):
         self.results.block_start_ps = self.block_start_ps
 
     def to_series(self) -> Series:
-        series: Series = {(self.name, "rho_q_mean"): (self.centres, self.mean_density, "Å", "e/Å^3")}
+        series: Series = {
+            (self.name, "rho_q_mean"): (self.centres, self.mean_density, "Å", "e/Å^3")
+        }
         for start, profile in zip(self.block_start_ps, self.density, strict=True):
             key = (self.name, f"rho_q_block_{start:.0f}ps")
             series[key] = (self.centres, profile, "Å", "e/Å^3")
@@ -194,9 +196,9 @@ class SurfaceSulfurCount(StreamingAnalysis):
 class DensePhaseDistance(StreamingAnalysis):
     """z-distance (Å) of the dense S phase from the electrode surface per frame (ED Fig. 8e).
 
-    Two definitions are reported: ``edge`` = the ``edge_percentile``-th percentile of the S
-    z coordinates minus z_surface (the lower edge of the dense phase, robust to a few stray
-    ions), and ``centre`` = mean S z minus z_surface.
+    Two definitions are reported: ``edge`` = the ``edge_percentile``-th percentile (lower order
+    statistic, numpy ``method="lower"``) of the S z coordinates minus z_surface — the lower edge
+    of the dense phase, robust to a few stray ions — and ``centre`` = mean S z − z_surface.
     """
 
     name = "dense"

@@ -38,7 +38,9 @@ def memory_universe(
     u.add_TopologyAttr("masses", np.ones(n_atoms) if masses is None else np.asarray(masses))
     u.add_TopologyAttr("resids", np.arange(1, n_res + 1))
     dims = np.tile(np.array([*box, 90.0, 90.0, 90.0], dtype=np.float32), (n_frames, 1))
-    u.load_new(np.asarray(positions, dtype=np.float32), format=MemoryReader, dimensions=dims, dt=dt_ps)
+    u.load_new(
+        np.asarray(positions, dtype=np.float32), format=MemoryReader, dimensions=dims, dt=dt_ps
+    )
     return u
 
 
@@ -95,7 +97,9 @@ def dense_phase_universe(dcd: str | Path, n_atoms: int = 150_000, n_s6: int = DE
     masses[n_atoms - DENSE_N_ELECTRODE :] = _MASS_MO
     u.add_TopologyAttr("masses", masses)
     charges = np.zeros(n_atoms)
-    charges[:n_s] = -2.0 / 6.0  # S6²⁻ spread over its six S (synthetic; LinearDensity needs charges)
+    charges[:n_s] = (
+        -2.0 / 6.0
+    )  # S6²⁻ spread over its six S (synthetic; LinearDensity needs charges)
     u.add_TopologyAttr("charges", charges)
     u.load_new(str(dcd), format="DCD")
     return u

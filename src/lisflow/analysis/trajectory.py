@@ -16,14 +16,23 @@ ANALYSES = ("clusters", "msd", "slices", "surface", "dense")
 #: Default selections by atomic mass (IUPAC standard atomic weights: S 32.06, Mo 95.95,
 #: Ti 47.867); LAMMPS data files carry masses, not element names.
 SULFUR_SELECTION = "prop mass > 32.0 and prop mass < 32.1"
-ELECTRODE_SELECTION = "(prop mass > 95.9 and prop mass < 96.0) or (prop mass > 47.8 and prop mass < 47.9)"
+ELECTRODE_SELECTION = (
+    "(prop mass > 95.9 and prop mass < 96.0) or (prop mass > 47.8 and prop mass < 47.9)"
+)
 _FORMATS = {".lammpstrj": "LAMMPSDUMP", ".dump": "LAMMPSDUMP", ".dcd": "DCD", ".xtc": "XTC"}
 
 
-def load_universe(trajectory: str | Path, topology: str | Path, atom_style: str | None = None):
+def load_universe(
+    trajectory: str | Path,
+    topology: str | Path,
+    atom_style: str | None = None,
+    dt_ps: float | None = None,
+):
     """MDAnalysis Universe from a LAMMPS data file (or any topology) and a DCD/XTC/dump file.
 
     ``atom_style`` defaults to LAMMPS ``full`` (``id resid type charge x y z``) for data files.
+    ``dt_ps`` sets the time between frames (ps): LAMMPS dumps carry only step numbers and DCD
+    headers are read in AKMA units by MDAnalysis, so give it for LAMMPS output.
     """
     trajectory, topology = Path(trajectory), Path(topology)
     for label, path in (("trajectory", trajectory), ("topology", topology)):
@@ -39,9 +48,28 @@ def load_universe(trajectory: str | Path, topology: str | Path, atom_style: str 
     if traj_format is None:
         raise InputError("trajectory", f"unknown format {suffix!r}", ", ".join(_FORMATS))
     topology_format = kwargs.pop("format", None)
-    return mda.Universe(
-        str(topology), str(trajectory), topology_format=topology_format, format=traj_format, **kwargs
-    )
+    if dt_ps is not None and dt_ps <= 0:
+        raise InputError("dt_ps", f"{dt_ps}", "> 0")
+
+    def universe(**extra):
+        return mda.Universe(
+            str(topology),
+            str(trajectory),
+            topology_format=topology_format,
+            format=traj_format,
+            **kwargs,
+            **extra,
+        )
+
+    if dt_ps is None:
+        return universe()
+    if traj_format != "LAMMPSDUMP":
+        return universe(dt=float(dt_ps))
+    # a dump's time is step × dt: scale the per-step dt so frames are dt_ps apart
+    probe = universe(dt=1.0)
+    steps = [ts.time for ts in probe.trajectory[:2]]
+    per_frame = steps[1] - steps[0] if len(steps) == 2 and steps[1] > steps[0] else 1.0
+    return universe(dt=float(dt_ps) / per_frame)
 
 
 def select(universe, selection: str, field: str):
@@ -64,10 +92,14 @@ def build_analyses(
     """The analyses named in ``names`` (subset of :data:`ANALYSES`) on S and electrode atoms."""
     unknown = [n for n in names if n not in ANALYSES]
     if unknown or not names:
-        raise InputError("analyses", f"unknown {unknown}" if unknown else "empty", ",".join(ANALYSES))
+        raise InputError(
+            "analyses", f"unknown {unknown}" if unknown else "empty", ",".join(ANALYSES)
+        )
     sulfur = select(universe, sulfur_selection, "s_select")
     needs_electrode = {"surface", "dense"} & set(names)
-    electrode = select(universe, electrode_selection, "electrode_select") if needs_electrode else None
+    electrode = (
+        select(universe, electrode_selection, "electrode_select") if needs_electrode else None
+    )
     built: list[StreamingAnalysis] = []
     for name in names:
         if name == "clusters":

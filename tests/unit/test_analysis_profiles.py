@@ -1,0 +1,159 @@
+"""Slice charge density vs numpy.histogram, surface S count, dense-phase distance, runner, memory."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from lisflow.analysis.base import run_analyses
+from lisflow.analysis.clusters import SulfurClusters
+from lisflow.analysis.msd import MeanSquaredDisplacement
+from lisflow.analysis.profiles import DensePhaseDistance, SliceChargeDensity, SurfaceSulfurCount
+from lisflow.analysis.synthetic import memory_universe
+from lisflow.errors import InputError
+
+BOX = (30.0, 28.0, 60.0)
+
+
+def s6_universe(n_frames=30, n_s6=40, n_electrode=50, dt_ps=100.0, seed=0):
+    """Electrode atoms (resid 0, z≈5) then S6 units (one residue each), some split across x."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for _ in range(n_frames):
+        electrode = np.c_[
+            rng.uniform(0, 1, (n_electrode, 2)) * BOX[:2], rng.uniform(3, 5, n_electrode)
+        ]
+        centres = rng.uniform(0, 1, (n_s6, 3)) * BOX * (1, 1, 0.6) + (0, 0, 6)
+        sulfur = (centres[:, None, :] + rng.normal(0, 1.0, (n_s6, 6, 3))).reshape(-1, 3)
+        sulfur[:, :2] %= BOX[:2]  # wrapped: molecules near x/y edges are split
+        frames.append(np.concatenate([electrode, sulfur]))
+    resids = np.r_[np.zeros(n_electrode, int), 1 + np.repeat(np.arange(n_s6), 6)]
+    masses = np.r_[np.full(n_electrode, 95.95), np.full(6 * n_s6, 32.06)]
+    return memory_universe(np.array(frames), BOX, dt_ps, resids=resids, masses=masses)
+
+
+def reference_centres_z(sulfur_pos):
+    """Whole-molecule centres from unwrapping each S6 about its first atom."""
+    pos = sulfur_pos.reshape(-1, 6, 3).astype(float)
+    box = np.array(BOX)
+    pos = pos[:, :1] + (pos - pos[:, :1]) - box * np.round((pos - pos[:, :1]) / box)
+    return pos.mean(axis=1)[:, 2]
+
+
+def test_slice_density_matches_numpy_histogram():
+    u = s6_universe()
+    sulfur = u.select_atoms("prop mass < 40")
+    slices = SliceChargeDensity(sulfur, block_ps=1000.0)
+    run_analyses(u, [slices], progress=False)
+    edges = np.arange(0, BOX[2] + 1e-9, 0.5)
+    volume = BOX[0] * BOX[1] * 0.5
+    histograms = []
+    for _ in u.trajectory:
+        counts, _ = np.histogram(reference_centres_z(sulfur.positions), bins=edges)
+        histograms.append(2.0 * counts / volume)
+    histograms = np.array(histograms)
+    assert slices.density.shape == (3, 120)  # 30 frames × 100 ps in 1 ns blocks
+    np.testing.assert_allclose(slices.block_start_ps, [0, 1000, 2000])
+    for block in range(3):
+        expected = histograms[10 * block : 10 * block + 10].mean(axis=0)
+        np.testing.assert_allclose(slices.density[block], expected, rtol=1e-12)
+    np.testing.assert_allclose(slices.mean_density, histograms.mean(axis=0), rtol=1e-12)
+    # charge conservation: Σ ρ V_slice = 2 e × 40 S6 in every block
+    np.testing.assert_allclose(slices.density.sum(axis=1) * volume, 80.0)
+    assert len(slices.to_series()) == 4
+
+
+def test_slice_grouping_errors():
+    u = s6_universe(n_frames=2)
+    with pytest.raises(InputError, match="sulfur"):
+        SliceChargeDensity(u.atoms[:55], grouping="consecutive")
+    with pytest.raises(InputError, match="grouping"):
+        SliceChargeDensity(u.select_atoms("prop mass < 40"), grouping="bonds")
+
+
+def test_surface_count_and_dense_distance():
+    u = s6_universe(n_frames=5)
+    sulfur = u.select_atoms("prop mass < 40")
+    electrode = u.select_atoms("prop mass > 90")
+    surface = SurfaceSulfurCount(sulfur, electrode)
+    dense = DensePhaseDistance(sulfur, electrode, edge_percentile=10.0)
+    run_analyses(u, [surface, dense], progress=False)
+    for i, _ in enumerate(u.trajectory):
+        top = electrode.positions[:, 2].max()
+        height = sulfur.positions[:, 2] - top
+        assert surface.counts[i] == np.sum((height >= 0) & (height <= 15))
+        assert surface.surface_z[i] == pytest.approx(top)
+        assert dense.edge[i] == pytest.approx(
+            np.sort(height)[int(0.1 * (len(height) - 1))], abs=0.2
+        )
+        assert dense.centre[i] == pytest.approx(height.mean(), rel=1e-5)
+    assert 0 < surface.counts.min() < len(sulfur)
+    assert set(dense.to_series()) == {("dense", "edge_distance"), ("dense", "centre_distance")}
+
+
+def test_runner_reads_trajectory_once():
+    u = s6_universe(n_frames=6)
+    sulfur = u.select_atoms("prop mass < 40")
+    electrode = u.select_atoms("prop mass > 90")
+    analyses = [
+        SulfurClusters(sulfur),
+        MeanSquaredDisplacement(sulfur, "z"),
+        SliceChargeDensity(sulfur),
+        SurfaceSulfurCount(sulfur, electrode),
+        DensePhaseDistance(sulfur, electrode),
+    ]
+    reads = []
+    original = type(u.trajectory)._read_next_timestep
+
+    def counting(self, ts=None):
+        reads.append(1)
+        return original(self, ts)
+
+    type(u.trajectory)._read_next_timestep = counting
+    try:
+        report = run_analyses(u, analyses, step=2, progress=False)
+    finally:
+        type(u.trajectory)._read_next_timestep = original
+    assert report.n_frames == 3 and len(reads) <= 4
+    assert all(a.n_frames == 3 for a in analyses)
+    np.testing.assert_allclose(analyses[0].times, [0, 200, 400])
+    assert set(report.s_per_frame) == {"clusters", "msd_z", "slices", "surface", "dense"}
+
+
+def _peak_bytes(n_frames, tmp_path):
+    rng = np.random.default_rng(0)
+    frames = rng.uniform(0, 1, (n_frames, 3000, 3)) * (40.0, 40.0, 40.0)
+    u = memory_universe(frames, (40.0, 40.0, 40.0), dt_ps=10.0)
+    analyses = [
+        SulfurClusters(u.atoms, periodic=(True, True, True)),
+        MeanSquaredDisplacement(u.atoms, "xyz", memory_budget_mb=1.0, workdir=tmp_path),
+        SliceChargeDensity(u.atoms, grouping="consecutive"),
+    ]
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    run_analyses(u, analyses, progress=False)
+    peak = tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    return peak
+
+
+def test_peak_memory_flat_in_frame_count(tmp_path):
+    """4× more frames must not raise the traced peak (the trajectory itself is in the reader)."""
+    _peak_bytes(5, tmp_path)  # warm-up: imports, numba dispatch and reader caches
+    small, large = _peak_bytes(25, tmp_path), _peak_bytes(100, tmp_path)
+    # with all frames kept in RAM the MSD alone would need 4× more at 100 frames (~43 MB)
+    assert large < 1.15 * small + 64 * 1024, (small, large)
+
+
+def test_failed_pass_removes_msd_temporary_file(tmp_path):
+    """A frame that breaks an analysis (here: a triclinic box) must not leave the MSD file."""
+    u = s6_universe(n_frames=3)
+    u.trajectory[0]
+    u.trajectory.dimensions_array[1] = [*BOX, 90.0, 90.0, 60.0]  # frame 1 becomes triclinic
+    msd = MeanSquaredDisplacement(u.atoms, "xyz", workdir=tmp_path)
+    with pytest.raises(InputError, match="triclinic"):
+        run_analyses(u, [msd, SliceChargeDensity(u.select_atoms("prop mass < 40"))], progress=False)
+    assert list(tmp_path.iterdir()) == []

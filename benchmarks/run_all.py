@@ -30,7 +30,8 @@ def main() -> int:
         if wanted and name not in wanted:
             continue
         out = OUT / f"{name}.json"
-        command = [sys.executable, str(script), "--out", str(out)] + (["--quick"] if args.quick else [])
+        # every benchmark writes bench_out/<name>.json itself
+        command = [sys.executable, str(script)] + (["--quick"] if args.quick else [])
         print(f"== {name}: {' '.join(command[1:])}", flush=True)
         start = time.perf_counter()
         code = subprocess.call(command)

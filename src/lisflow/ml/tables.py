@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pymatgen.core import Element
+from pymatgen.core import Element, Structure
 
 from lisflow.errors import InputError
 from lisflow.ml.features import COMPUTED_CATALOGUE, parse_site_name, site_features
@@ -124,10 +124,39 @@ def _computed_for_site(store, study: str | None, site: str) -> dict[str, float]:
     return out
 
 
+def relaxed_structure(run_dir: str | None, metals: Sequence[str]) -> Structure | None:
+    """The relaxed bare site (``CONTCAR``/``CONTCAR.gz`` in ``run_dir``) with the builder's site
+    labels, or None when there is none or its atoms do not match the built site."""
+    from lisflow.structures.support import dasc_graphene
+
+    if not run_dir:
+        return None
+    for name in ("CONTCAR", "CONTCAR.gz"):
+        path = Path(run_dir) / name
+        if path.is_file() and path.stat().st_size > 0:
+            relaxed = Structure.from_file(path)
+            built = dasc_graphene(list(metals))
+            if [s.specie for s in relaxed] != [s.specie for s in built]:
+                return None
+            relaxed.add_site_property("label", built.site_properties["label"])
+            return relaxed
+    return None
+
+
+def _slab_run_dir(store, study: str | None, site: str) -> str | None:
+    from lisflow.db import queries
+
+    calcs = queries.calculations(store, study=study, site=site, state="COMPLETED")
+    slabs = calcs[(calcs["role"] == "slab") & calcs["adsorbate"].isna()]
+    return None if slabs.empty else slabs["run_dir"].iloc[-1]
+
+
 def table_from_db(store, study: str | None = None, adsorbate: str | None = None) -> pd.DataFrame:
     """Adsorption energies (lowest over configurations, eV) joined with site features.
 
     Column ``energy_ev`` is the target; computed features enter only if every site has them.
+    Structural features come from the relaxed bare site when its run directory holds a CONTCAR
+    matching the built site, else from the built (unrelaxed) site.
     """
     from lisflow.db import queries
 
@@ -149,9 +178,9 @@ def table_from_db(store, study: str | None = None, adsorbate: str | None = None)
     for site, energy in best.items():
         metals = parse_site_name(str(site))
         computed = _computed_for_site(store, study, str(site))
-        rows.append(
-            {ID_COLUMN: site, **site_features(metals, computed=computed), "energy_ev": energy}
-        )
+        structure = relaxed_structure(_slab_run_dir(store, study, str(site)), metals)
+        features = site_features(metals, structure, computed)
+        rows.append({ID_COLUMN: site, **features, "energy_ev": energy})
     frame = pd.DataFrame(rows)
     partial = [c for c in COMPUTED_CATALOGUE if c in frame.columns and frame[c].isna().any()]
     return frame.drop(columns=partial)

@@ -52,8 +52,12 @@ def vacuum_z(structure: Structure) -> float:
 
 def test_every_study_is_written(manifest, dry):
     studies = {row["study"] for row in manifest.values()}
-    assert {"li2s2_polymorphs", "mo_cluster_adsorption", "dasc_adsorption",
-            "aimd_charge_transfer"} <= studies
+    assert {
+        "li2s2_polymorphs",
+        "mo_cluster_adsorption",
+        "dasc_adsorption",
+        "aimd_charge_transfer",
+    } <= studies
     # 4 substrates x 6 adsorbates x 2 configurations + 4 slabs + 6 molecules, relax + static each
     assert sum(r["study"] == "mo_cluster_adsorption" for r in manifest.values()) == 2 * (48 + 4 + 6)
     assert sum(r["study"] == "dasc_adsorption" for r in manifest.values()) == 2 * (60 + 5 + 6)
@@ -99,7 +103,13 @@ def test_dasc_parameters(dry):
     """Paper 002: ENCUT 450, Gaussian 0.05 eV, Gamma 2x2x1, 6x6 graphene a = 2.47, ~15 A vacuum."""
     calc = "dasc_adsorption/slab/FeCo-N6/relax"
     tags = incar(dry, calc)
-    assert (tags["ENCUT"], tags["ISMEAR"], tags["SIGMA"], tags["IVDW"], tags["EDIFFG"]) == (450, 0, 0.05, 11, -0.01)
+    assert (tags["ENCUT"], tags["ISMEAR"], tags["SIGMA"], tags["IVDW"], tags["EDIFFG"]) == (
+        450,
+        0,
+        0.05,
+        11,
+        -0.01,
+    )
     assert mesh(dry, calc) == (2, 2, 1)
     assert Kpoints.from_file(dry / calc / "KPOINTS").style.name == "Gamma"
     slab = Structure.from_file(dry / calc / "POSCAR")
@@ -123,6 +133,14 @@ def test_polymorphs(dry, manifest):
         assert c["Li"] == c["S"]
 
 
+def test_electron_diffraction_pngs(dry):
+    """Tetragonal Li2S2 [001], [111]; cubic Li2S [111], [011], [100] (paper 000 Fig. 2d,e)."""
+    pngs = sorted((dry / "li2s2_polymorphs" / "diffraction").glob("*.png"))
+    assert len(pngs) == 5
+    for png in pngs:
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
 def _cp2k_value(text: str, keyword: str) -> list[str]:
     return re.findall(rf"^\s*{keyword}\s+(.+)$", text, flags=re.M)
 
@@ -132,7 +150,7 @@ def test_aimd_inputs(dry):
     relaxation = (dry / "aimd_charge_transfer/aimd/relaxation/cp2k.inp").read_text()
     potential = (dry / "aimd_charge_transfer/aimd/potential/cp2k.inp").read_text()
     assert _cp2k_value(relaxation, "STEPS") == ["20000"]  # 20 ps / 1 fs
-    assert _cp2k_value(potential, "STEPS") == ["8000"]    # 8 ps / 1 fs
+    assert _cp2k_value(potential, "STEPS") == ["8000"]  # 8 ps / 1 fs
     for text in (relaxation, potential):
         assert _cp2k_value(text, "TEMPERATURE")[0] == "350.0"
         assert _cp2k_value(text, "TIMESTEP") == ["1.0"] and _cp2k_value(text, "GAMMA") == ["0.001"]

@@ -110,7 +110,17 @@ def _write_all(planned, out_dir: Path, progress: bool) -> list[ManifestEntry]:
                 for calc in calcs:
                     entries.append(write_calculation(calc, tmp))
                     bar.advance(task)
+                write_study_extras(spec, tmp)
     return entries
+
+
+def write_study_extras(spec, directory: Path) -> None:
+    """Study-level artefacts that need no engine: the simulated electron diffraction
+    patterns of paper 000 Fig. 2d,e / ED Fig. 2d-f for the polymorph study."""
+    if getattr(spec, "kind", "") == "polymorphs" and spec.diffraction:
+        from lisflow.structures.diffraction import electron_diffraction_patterns
+
+        electron_diffraction_patterns(directory / "diffraction")
 
 
 def update_manifest(path: Path, entries: list[ManifestEntry]) -> None:

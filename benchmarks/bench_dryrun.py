@@ -46,8 +46,13 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     repeats = 2 if args.quick else 5
     files = study_files()
-    vasp_structures = [c.structure for f in files for s in [load_spec(f)]
-                       if getattr(s, "engine", "") == "vasp" for c in plan(s, f)]
+    vasp_structures = [
+        c.structure
+        for f in files
+        for s in [load_spec(f)]
+        if getattr(s, "engine", "") == "vasp"
+        for c in plan(s, f)
+    ]
     lisflow_runs, counts = zip(*(time_lisflow(files) for _ in range(repeats)), strict=True)
     baseline_runs = [time_mprelaxset(vasp_structures) for _ in range(repeats)]
     n_calcs, n_vasp = counts[0], len(vasp_structures)
@@ -62,12 +67,19 @@ def main() -> None:
         "repeats": repeats,
     }
     result["per_calc_ratio_lisflow_over_baseline"] = (
-        result["lisflow_per_calc_ms"] / result["baseline_per_calc_ms"])
-    print(f"dry-run --all: {result['lisflow_dry_run_all_s']:.2f} s for {n_calcs} calculations "
-          f"({result['lisflow_per_calc_ms']:.1f} ms each, incl. planning and structure building)")
-    print(f"MPRelaxSet.write_input: {result['baseline_vasp_only_s']:.2f} s for {n_vasp} structures "
-          f"({result['baseline_per_calc_ms']:.1f} ms each)")
-    print(f"ratio per calculation lisflow / MPRelaxSet: {result['per_calc_ratio_lisflow_over_baseline']:.2f}")
+        result["lisflow_per_calc_ms"] / result["baseline_per_calc_ms"]
+    )
+    print(
+        f"dry-run --all: {result['lisflow_dry_run_all_s']:.2f} s for {n_calcs} calculations "
+        f"({result['lisflow_per_calc_ms']:.1f} ms each, incl. planning and structure building)"
+    )
+    print(
+        f"MPRelaxSet.write_input: {result['baseline_vasp_only_s']:.2f} s for {n_vasp} structures "
+        f"({result['baseline_per_calc_ms']:.1f} ms each)"
+    )
+    print(
+        f"ratio per calculation lisflow / MPRelaxSet: {result['per_calc_ratio_lisflow_over_baseline']:.2f}"
+    )
     atomic_write_text(args.out, json.dumps(result, indent=1) + "\n")
 
 

@@ -51,8 +51,13 @@ class Calculation:
 def calc_to_dict(calc: Calculation) -> dict[str, Any]:
     """JSON-safe form (for a Firework's spec)."""
     return {
-        "calc_id": calc.calc_id, "study": calc.study, "engine": calc.engine, "task": calc.task,
-        "role": calc.role, "params": calc.params, "labels": calc.labels,
+        "calc_id": calc.calc_id,
+        "study": calc.study,
+        "engine": calc.engine,
+        "task": calc.task,
+        "role": calc.role,
+        "params": calc.params,
+        "labels": calc.labels,
         "parents": list(calc.parents),
         "structure": None if calc.structure is None else calc.structure.as_dict(),
     }
@@ -64,7 +69,13 @@ def calc_from_dict(data: dict[str, Any]) -> Calculation:
         cls = Structure if "lattice" in structure else Molecule
         structure = cls.from_dict(structure)
     return Calculation(
-        calc_id=data["calc_id"], study=data["study"], engine=data["engine"], task=data["task"],
-        role=data["role"], structure=structure, params=data.get("params", {}),
-        labels=data.get("labels", {}), parents=tuple(data.get("parents", ())),
+        calc_id=data["calc_id"],
+        study=data["study"],
+        engine=data["engine"],
+        task=data["task"],
+        role=data["role"],
+        structure=structure,
+        params=data.get("params", {}),
+        labels=data.get("labels", {}),
+        parents=tuple(data.get("parents", ())),
     )

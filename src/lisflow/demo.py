@@ -48,11 +48,13 @@ def main(argv: list[str] | None = None) -> None:
     console.rule("2. real CP2K study through FireWorks (embedded LaunchPad)")
     profile = load_profile("local")
     for report in submit([DEMO_SPEC], profile):
-        console.print(f"{report.study}: {len(report.new)} new Fireworks, "
-                      f"{len(report.done)} already completed")
+        console.print(
+            f"{report.study}: {len(report.new)} new Fireworks, {len(report.done)} already completed"
+        )
     summary = run_local(profile)
-    console.print(f"launched {summary.launched}; {summary.completed} COMPLETED, "
-                  f"{summary.fizzled} FIZZLED")
+    console.print(
+        f"launched {summary.launched}; {summary.completed} COMPLETED, {summary.fizzled} FIZZLED"
+    )
 
     console.rule("3. results database")
     store = results_store(profile)
@@ -64,8 +66,13 @@ def main(argv: list[str] | None = None) -> None:
     console.print(ads[["site", "adsorbate", "energy_ev"]].to_string(index=False))
     charges = queries.charges(store, study=study)
     if len(charges):
-        console.print(charges.groupby(["calc_id", "method"])["net_charge"].sum().round(6)
-                      .rename("sum of net charges (e)").to_string())
+        console.print(
+            charges.groupby(["calc_id", "method"])["net_charge"]
+            .sum()
+            .round(6)
+            .rename("sum of net charges (e)")
+            .to_string()
+        )
     plots = write_report(store, out / "report")
     console.print(f"plots: {', '.join(str(p) for p in plots)}")
     console.print(f"demo wall time: {time.perf_counter() - start:.0f} s")

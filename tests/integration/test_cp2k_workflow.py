@@ -3,10 +3,10 @@ adsorption study runs through FireWorks + custodian and lands in the results dat
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
-import json
 from pathlib import Path
 
 import pytest
@@ -23,13 +23,23 @@ pytestmark = pytest.mark.cp2k
 HARTREE_EV = 27.211386245988  # CODATA 2018 (scipy.constants)
 
 #: Cheap settings (REAL-COMPONENTS.md: 300/40 Ry Li2S single point in ~17 s); 250 Ry here.
-CHEAP = {"FORCE_EVAL.DFT.MGRID.CUTOFF": 250, "FORCE_EVAL.DFT.MGRID.REL_CUTOFF": 40,
-         "FORCE_EVAL.DFT.SCF.EPS_SCF": 1.0e-5}
+CHEAP = {
+    "FORCE_EVAL.DFT.MGRID.CUTOFF": 250,
+    "FORCE_EVAL.DFT.MGRID.REL_CUTOFF": 40,
+    "FORCE_EVAL.DFT.SCF.EPS_SCF": 1.0e-5,
+}
 TINY = {
-    "study": "tiny_cp2k", "kind": "adsorption", "engine": "cp2k",
+    "study": "tiny_cp2k",
+    "kind": "adsorption",
+    "engine": "cp2k",
     "substrates": [{"builder": "molecule", "name": "Li2S", "box": 11.0}],
-    "adsorbates": ["Li2S"], "configurations": 1, "molecule_box": 11.0,
-    "relax": False, "static": False, "bader": False, "overrides": CHEAP,
+    "adsorbates": ["Li2S"],
+    "configurations": 1,
+    "molecule_box": 11.0,
+    "relax": False,
+    "static": False,
+    "bader": False,
+    "overrides": CHEAP,
 }
 
 
@@ -44,11 +54,18 @@ def test_generated_li2s_input_runs_with_cp2k(tmp_path):
     engine = Cp2kEngine()
     engine.write_inputs(calc, tmp_path)
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
-    subprocess.run(["cp2k.psmp", "-i", "cp2k.inp", "-o", "cp2k.out"], cwd=tmp_path, env=env,
-                   check=True, timeout=600)
+    subprocess.run(
+        ["cp2k.psmp", "-i", "cp2k.inp", "-o", "cp2k.out"],
+        cwd=tmp_path,
+        env=env,
+        check=True,
+        timeout=600,
+    )
     text = (tmp_path / "cp2k.out").read_text()
     assert "PROGRAM ENDED AT" in text
-    total_line = next(line for line in text.splitlines() if "Total FORCE_EVAL ( QS ) energy" in line)
+    total_line = next(
+        line for line in text.splitlines() if "Total FORCE_EVAL ( QS ) energy" in line
+    )
     parsed = engine.parse(calc, tmp_path)
     assert parsed.energy_ev == pytest.approx(float(total_line.split()[-1]) * HARTREE_EV, rel=1e-9)
     assert parsed.n_atoms == 3
@@ -75,7 +92,7 @@ def test_cp2k_workflow_through_fireworks_into_db(tmp_path, monkeypatch, db_url):
     assert {r.state for r in (slab, molecule, adslab)} == {"COMPLETED"}
     assert slab.engine_version and "2023" in slab.engine_version
     out = (Path(slab.run_dir) / "cp2k.out").read_text()
-    hartree = float(next(l for l in out.splitlines() if "Total FORCE_EVAL" in l).split()[-1])
+    hartree = float(next(x for x in out.splitlines() if "Total FORCE_EVAL" in x).split()[-1])
     assert slab.energy_ev == pytest.approx(hartree * HARTREE_EV, rel=1e-9)
     # the isolated molecule has the same inputs as the substrate: computed once, reused
     assert molecule.input_hash == slab.input_hash and molecule.run_dir == slab.run_dir

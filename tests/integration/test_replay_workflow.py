@@ -23,25 +23,44 @@ EXPECTED = {0: -2.098, 1: -3.067, 2: -2.941}
 def au_spec(fixture: Path) -> dict:
     """The inputs atomate2's AdsorptionMaker wrote, expressed as a lisflow study."""
     return {
-        "study": STUDY, "kind": "adsorption", "engine": "vasp", "preset": "paper000",
-        "substrates": [{"builder": "file", "path": str(fixture / "slab_relax/POSCAR.gz"),
-                        "name": "Au100"}],
-        "adsorbates": ["O"], "configurations": 3, "placement": "site_finder",
-        "molecule_box": 10.0, "bader": False,
-        "overrides": {"GGA": "RP", "ENCUT": 700, "SIGMA": 0.2, "IVDW": None, "LAECHG": True,
-                      "LORBIT": 11},
+        "study": STUDY,
+        "kind": "adsorption",
+        "engine": "vasp",
+        "preset": "paper000",
+        "substrates": [
+            {"builder": "file", "path": str(fixture / "slab_relax/POSCAR.gz"), "name": "Au100"}
+        ],
+        "adsorbates": ["O"],
+        "configurations": 3,
+        "placement": "site_finder",
+        "molecule_box": 10.0,
+        "bader": False,
+        "overrides": {
+            "GGA": "RP",
+            "ENCUT": 700,
+            "SIGMA": 0.2,
+            "IVDW": None,
+            "LAECHG": True,
+            "LORBIT": 11,
+        },
         "overrides_by_task": {"relax": {"EDIFFG": -0.02}, "static": {"ISMEAR": -5, "EDIFF": 1e-7}},
         "overrides_by_role": {"molecule.static": {"ISMEAR": 0, "SIGMA": 0.05}},
-        "kpoints_by_role": {"slab": {"rule": "mesh", "mesh": [4, 4, 1]},
-                            "adslab": {"rule": "mesh", "mesh": [4, 4, 1]},
-                            "molecule": {"rule": "mesh", "mesh": [3, 3, 3]},
-                            "molecule.static": {"rule": "mesh", "mesh": [4, 4, 4]}},
+        "kpoints_by_role": {
+            "slab": {"rule": "mesh", "mesh": [4, 4, 1]},
+            "adslab": {"rule": "mesh", "mesh": [4, 4, 1]},
+            "molecule": {"rule": "mesh", "mesh": [3, 3, 3]},
+            "molecule.static": {"rule": "mesh", "mesh": [4, 4, 4]},
+        },
     }
 
 
 def references(fixture: Path) -> dict[str, str]:
-    refs = {f"{STUDY}/slab/Au100/relax": "slab_relax", f"{STUDY}/slab/Au100/static": "slab_static",
-            f"{STUDY}/molecule/O/relax": "mol_relax", f"{STUDY}/molecule/O/static": "mol_static"}
+    refs = {
+        f"{STUDY}/slab/Au100/relax": "slab_relax",
+        f"{STUDY}/slab/Au100/static": "slab_static",
+        f"{STUDY}/molecule/O/relax": "mol_relax",
+        f"{STUDY}/molecule/O/static": "mol_static",
+    }
     for i in range(3):
         refs[f"{STUDY}/adslab/Au100/O/c{i}/relax"] = f"ads_relax_{i + 1}_3"
         refs[f"{STUDY}/adslab/Au100/O/c{i}/static"] = f"ads_static_{i + 1}_3"

@@ -57,9 +57,21 @@ BAD_SPECS = [
     (_with("substrates[0].builder", "cnt"), "substrates[0]", "mo_ngraphene"),
     (_with("substrates[0].shape", "round"), "substrates[0].shape", "unknown key"),
     (_with("substrates", []), "substrates", "at least 1"),
-    (_with("substrates", [{"builder": "dasc", "metals": ["Fe", "Xx"]}]), "substrates[0].metals", "transition metal"),
-    (_with("substrates", [{"builder": "dasc", "metals": ["Fe", "Na"]}]), "substrates[0].metals", "Sc"),
-    (_with("substrates", [{"builder": "dasc", "metals": ["Fe", "Co", "Ni"]}]), "substrates[0].metals", "at most 2"),
+    (
+        _with("substrates", [{"builder": "dasc", "metals": ["Fe", "Xx"]}]),
+        "substrates[0].metals",
+        "transition metal",
+    ),
+    (
+        _with("substrates", [{"builder": "dasc", "metals": ["Fe", "Na"]}]),
+        "substrates[0].metals",
+        "Sc",
+    ),
+    (
+        _with("substrates", [{"builder": "dasc", "metals": ["Fe", "Co", "Ni"]}]),
+        "substrates[0].metals",
+        "at most 2",
+    ),
     (_with("substrates", [{"builder": "ti0001", "a": -2.93}]), "substrates[0].a", "greater than"),
     (_with("overrides", {"ENCUT": -500}), "overrides", "ENCUT must be a number > 0"),
     (_with("overrides", {"SIGMA": 0}), "overrides", "SIGMA"),
@@ -71,10 +83,25 @@ BAD_SPECS = [
     (_with("kpoints", {"rule": "length"}), "kpoints", "length"),
     (_with("kpoints", {"rule": "mesh", "mesh": [0, 2, 1]}), "kpoints", "mesh"),
     (_with("molecule_box", -10.0), "molecule_box", "greater than"),
-    ({"study": "aimd_x", "kind": "aimd", "substrates": [],
-      "stages": [{"name": "a", "time_ps": 1.0, "electrode_li": False}]}, "substrates", "unknown key"),
-    ({"study": "aimd_x", "kind": "aimd", "stages": [{"name": "a", "time_ps": -1, "electrode_li": False}]},
-     "stages[0].time_ps", "greater than"),
+    (
+        {
+            "study": "aimd_x",
+            "kind": "aimd",
+            "substrates": [],
+            "stages": [{"name": "a", "time_ps": 1.0, "electrode_li": False}],
+        },
+        "substrates",
+        "unknown key",
+    ),
+    (
+        {
+            "study": "aimd_x",
+            "kind": "aimd",
+            "stages": [{"name": "a", "time_ps": -1, "electrode_li": False}],
+        },
+        "stages[0].time_ps",
+        "greater than",
+    ),
     ({"study": "poly", "kind": "polymorphs", "polymorphs": []}, "polymorphs", "at least 1"),
 ]
 
@@ -98,7 +125,9 @@ def _cli_dry_run(tmp_path: Path, data) -> tuple[int, str, Path]:
     spec_file = tmp_path / "spec.yaml"
     spec_file.write_text(yaml.safe_dump(data) if not isinstance(data, str) else data)
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["dry-run", str(spec_file), "--out", str(out), "--no-progress"])
+    result = CliRunner().invoke(
+        app, ["dry-run", str(spec_file), "--out", str(out), "--no-progress"]
+    )
     return result.exit_code, result.output, out
 
 
@@ -118,7 +147,12 @@ def test_cli_rejects_invalid_yaml_and_missing_file(tmp_path):
 
 
 def test_unknown_polymorph_is_rejected_before_writing(tmp_path):
-    data = {"study": "poly", "kind": "polymorphs", "preset": "bulk", "polymorphs": ["tetragonal", "CsCl"]}
+    data = {
+        "study": "poly",
+        "kind": "polymorphs",
+        "preset": "bulk",
+        "polymorphs": ["tetragonal", "CsCl"],
+    }
     code, output, out = _cli_dry_run(tmp_path, data)
     assert code == 2 and "polymorphs[1]" in output and "tetragonal" in output
     assert not out.exists()
@@ -130,11 +164,29 @@ def test_unknown_preset_is_rejected(tmp_path):
     assert not out.exists()
 
 
-KEYS = st.sampled_from(["study", "kind", "engine", "preset", "substrates", "adsorbates",
-                        "configurations", "overrides", "kpoints", "molecule_box", "extra"])
-VALUES = st.one_of(st.none(), st.integers(-5, 5), st.floats(-1e3, 1e3, allow_nan=False),
-                   st.text(max_size=6), st.lists(st.integers(-2, 2), max_size=3),
-                   st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+KEYS = st.sampled_from(
+    [
+        "study",
+        "kind",
+        "engine",
+        "preset",
+        "substrates",
+        "adsorbates",
+        "configurations",
+        "overrides",
+        "kpoints",
+        "molecule_box",
+        "extra",
+    ]
+)
+VALUES = st.one_of(
+    st.none(),
+    st.integers(-5, 5),
+    st.floats(-1e3, 1e3, allow_nan=False),
+    st.text(max_size=6),
+    st.lists(st.integers(-2, 2), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -156,5 +208,9 @@ def test_hypothesis_mutations_fail_cleanly(key, value):
 def test_shipped_specs_all_validate(repo_root):
     files = sorted((repo_root / "workflows").glob("*.yaml"))
     studies = {load_spec(f).study for f in files}
-    assert {"li2s2_polymorphs", "mo_cluster_adsorption", "dasc_adsorption",
-            "aimd_charge_transfer"} <= studies
+    assert {
+        "li2s2_polymorphs",
+        "mo_cluster_adsorption",
+        "dasc_adsorption",
+        "aimd_charge_transfer",
+    } <= studies

@@ -32,8 +32,9 @@ def engine_command(variable: str, default: str | None) -> str:
     return command
 
 
-def run_custodian(directory: Path, handlers: list, jobs: list, validators: list | None = None,
-                  max_errors: int = 5) -> None:
+def run_custodian(
+    directory: Path, handlers: list, jobs: list, validators: list | None = None, max_errors: int = 5
+) -> None:
     """Run custodian in ``directory``; its failure becomes ``EngineError`` with the reason."""
     from custodian import Custodian
     from custodian.custodian import CustodianError
@@ -41,8 +42,15 @@ def run_custodian(directory: Path, handlers: list, jobs: list, validators: list 
     cwd = os.getcwd()
     os.chdir(directory)
     try:
-        Custodian(handlers, jobs, validators=validators or [], max_errors=max_errors,
-                  polling_time_step=2, monitor_freq=5, directory=str(directory)).run()
+        Custodian(
+            handlers,
+            jobs,
+            validators=validators or [],
+            max_errors=max_errors,
+            polling_time_step=2,
+            monitor_freq=5,
+            directory=str(directory),
+        ).run()
     except CustodianError as exc:
         raise EngineError(f"{directory.name}: {exc}") from None
     finally:

@@ -18,11 +18,20 @@ PROJECT = "lisflow"
 
 def generator(calc: Calculation) -> Cp2kInputGenerator:
     params = calc.params
-    aimd = AimdSettings(**{**params["aimd"], "fixed_indices": tuple(params["aimd"]["fixed_indices"])}) \
-        if params.get("aimd") else None
+    aimd = (
+        AimdSettings(**{**params["aimd"], "fixed_indices": tuple(params["aimd"]["fixed_indices"])})
+        if params.get("aimd")
+        else None
+    )
     charge = int(round(getattr(calc.structure, "charge", 0) or 0))
-    return Cp2kInputGenerator(task=params["task"], project=PROJECT, periodic=params["periodic"],
-                              charge=charge, overrides=params.get("overrides", {}), aimd=aimd)
+    return Cp2kInputGenerator(
+        task=params["task"],
+        project=PROJECT,
+        periodic=params["periodic"],
+        charge=charge,
+        overrides=params.get("overrides", {}),
+        aimd=aimd,
+    )
 
 
 @dataclass
@@ -43,8 +52,9 @@ class Cp2kEngine:
         from lisflow.engines.handlers import cp2k_handlers
 
         command = shlex.split(engine_command("LISFLOW_CP2K_CMD", "cp2k.psmp"))
-        job = Cp2kJob(command, input_file=INPUT_FILE, output_file=OUTPUT_FILE, final=True,
-                      backup=True)
+        job = Cp2kJob(
+            command, input_file=INPUT_FILE, output_file=OUTPUT_FILE, final=True, backup=True
+        )
         handlers = cp2k_handlers(INPUT_FILE, OUTPUT_FILE, walltime_s=walltime_s)
         run_custodian(directory, handlers, [job])
 
@@ -52,17 +62,28 @@ class Cp2kEngine:
         from lisflow.parsers.cp2k import parse_cp2k
 
         result = parse_cp2k(directory / OUTPUT_FILE)
-        labels = [str(s.properties.get("label", "")) for s in calc.structure] if calc.structure else []
+        labels = (
+            [str(s.properties.get("label", "")) for s in calc.structure] if calc.structure else []
+        )
         charges = []
         for method, rows in (("mulliken", result.mulliken), ("hirshfeld", result.hirshfeld)):
             for row in rows or []:
                 record = row if isinstance(row, dict) else row.to_dict()
                 index = record["site_index"]
-                charges.append({**record, "method": method,
-                                "label": labels[index] if index < len(labels) else ""})
-        parsed = ParsedResult(energy_ev=result.energy_ev, n_atoms=result.n_atoms,
-                              formula=calc.formula, engine_version=result.cp2k_version,
-                              charges=charges)
+                charges.append(
+                    {
+                        **record,
+                        "method": method,
+                        "label": labels[index] if index < len(labels) else "",
+                    }
+                )
+        parsed = ParsedResult(
+            energy_ev=result.energy_ev,
+            n_atoms=result.n_atoms,
+            formula=calc.formula,
+            engine_version=result.cp2k_version,
+            charges=charges,
+        )
         trajectory = directory / f"{PROJECT}-pos-1.xyz"
         if trajectory.exists():
             parsed.files["trajectory"] = str(trajectory)

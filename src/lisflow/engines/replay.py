@@ -20,11 +20,36 @@ from lisflow.engines.vasp import VaspEngine, final_vasp_structure, parse_vasp_ru
 from lisflow.errors import EngineError
 
 #: INCAR tags compared by default (a tag missing on both sides matches).
-CHECKED_TAGS = ("ENCUT", "GGA", "ISPIN", "IBRION", "ISIF", "NSW", "EDIFFG", "ISMEAR", "SIGMA",
-                "LORBIT", "LAECHG", "IVDW", "LDAU", "METAGGA")
+CHECKED_TAGS = (
+    "ENCUT",
+    "GGA",
+    "ISPIN",
+    "IBRION",
+    "ISIF",
+    "NSW",
+    "EDIFFG",
+    "ISMEAR",
+    "SIGMA",
+    "LORBIT",
+    "LAECHG",
+    "IVDW",
+    "LDAU",
+    "METAGGA",
+)
 #: VASP's own defaults, used when a tag is absent on one side (VASP wiki, tag pages).
-VASP_DEFAULTS = {"LDAU": False, "IVDW": 0, "LAECHG": False, "ISPIN": 1, "NSW": 0, "ISMEAR": 1,
-                 "SIGMA": 0.2, "IBRION": -1, "EDIFFG": None, "LORBIT": None, "METAGGA": None}
+VASP_DEFAULTS = {
+    "LDAU": False,
+    "IVDW": 0,
+    "LAECHG": False,
+    "ISPIN": 1,
+    "NSW": 0,
+    "ISMEAR": 1,
+    "SIGMA": 0.2,
+    "IBRION": -1,
+    "EDIFFG": None,
+    "LORBIT": None,
+    "METAGGA": None,
+}
 INPUT_NAMES = ("INCAR", "KPOINTS", "POSCAR", "POTCAR", "POTCAR.spec")
 
 
@@ -43,8 +68,9 @@ def _same(a, b) -> bool:
     return a == b
 
 
-def compare_inputs(run_dir: Path, reference: Path, tags: tuple[str, ...] = CHECKED_TAGS,
-                   position_tol: float = 1e-3) -> list[str]:
+def compare_inputs(
+    run_dir: Path, reference: Path, tags: tuple[str, ...] = CHECKED_TAGS, position_tol: float = 1e-3
+) -> list[str]:
     """Every difference between the inputs in ``run_dir`` and those of ``reference``."""
     from pymatgen.analysis.structure_matcher import StructureMatcher
 
@@ -53,20 +79,33 @@ def compare_inputs(run_dir: Path, reference: Path, tags: tuple[str, ...] = CHECK
     for tag in tags:
         default = VASP_DEFAULTS.get(tag)
         if not _same(ours.get(tag, default), theirs.get(tag, default)):
-            problems.append(f"INCAR {tag}: lisflow {ours.get(tag)!r} != reference {theirs.get(tag)!r}")
+            problems.append(
+                f"INCAR {tag}: lisflow {ours.get(tag)!r} != reference {theirs.get(tag)!r}"
+            )
     k_ours = Kpoints.from_file(run_dir / "KPOINTS")
     k_theirs = Kpoints.from_file(_find(reference, "KPOINTS"))
-    if [list(k) for k in k_ours.kpts] != [list(k) for k in k_theirs.kpts] or \
-            k_ours.style.name != k_theirs.style.name:
-        problems.append(f"KPOINTS: lisflow {k_ours.style.name} {k_ours.kpts} != reference "
-                        f"{k_theirs.style.name} {k_theirs.kpts}")
+    if [list(k) for k in k_ours.kpts] != [
+        list(k) for k in k_theirs.kpts
+    ] or k_ours.style.name != k_theirs.style.name:
+        problems.append(
+            f"KPOINTS: lisflow {k_ours.style.name} {k_ours.kpts} != reference "
+            f"{k_theirs.style.name} {k_theirs.kpts}"
+        )
     s_ours = Structure.from_file(run_dir / "POSCAR")
     s_theirs = Structure.from_file(_find(reference, "POSCAR"))
-    matcher = StructureMatcher(ltol=position_tol, stol=position_tol, angle_tol=0.1,
-                               primitive_cell=False, scale=False, attempt_supercell=False)
+    matcher = StructureMatcher(
+        ltol=position_tol,
+        stol=position_tol,
+        angle_tol=0.1,
+        primitive_cell=False,
+        scale=False,
+        attempt_supercell=False,
+    )
     if len(s_ours) != len(s_theirs) or not matcher.fit(s_ours, s_theirs):
-        problems.append(f"POSCAR: lisflow {s_ours.composition.formula} does not match reference "
-                        f"{s_theirs.composition.formula} within {position_tol}")
+        problems.append(
+            f"POSCAR: lisflow {s_ours.composition.formula} does not match reference "
+            f"{s_theirs.composition.formula} within {position_tol}"
+        )
     symbols_ours = _potcar_symbols(run_dir)
     symbols_theirs = _potcar_symbols(reference)
     if symbols_theirs is not None and symbols_ours != symbols_theirs:
@@ -106,8 +145,9 @@ class ReplayEngine:
         reference = self.reference(calc)
         problems = compare_inputs(directory, reference, tuple(self.tags))
         if problems:
-            raise EngineError(f"replay {calc.calc_id}: inputs differ from {reference}: "
-                              + "; ".join(problems))
+            raise EngineError(
+                f"replay {calc.calc_id}: inputs differ from {reference}: " + "; ".join(problems)
+            )
         for source in sorted(reference.iterdir()):
             stem = source.name.removesuffix(".gz")
             if stem in INPUT_NAMES or not source.is_file():

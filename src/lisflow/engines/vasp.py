@@ -15,8 +15,11 @@ from lisflow.io.vasp import VaspInputGenerator
 def generator(calc: Calculation) -> VaspInputGenerator:
     params = calc.params
     return VaspInputGenerator(
-        preset_name=params["preset"], task=params["task"], role=params["role"],
-        extra_blocks=tuple(params.get("extra_blocks", ())), overrides=params.get("overrides", {}),
+        preset_name=params["preset"],
+        task=params["task"],
+        role=params["role"],
+        extra_blocks=tuple(params.get("extra_blocks", ())),
+        overrides=params.get("overrides", {}),
         kpoints=params.get("kpoints"),
     )
 
@@ -39,8 +42,12 @@ class VaspEngine:
         from lisflow.engines.handlers import vasp_handlers, vasp_validators
 
         command = shlex.split(engine_command("LISFLOW_VASP_CMD", None))
-        run_custodian(directory, vasp_handlers(walltime_s), [VaspJob(command, auto_npar=False)],
-                      vasp_validators())
+        run_custodian(
+            directory,
+            vasp_handlers(walltime_s),
+            [VaspJob(command, auto_npar=False)],
+            vasp_validators(),
+        )
 
     def parse(self, calc: Calculation, directory: Path) -> ParsedResult:
         return parse_vasp_run(calc, directory)
@@ -51,8 +58,12 @@ def parse_vasp_run(calc: Calculation, directory: Path) -> ParsedResult:
     from lisflow.parsers.vasp import parse_vasp
 
     result = parse_vasp(directory)
-    parsed = ParsedResult(energy_ev=result.final_energy, n_atoms=result.n_atoms,
-                          formula=result.formula, engine_version=result.vasp_version)
+    parsed = ParsedResult(
+        energy_ev=result.final_energy,
+        n_atoms=result.n_atoms,
+        formula=result.formula,
+        engine_version=result.vasp_version,
+    )
     labels = site_labels(calc, result.n_atoms)
     if calc.labels.get("bader") and _exists(directory, "CHGCAR"):
         from lisflow.parsers.bader import bader_charges
@@ -64,7 +75,9 @@ def parse_vasp_run(calc: Calculation, directory: Path) -> ParsedResult:
     if _exists(directory, "ICOHPLIST.lobster"):
         from lisflow.parsers.lobster import read_icohplist
 
-        parsed.icohps = [b.to_dict() for b in read_icohplist(_existing(directory, "ICOHPLIST.lobster"))]
+        parsed.icohps = [
+            b.to_dict() for b in read_icohplist(_existing(directory, "ICOHPLIST.lobster"))
+        ]
     return parsed
 
 
@@ -72,8 +85,10 @@ def band_records(directory: Path, labels: list[str]) -> list[dict]:
     """d-band centres of metal sites and p-band centres of coordinating N (both spins, eV vs E_F)."""
     from lisflow.parsers.bands import band_centres
 
-    sites = {"metal": ("d", [i for i, lab in enumerate(labels) if lab == "metal"]),
-             "coordinating_N": ("p", [i for i, lab in enumerate(labels) if lab == "coordinating_N"])}
+    sites = {
+        "metal": ("d", [i for i, lab in enumerate(labels) if lab == "metal"]),
+        "coordinating_N": ("p", [i for i, lab in enumerate(labels) if lab == "coordinating_N"]),
+    }
     records = []
     for label, (orbital, indices) in sites.items():
         if indices:

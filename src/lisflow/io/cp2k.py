@@ -17,14 +17,26 @@ from lisflow.errors import InputError
 
 #: Valence electrons of the GTH-PBE pseudopotentials (/usr/share/cp2k/GTH_POTENTIALS, qN).
 GTH_VALENCE = {
-    "H": 1, "Li": 3, "C": 4, "N": 5, "O": 6, "F": 7, "S": 6, "Ti": 12, "Fe": 16, "Co": 17,
-    "Ni": 18, "Cu": 11, "Mo": 14, "Au": 11,
+    "H": 1,
+    "Li": 3,
+    "C": 4,
+    "N": 5,
+    "O": 6,
+    "F": 7,
+    "S": 6,
+    "Ti": 12,
+    "Fe": 16,
+    "Co": 17,
+    "Ni": 18,
+    "Cu": 11,
+    "Mo": 14,
+    "Au": 11,
 }
 #: Mass of deuterium (u), NIST atomic weights (2H: 2.01410177812).
 DEUTERIUM_MASS = 2.01410177812
 BASIS_SET = "DZVP-MOLOPT-SR-GTH"  # paper 000 Methods: "DZVP-MOLOPT-SR-GTH basis set"
-POTENTIAL = "GTH-PBE"             # paper 000 Methods: GTH pseudopotentials, PBE
-CUTOFF_RY = 400                   # lisflow choice (paper silent); REL_CUTOFF 50 likewise
+POTENTIAL = "GTH-PBE"  # paper 000 Methods: GTH pseudopotentials, PBE
+CUTOFF_RY = 400  # lisflow choice (paper silent); REL_CUTOFF 50 likewise
 
 
 def render(sections: dict[str, Any], indent: int = 0) -> str:
@@ -72,7 +84,9 @@ def apply_overrides(sections: dict[str, Any], overrides: dict[str, Any]) -> dict
         for part in parts[:-1]:
             child = node.setdefault(part, {})
             if isinstance(child, list):
-                raise InputError(f"overrides.{path}", f"{part} is a repeated section; cannot override")
+                raise InputError(
+                    f"overrides.{path}", f"{part} is a repeated section; cannot override"
+                )
             node = child
         node[parts[-1]] = value
     return result
@@ -100,8 +114,9 @@ def electron_count(structure: Structure | Molecule, charge: float = 0.0) -> int:
     """Valence electrons with the GTH-PBE pseudopotentials (sum of qN minus charge)."""
     missing = sorted({s.specie.symbol for s in structure} - set(GTH_VALENCE))
     if missing:
-        raise InputError("structure", f"no GTH valence known for {', '.join(missing)}",
-                         ", ".join(GTH_VALENCE))
+        raise InputError(
+            "structure", f"no GTH valence known for {', '.join(missing)}", ", ".join(GTH_VALENCE)
+        )
     return int(sum(GTH_VALENCE[s.specie.symbol] for s in structure) - charge)
 
 
@@ -130,7 +145,9 @@ def _coords(structure: Structure | Molecule) -> list[str]:
 
 def _subsys(structure: Structure | Molecule, periodic: str) -> dict[str, Any]:
     if isinstance(structure, Structure):
-        a, b, c = (tuple(round(float(x), 10) + 0.0 for x in row) for row in structure.lattice.matrix)
+        a, b, c = (
+            tuple(round(float(x), 10) + 0.0 for x in row) for row in structure.lattice.matrix
+        )
         cell = {"A": a, "B": b, "C": c, "PERIODIC": periodic}
     else:
         raise InputError("structure", "CP2K inputs need a periodic cell (box molecules first)")
@@ -161,14 +178,24 @@ class Cp2kInputGenerator:
             "CHARGE": self.charge,
             "MGRID": {"CUTOFF": CUTOFF_RY, "REL_CUTOFF": 50, "NGRIDS": 4},
             "QS": {"METHOD": "GPW", "EPS_DEFAULT": 1.0e-12},
-            "SCF": {"EPS_SCF": 1.0e-6, "MAX_SCF": 50, "SCF_GUESS": "RESTART",
-                    "OT": {"MINIMIZER": "DIIS", "PRECONDITIONER": "FULL_SINGLE_INVERSE"},
-                    "OUTER_SCF": {"EPS_SCF": 1.0e-6, "MAX_SCF": 20}},
-            "XC": {"XC_FUNCTIONAL": {"_": "PBE"},
-                   "VDW_POTENTIAL": {"POTENTIAL_TYPE": "PAIR_POTENTIAL",
-                                     "PAIR_POTENTIAL": {"TYPE": "DFTD3",
-                                                        "PARAMETER_FILE_NAME": "dftd3.dat",
-                                                        "REFERENCE_FUNCTIONAL": "PBE"}}},
+            "SCF": {
+                "EPS_SCF": 1.0e-6,
+                "MAX_SCF": 50,
+                "SCF_GUESS": "RESTART",
+                "OT": {"MINIMIZER": "DIIS", "PRECONDITIONER": "FULL_SINGLE_INVERSE"},
+                "OUTER_SCF": {"EPS_SCF": 1.0e-6, "MAX_SCF": 20},
+            },
+            "XC": {
+                "XC_FUNCTIONAL": {"_": "PBE"},
+                "VDW_POTENTIAL": {
+                    "POTENTIAL_TYPE": "PAIR_POTENTIAL",
+                    "PAIR_POTENTIAL": {
+                        "TYPE": "DFTD3",
+                        "PARAMETER_FILE_NAME": "dftd3.dat",
+                        "REFERENCE_FUNCTIONAL": "PBE",
+                    },
+                },
+            },
             "PRINT": {"MULLIKEN": {"_": "ON"}, "HIRSHFELD": {"_": "ON"}},
         }
         if unpaired:
@@ -185,12 +212,17 @@ class Cp2kInputGenerator:
         subsys = _subsys(structure, self.periodic)
         sections: dict[str, Any] = {
             "GLOBAL": {"PROJECT": self.project, "RUN_TYPE": run_type, "PRINT_LEVEL": "MEDIUM"},
-            "FORCE_EVAL": {"METHOD": "QUICKSTEP", "DFT": dft, "SUBSYS": subsys,
-                           "PRINT": {"FORCES": {"_": "ON"}}},
+            "FORCE_EVAL": {
+                "METHOD": "QUICKSTEP",
+                "DFT": dft,
+                "SUBSYS": subsys,
+                "PRINT": {"FORCES": {"_": "ON"}},
+            },
         }
         if self.task == "geo_opt":
-            sections["MOTION"] = {"GEO_OPT": {"OPTIMIZER": "BFGS", "MAX_ITER": 200,
-                                              "MAX_FORCE": 4.5e-4}}
+            sections["MOTION"] = {
+                "GEO_OPT": {"OPTIMIZER": "BFGS", "MAX_ITER": 200, "MAX_FORCE": 4.5e-4}
+            }
         if self.task == "aimd":
             if self.aimd is None:
                 raise InputError("aimd", "AIMD task needs AIMD settings")
@@ -220,24 +252,38 @@ class AimdSettings:
 
     def motion(self, structure: Structure) -> dict[str, Any]:
         md: dict[str, Any] = {
-            "ENSEMBLE": "LANGEVIN", "STEPS": self.steps, "TIMESTEP": self.timestep_fs,
+            "ENSEMBLE": "LANGEVIN",
+            "STEPS": self.steps,
+            "TIMESTEP": self.timestep_fs,
             "TEMPERATURE": self.temperature_k,
             "LANGEVIN": {"GAMMA": self.gamma_per_fs},
         }
         regions = []
         mo = [i for i, s in enumerate(structure) if s.specie.symbol == "Mo"]
-        other = [i for i, s in enumerate(structure)
-                 if s.specie.symbol != "Mo" and i not in set(self.fixed_indices)]
+        other = [
+            i
+            for i, s in enumerate(structure)
+            if s.specie.symbol != "Mo" and i not in set(self.fixed_indices)
+        ]
         for indices, key in ((mo, "Mo"), (other, "other")):
             if indices and key in self.region_gamma:
-                regions.append({"LIST": index_ranges(indices), "TEMPERATURE": self.temperature_k,
-                                "DO_LANGEVIN": True, "NOISY_GAMMA_REGION": self.region_gamma[key]})
+                regions.append(
+                    {
+                        "LIST": index_ranges(indices),
+                        "TEMPERATURE": self.temperature_k,
+                        "DO_LANGEVIN": True,
+                        "NOISY_GAMMA_REGION": self.region_gamma[key],
+                    }
+                )
         if regions:
             md["THERMAL_REGION"] = {"DO_LANGEVIN_DEFAULT": True, "DEFINE_REGION": regions}
         motion: dict[str, Any] = {
             "MD": md,
-            "PRINT": {"TRAJECTORY": {"EACH": {"MD": 10}}, "RESTART": {"EACH": {"MD": 100}},
-                      "VELOCITIES": {"_": "OFF"}},
+            "PRINT": {
+                "TRAJECTORY": {"EACH": {"MD": 10}},
+                "RESTART": {"EACH": {"MD": 100}},
+                "VELOCITIES": {"_": "OFF"},
+            },
         }
         if self.fixed_indices:
             motion["CONSTRAINT"] = {"FIXED_ATOMS": {"LIST": index_ranges(self.fixed_indices)}}

@@ -61,7 +61,9 @@ def potcar_symbols(structure: Structure) -> list[str]:
     return [table.get(symbol, symbol) for symbol in blocks]
 
 
-def kpoint_mesh(structure: Structure, rule: dict[str, Any], vacuum_axes: tuple[int, ...]) -> tuple[int, int, int]:
+def kpoint_mesh(
+    structure: Structure, rule: dict[str, Any], vacuum_axes: tuple[int, ...]
+) -> tuple[int, int, int]:
     """Γ-centred mesh. ``length`` rule: n_i = max(1, round(L / a_i)) (paper 000: n·a ≈ 20 Å);
     axes with vacuum get 1. ``mesh`` rule: the given mesh (paper 002: 2×2×1)."""
     if rule["rule"] == "mesh":
@@ -92,8 +94,11 @@ class VaspInputGenerator:
     def incar(self, structure: Structure) -> dict[str, Any]:
         chosen = preset(self.preset_name)
         if self.task not in chosen:
-            raise InputError("task", f"preset {self.preset_name!r} has no {self.task!r} block",
-                             ", ".join(k for k in chosen if k not in ("source", "kpoints", "common")))
+            raise InputError(
+                "task",
+                f"preset {self.preset_name!r} has no {self.task!r} block",
+                ", ".join(k for k in chosen if k not in ("source", "kpoints", "common")),
+            )
         tags: dict[str, Any] = dict(chosen.get("common", {}))
         tags.update(chosen[self.task])
         for block in self.extra_blocks:
@@ -155,5 +160,7 @@ def potcar_notice() -> str | None:
     psp_dir = os.environ.get("PMG_VASP_PSP_DIR")
     if psp_dir and Path(psp_dir).is_dir():
         return None
-    return ("note: PMG_VASP_PSP_DIR is not set to a directory; wrote POTCAR.spec (symbols only) "
-            "instead of POTCAR")
+    return (
+        "note: PMG_VASP_PSP_DIR is not set to a directory; wrote POTCAR.spec (symbols only) "
+        "instead of POTCAR"
+    )

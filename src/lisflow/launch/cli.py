@@ -19,8 +19,12 @@ PROFILE = typer.Option("local", "--profile", help="configs/profiles/<name>.yaml"
 def submit(
     specs: list[Path] = typer.Argument(..., help="Study YAML files."),
     profile: str = PROFILE,
-    replay: Path = typer.Option(None, "--replay", help="JSON {calc_id: reference run dir}: "
-                                "use the replay engine (checks inputs, copies outputs)."),
+    replay: Path = typer.Option(
+        None,
+        "--replay",
+        help="JSON {calc_id: reference run dir}: "
+        "use the replay engine (checks inputs, copies outputs).",
+    ),
 ) -> None:
     """Add each study's not-yet-done calculations to the LaunchPad as a Workflow."""
     from lisflow.launch.local import submit as do_submit
@@ -31,8 +35,10 @@ def submit(
             raise InputError("--replay", f"no such file {str(replay)!r}")
         options = {"engine": "replay", "references": json.loads(replay.read_text())}
     for report in do_submit(list(specs), load_profile(profile), options):
-        console.print(f"{report.study}: {len(report.new)} new Fireworks, "
-                      f"{len(report.done)} already completed, {len(report.queued)} already queued")
+        console.print(
+            f"{report.study}: {len(report.new)} new Fireworks, "
+            f"{len(report.done)} already completed, {len(report.queued)} already queued"
+        )
 
 
 def run(
@@ -43,8 +49,10 @@ def run(
     from lisflow.launch.local import run_local
 
     summary = run_local(load_profile(profile), max_launches)
-    console.print(f"launched {summary.launched}; LaunchPad: {summary.completed} COMPLETED, "
-                  f"{summary.fizzled} FIZZLED")
+    console.print(
+        f"launched {summary.launched}; LaunchPad: {summary.completed} COMPLETED, "
+        f"{summary.fizzled} FIZZLED"
+    )
 
 
 def status(
@@ -55,8 +63,15 @@ def status(
     """Table of workflows (or Fireworks) and their states."""
     from lisflow.launch.local import firework_states, workflow_states
 
-    rows = firework_states(load_profile(profile), study) if fireworks else workflow_states(load_profile(profile))
-    columns = sorted({key for row in rows for key in row}, key=lambda k: (k not in ("fw_id", "workflow", "name", "state", "fireworks"), k))
+    rows = (
+        firework_states(load_profile(profile), study)
+        if fireworks
+        else workflow_states(load_profile(profile))
+    )
+    columns = sorted(
+        {key for row in rows for key in row},
+        key=lambda k: (k not in ("fw_id", "workflow", "name", "state", "fireworks"), k),
+    )
     table = Table(*columns)
     for row in rows:
         table.add_row(*(str(row.get(c, "")) for c in columns))

@@ -41,8 +41,8 @@ def open_launchpad(profile: Profile, wait: bool = True) -> Iterator:
 def _mongomock_launchpad(file: Path, wait: bool) -> Iterator:
     import mongomock_persistence
     from fireworks import LaunchPad
-    from mongomock.gridfs import enable_gridfs_integration
     from fireworks.core import launchpad as fw_launchpad
+    from mongomock.gridfs import enable_gridfs_integration
 
     file.parent.mkdir(parents=True, exist_ok=True)
     lock_path = file.with_suffix(file.suffix + ".lock")
@@ -93,7 +93,11 @@ def _mongodb_launchpad(profile: Profile):
     variable = profile.launchpad.get("uri_env", "LISFLOW_MONGO_URI")
     uri = read_secret(variable)
     if not uri:
-        raise InputError(variable, "not set: the cluster profile needs the MongoDB URI",
-                         f"${variable} or ${variable}_FILE")
-    return LaunchPad(host=uri, uri_mode=True, name=profile.launchpad.get("name", "lisflow"),
-                     strm_lvl="ERROR")
+        raise InputError(
+            variable,
+            "not set: the cluster profile needs the MongoDB URI",
+            f"${variable} or ${variable}_FILE",
+        )
+    return LaunchPad(
+        host=uri, uri_mode=True, name=profile.launchpad.get("name", "lisflow"), strm_lvl="ERROR"
+    )

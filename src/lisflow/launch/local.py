@@ -28,16 +28,24 @@ def active_names(lpad, study: str | None = None) -> set[str]:
     return {doc["name"] for doc in lpad.fireworks.find(query, {"name": 1})}
 
 
-def submit(spec_files: list[Path], profile: Profile, engine_options: dict | None = None
-           ) -> list[BuildReport]:
+def submit(
+    spec_files: list[Path], profile: Profile, engine_options: dict | None = None
+) -> list[BuildReport]:
     """Add each study's Workflow of not-yet-done calculations; returns what was added/skipped."""
     specs = [(path, load_spec(path)) for path in spec_files]  # validate all before writing
     reports = []
     store = results_store(profile)
     with open_launchpad(profile) as lpad:
         for path, spec in specs:
-            wf, report = build_workflow(spec, path, store, profile.run_root, profile.results_db,
-                                        active_names(lpad, spec.study), engine_options)
+            wf, report = build_workflow(
+                spec,
+                path,
+                store,
+                profile.run_root,
+                profile.results_db,
+                active_names(lpad, spec.study),
+                engine_options,
+            )
             if wf is not None:
                 ids = lpad.add_wf(wf)  # {old id: new id}
                 for fw_id in ids.values():  # Firetasks record their Firework id in the DB
@@ -85,8 +93,12 @@ def run_local(profile: Profile, max_launches: int = 0, progress: bool = True) ->
     with open_launchpad(profile) as lpad:
         pending = lpad.fireworks.count_documents({"state": {"$in": ["READY", "WAITING"]}})
         total = min(pending, max_launches) if max_launches else pending
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn())
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, disable=not progress, transient=False) as bar:
             task = bar.add_task("running", total=total)
             while not max_launches or launched < max_launches:
@@ -115,8 +127,14 @@ def workflow_states(profile: Profile) -> list[dict]:
             counts: dict[str, int] = {}
             for state in (wf.get("fw_states") or {}).values():
                 counts[state] = counts.get(state, 0) + 1
-            rows.append({"workflow": wf["name"], "state": wf.get("state", "?"),
-                         "fireworks": len(wf.get("nodes", [])), **counts})
+            rows.append(
+                {
+                    "workflow": wf["name"],
+                    "state": wf.get("state", "?"),
+                    "fireworks": len(wf.get("nodes", [])),
+                    **counts,
+                }
+            )
     return rows
 
 

@@ -26,11 +26,13 @@ def lisflow_home() -> Path:
 
 def _expand(value: Any) -> Any:
     if isinstance(value, str):
+
         def sub(match: re.Match) -> str:
             name = match.group(1)
             if name == "LISFLOW_HOME":
                 return str(lisflow_home())
             return os.environ.get(name, "")
+
         return re.sub(r"\$\{(\w+)\}", sub, value)
     if isinstance(value, dict):
         return {k: _expand(v) for k, v in value.items()}
@@ -78,11 +80,17 @@ def load_profile(name: str = "local", path: Path | None = None) -> Profile:
     data = _expand(yaml.safe_load(file.read_text()) or {})
     unknown = set(data) - {"launchpad", "results_db", "run_root", "engine_commands", "queue"}
     if unknown:
-        raise InputError(f"profile.{sorted(unknown)[0]}", "unknown key",
-                         "launchpad, results_db, run_root, engine_commands, queue")
+        raise InputError(
+            f"profile.{sorted(unknown)[0]}",
+            "unknown key",
+            "launchpad, results_db, run_root, engine_commands, queue",
+        )
     db = os.environ.get("LISFLOW_DB_URL") or data.get("results_db") or None
     return Profile(
-        name=name, launchpad=data.get("launchpad", {"mode": "mongomock"}), results_db=db,
+        name=name,
+        launchpad=data.get("launchpad", {"mode": "mongomock"}),
+        results_db=db,
         run_root=Path(data.get("run_root") or lisflow_home() / "runs"),
-        engine_commands=data.get("engine_commands", {}), queue=data.get("queue", {}),
+        engine_commands=data.get("engine_commands", {}),
+        queue=data.get("queue", {}),
     )

@@ -91,7 +91,9 @@ class MoleculeSubstrate(StrictModel):
     @classmethod
     def _known(cls, value: str) -> str:
         if value not in NAMED_ADSORBATES:
-            raise ValueError(f"{value!r} is not a known molecule (allowed: {', '.join(NAMED_ADSORBATES)})")
+            raise ValueError(
+                f"{value!r} is not a known molecule (allowed: {', '.join(NAMED_ADSORBATES)})"
+            )
         return value
 
 
@@ -103,7 +105,9 @@ class FileSubstrate(StrictModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.+-]+$")
 
 
-RoleKey = Annotated[str, Field(pattern=r"^(slab|adslab|molecule)(\.(relax|static|geo_opt|energy))?$")]
+RoleKey = Annotated[
+    str, Field(pattern=r"^(slab|adslab|molecule)(\.(relax|static|geo_opt|energy))?$")
+]
 
 Substrate = Annotated[
     MoNGrapheneSubstrate | DascSubstrate | TiSubstrate | MoleculeSubstrate | FileSubstrate,
@@ -134,9 +138,9 @@ class StudyBase(StrictModel):
     source: str = ""
     preset: str | None = None
     overrides: dict[str, Any] = Field(default_factory=dict)
-    overrides_by_task: dict[Literal["relax", "static", "geo_opt", "energy", "aimd"], dict[str, Any]] = Field(
-        default_factory=dict
-    )
+    overrides_by_task: dict[
+        Literal["relax", "static", "geo_opt", "energy", "aimd"], dict[str, Any]
+    ] = Field(default_factory=dict)
 
     @field_validator("overrides")
     @classmethod

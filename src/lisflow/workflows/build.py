@@ -44,13 +44,22 @@ def adsorption_triples(calcs: list[Calculation]) -> list[tuple[Calculation, str,
     finals = [c for c in calcs if c.labels.get("final")]
     slabs = {c.labels["site"]: c.calc_id for c in finals if c.role == "slab"}
     molecules = {c.labels["adsorbate"]: c.calc_id for c in finals if c.role == "molecule"}
-    return [(c, slabs[c.labels["site"]], molecules[c.labels["adsorbate"]])
-            for c in finals if c.role == "adslab"]
+    return [
+        (c, slabs[c.labels["site"]], molecules[c.labels["adsorbate"]])
+        for c in finals
+        if c.role == "adslab"
+    ]
 
 
-def build_workflow(spec, spec_file: Path | None, store, run_root: Path, db_url: str | None,
-                   active_names: set[str] = frozenset(), engine_options: dict | None = None,
-                   ) -> tuple[Workflow | None, BuildReport]:
+def build_workflow(
+    spec,
+    spec_file: Path | None,
+    store,
+    run_root: Path,
+    db_url: str | None,
+    active_names: set[str] = frozenset(),
+    engine_options: dict | None = None,
+) -> tuple[Workflow | None, BuildReport]:
     """The Workflow of what still has to run for ``spec`` (None when nothing does)."""
     calcs = plan(spec, spec_file)
     report = BuildReport(study=spec.study, planned=len(calcs))
@@ -66,12 +75,15 @@ def build_workflow(spec, spec_file: Path | None, store, run_root: Path, db_url: 
             report.queued.append(calc.calc_id)
             continue
         spec_dict: dict[str, Any] = {
-            "calc_id": calc.calc_id, "study": calc.study, "_category": calc.engine,
+            "calc_id": calc.calc_id,
+            "study": calc.study,
+            "_category": calc.engine,
             "_launch_dir": str(run_root / calc.calc_id),
             "lisflow_parents": _done_parents(calc, store),
         }
-        task = RunCalculationTask(calc=calc_to_dict(calc), db_url=public_db,
-                                  engine_options=engine_options or {})
+        task = RunCalculationTask(
+            calc=calc_to_dict(calc), db_url=public_db, engine_options=engine_options or {}
+        )
         fw = Firework([task], spec=spec_dict, name=calc.calc_id)
         fireworks[calc.calc_id] = fw
         report.new.append(calc.calc_id)
@@ -82,8 +94,12 @@ def build_workflow(spec, spec_file: Path | None, store, run_root: Path, db_url: 
     report.new += [fw.name for fw in energy_fws]
     if not report.new:
         return None, report
-    wf = Workflow(list(fireworks.values()) + energy_fws, links_dict=links, name=spec.study,
-                  metadata={"study": spec.study})
+    wf = Workflow(
+        list(fireworks.values()) + energy_fws,
+        links_dict=links,
+        name=spec.study,
+        metadata={"study": spec.study},
+    )
     return wf, report
 
 
@@ -108,8 +124,9 @@ def _energy_fireworks(spec, calcs, fireworks, store, db_url, active_names, links
             name = adslab.calc_id.replace("/adslab/", "/eads/").rsplit("/", 1)[0]
             if adslab.calc_id in stored or name in active_names:
                 continue
-            task = AdsorptionEnergyTask(adslab=adslab.calc_id, slab=slab_id, molecule=molecule_id,
-                                        db_url=db_url)
+            task = AdsorptionEnergyTask(
+                adslab=adslab.calc_id, slab=slab_id, molecule=molecule_id, db_url=db_url
+            )
             fw = Firework([task], spec={"_category": "analysis", "study": spec.study}, name=name)
             for parent in (adslab.calc_id, slab_id, molecule_id):
                 if parent in fireworks:
@@ -120,8 +137,9 @@ def _energy_fireworks(spec, calcs, fireworks, store, db_url, active_names, links
             name = calc.calc_id.replace("/bulk/", "/formation/").rsplit("/", 1)[0]
             if name in active_names or calc.calc_id not in fireworks:
                 continue
-            task = PolymorphEnergyTask(calc_id=calc.calc_id, polymorph=calc.labels["polymorph"],
-                                       db_url=db_url)
+            task = PolymorphEnergyTask(
+                calc_id=calc.calc_id, polymorph=calc.labels["polymorph"], db_url=db_url
+            )
             fw = Firework([task], spec={"_category": "analysis", "study": spec.study}, name=name)
             links.setdefault(fireworks[calc.calc_id], []).append(fw)
             new.append(fw)

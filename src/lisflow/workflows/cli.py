@@ -21,8 +21,12 @@ def studies() -> None:
     table.columns[0].no_wrap = True
     for path in study_files():
         data = yaml.safe_load(path.read_text())
-        table.add_row(data.get("study", "?"), data.get("kind", "?"), data.get("engine", "?"),
-                      data.get("description", ""))
+        table.add_row(
+            data.get("study", "?"),
+            data.get("kind", "?"),
+            data.get("engine", "?"),
+            data.get("description", ""),
+        )
     console.print(table)
 
 

@@ -22,8 +22,24 @@ from lisflow.spec import load_spec
 from lisflow.workflows.plan import plan
 
 MANIFEST = "manifest.json"
-_VASP_KEYS = ("ENCUT", "GGA", "ISPIN", "IVDW", "EDIFFG", "ISMEAR", "SIGMA", "IBRION", "ISIF",
-              "NSW", "LORBIT", "LCHARG", "LAECHG", "LDIPOL", "IDIPOL", "ISYM")
+_VASP_KEYS = (
+    "ENCUT",
+    "GGA",
+    "ISPIN",
+    "IVDW",
+    "EDIFFG",
+    "ISMEAR",
+    "SIGMA",
+    "IBRION",
+    "ISIF",
+    "NSW",
+    "LORBIT",
+    "LCHARG",
+    "LAECHG",
+    "LDIPOL",
+    "IDIPOL",
+    "ISYM",
+)
 
 
 @dataclass
@@ -61,13 +77,21 @@ def key_parameters(calc: Calculation) -> dict[str, Any]:
 
         sections = generator(calc).sections(calc.structure)
         dft = sections["FORCE_EVAL"]["DFT"]
-        params = {"run_type": sections["GLOBAL"]["RUN_TYPE"], "cutoff_ry": dft["MGRID"]["CUTOFF"],
-                  "xc": "PBE-D3", "basis": "DZVP-MOLOPT-SR-GTH"}
+        params = {
+            "run_type": sections["GLOBAL"]["RUN_TYPE"],
+            "cutoff_ry": dft["MGRID"]["CUTOFF"],
+            "xc": "PBE-D3",
+            "basis": "DZVP-MOLOPT-SR-GTH",
+        }
         md = sections.get("MOTION", {}).get("MD")
         if md:
-            params.update(steps=md["STEPS"], timestep_fs=md["TIMESTEP"],
-                          temperature_k=md["TEMPERATURE"], ensemble=md["ENSEMBLE"],
-                          langevin_gamma_per_fs=md["LANGEVIN"]["GAMMA"])
+            params.update(
+                steps=md["STEPS"],
+                timestep_fs=md["TIMESTEP"],
+                temperature_k=md["TEMPERATURE"],
+                ensemble=md["ENSEMBLE"],
+                langevin_gamma_per_fs=md["LANGEVIN"]["GAMMA"],
+            )
         return params
     return {k: v for k, v in calc.params.items() if isinstance(v, str | int | float | bool)}
 
@@ -77,11 +101,19 @@ def write_calculation(calc: Calculation, root: Path) -> ManifestEntry:
     directory = root / calc.name
     files = get_engine(calc.engine).write_inputs(calc, directory)
     return ManifestEntry(
-        calc_id=calc.calc_id, study=calc.study, engine=calc.engine, task=calc.task,
-        role=calc.role, formula=calc.formula, n_atoms=calc.n_atoms,
-        directory=f"{calc.study}/{calc.name}", files=files,
-        input_hash=hash_directory(directory, files), parents=list(calc.parents),
-        labels=calc.labels, parameters=key_parameters(calc),
+        calc_id=calc.calc_id,
+        study=calc.study,
+        engine=calc.engine,
+        task=calc.task,
+        role=calc.role,
+        formula=calc.formula,
+        n_atoms=calc.n_atoms,
+        directory=f"{calc.study}/{calc.name}",
+        files=files,
+        input_hash=hash_directory(directory, files),
+        parents=list(calc.parents),
+        labels=calc.labels,
+        parameters=key_parameters(calc),
     )
 
 
@@ -102,7 +134,12 @@ def dry_run(spec_files: list[Path], out_dir: Path, progress: bool = True) -> lis
 def _write_all(planned, out_dir: Path, progress: bool) -> list[ManifestEntry]:
     entries: list[ManifestEntry] = []
     total = sum(len(calcs) for _, calcs in planned)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, disable=not progress or total < 10, transient=True) as bar:
         task = bar.add_task("writing inputs", total=total)
         for spec, calcs in planned:

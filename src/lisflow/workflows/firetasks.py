@@ -66,30 +66,61 @@ def provenance() -> dict[str, str]:
     return {"lisflow_version": lisflow.__version__, "pymatgen_version": pymatgen.core.__version__}
 
 
-def store_parsed(store, calc: Calculation, parsed: ParsedResult, run_dir: Path,
-                 input_hash: str, fw_id: int | None) -> None:
+def store_parsed(
+    store,
+    calc: Calculation,
+    parsed: ParsedResult,
+    run_dir: Path,
+    input_hash: str,
+    fw_id: int | None,
+) -> None:
     """Upsert the calculation row, then its results, series and scalars (idempotent)."""
     from lisflow.db.schema import CalculationRecord
 
-    store.upsert_calculation(CalculationRecord(
-        calc_id=calc.calc_id, study=calc.study, engine=calc.engine, task=calc.task, role=calc.role,
-        formula=parsed.formula or calc.formula, n_atoms=parsed.n_atoms or calc.n_atoms,
-        input_hash=input_hash, fw_id=fw_id, run_dir=str(run_dir), labels=calc.labels,
-        engine_version=parsed.engine_version, **provenance(),
-    ))
-    store.store_results(calc.calc_id, energy_ev=parsed.energy_ev, charges=parsed.charges,
-                        bands=parsed.bands, icohps=parsed.icohps, files=parsed.files)
+    store.upsert_calculation(
+        CalculationRecord(
+            calc_id=calc.calc_id,
+            study=calc.study,
+            engine=calc.engine,
+            task=calc.task,
+            role=calc.role,
+            formula=parsed.formula or calc.formula,
+            n_atoms=parsed.n_atoms or calc.n_atoms,
+            input_hash=input_hash,
+            fw_id=fw_id,
+            run_dir=str(run_dir),
+            labels=calc.labels,
+            engine_version=parsed.engine_version,
+            **provenance(),
+        )
+    )
+    store.store_results(
+        calc.calc_id,
+        energy_ev=parsed.energy_ev,
+        charges=parsed.charges,
+        bands=parsed.bands,
+        icohps=parsed.icohps,
+        files=parsed.files,
+    )
     for (analysis, quantity), (x, y, x_unit, y_unit) in parsed.series.items():
         store.store_series(calc.calc_id, analysis, quantity, x, y, x_unit, y_unit)
     for name, (value, unit) in parsed.scalars.items():
         store.store_scalar(calc.calc_id, name, value, unit)
 
 
-def _result_json(calc: Calculation, parsed: ParsedResult, input_hash: str, fw_id: int | None) -> str:
-    payload = {"calc": {k: v for k, v in calc.__dict__.items() if k != "structure"},
-               "input_hash": input_hash, "fw_id": fw_id, "parsed": asdict(parsed)}
-    payload["parsed"]["series"] = [[list(k), [list(map(float, v[0])), list(map(float, v[1])), v[2], v[3]]]
-                                   for k, v in parsed.series.items()]
+def _result_json(
+    calc: Calculation, parsed: ParsedResult, input_hash: str, fw_id: int | None
+) -> str:
+    payload = {
+        "calc": {k: v for k, v in calc.__dict__.items() if k != "structure"},
+        "input_hash": input_hash,
+        "fw_id": fw_id,
+        "parsed": asdict(parsed),
+    }
+    payload["parsed"]["series"] = [
+        [list(k), [list(map(float, v[0])), list(map(float, v[1])), v[2], v[3]]]
+        for k, v in parsed.series.items()
+    ]
     return json.dumps(payload, default=str)
 
 
@@ -120,17 +151,23 @@ class RunCalculationTask(FiretaskBase):
         from lisflow.engines.registry import get_engine
 
         calc = with_parent_structure(calc_from_dict(self["calc"]), fw_spec)
-        engine = get_engine(self.get("engine_options", {}).get("engine", calc.engine),
-                            **{k: v for k, v in self.get("engine_options", {}).items() if k != "engine"})
+        engine = get_engine(
+            self.get("engine_options", {}).get("engine", calc.engine),
+            **{k: v for k, v in self.get("engine_options", {}).items() if k != "engine"},
+        )
         run_dir = Path.cwd()
         files = engine.write_inputs(calc, run_dir)
         input_hash = hash_directory(run_dir, files)
         fw_id = fw_spec.get("_lisflow_fw_id") or self.get("fw_id")
         store = open_store(self.get("db_url"))
         previous = store.completed_by_hash(input_hash) if store is not None else None
-        if previous is not None and previous.run_dir and (
-            previous.calc_id == calc.calc_id
-            or ingest_result_file(store, Path(previous.run_dir), calc)
+        if (
+            previous is not None
+            and previous.run_dir
+            and (
+                previous.calc_id == calc.calc_id
+                or ingest_result_file(store, Path(previous.run_dir), calc)
+            )
         ):  # same inputs already computed (this calc id or another): reuse, don't run
             return self._action(calc, Path(previous.run_dir), skipped=True)
         walltime = self.get("walltime_s") or _walltime_from_env()
@@ -172,9 +209,18 @@ def _mark(store, calc: Calculation, state: str, reason: str) -> None:
 
     if store is None:
         return
-    store.upsert_calculation(CalculationRecord(
-        calc_id=calc.calc_id, study=calc.study, engine=calc.engine, task=calc.task,
-        role=calc.role, formula=calc.formula, n_atoms=calc.n_atoms, labels=calc.labels))
+    store.upsert_calculation(
+        CalculationRecord(
+            calc_id=calc.calc_id,
+            study=calc.study,
+            engine=calc.engine,
+            task=calc.task,
+            role=calc.role,
+            formula=calc.formula,
+            n_atoms=calc.n_atoms,
+            labels=calc.labels,
+        )
+    )
     store.set_state(calc.calc_id, state, reason)
 
 
@@ -193,7 +239,8 @@ class AdsorptionEnergyTask(FiretaskBase):
 
     def run_task(self, fw_spec: dict[str, Any]) -> FWAction:
         energy = open_store(self.get("db_url")).upsert_adsorption(
-            self["adslab"], self["slab"], self["molecule"])
+            self["adslab"], self["slab"], self["molecule"]
+        )
         return FWAction(stored_data={"adslab": self["adslab"], "energy_ev": energy})
 
 
@@ -209,4 +256,6 @@ class PolymorphEnergyTask(FiretaskBase):
         record = store.get(self["calc_id"])
         per_atom = record.energy_ev / record.n_atoms
         store.upsert_polymorph(self["calc_id"], self["polymorph"], per_atom)
-        return FWAction(stored_data={"polymorph": self["polymorph"], "energy_per_atom_ev": per_atom})
+        return FWAction(
+            stored_data={"polymorph": self["polymorph"], "energy_per_atom_ev": per_atom}
+        )

@@ -15,9 +15,6 @@ from pydantic import BaseModel
 from pymatgen.analysis.adsorption import AdsorbateSiteFinder
 from pymatgen.core import Molecule, Structure
 
-from lisflow.structures import adsorption as adsorption_builders
-from lisflow.structures import molecules as molecule_builders
-from lisflow.structures import support
 from lisflow.calculation import Calculation
 from lisflow.errors import InputError
 from lisflow.spec.models import (
@@ -31,6 +28,9 @@ from lisflow.spec.models import (
     TiSubstrate,
     resolve_path,
 )
+from lisflow.structures import adsorption as adsorption_builders
+from lisflow.structures import molecules as molecule_builders
+from lisflow.structures import support
 
 
 def plan(spec: BaseModel, spec_file: Path | None = None) -> list[Calculation]:
@@ -51,7 +51,9 @@ def substrate_structure(sub: Any, spec_file: Path | None) -> tuple[str, Structur
     if isinstance(sub, MoNGrapheneSubstrate):
         return f"Mo{sub.n_mo}-NG", support.mo_ngraphene(sub.n_mo)
     if isinstance(sub, DascSubstrate):
-        slab = support.dasc_graphene(sub.metals, supercell=sub.supercell, a=sub.a, vacuum=sub.vacuum)
+        slab = support.dasc_graphene(
+            sub.metals, supercell=sub.supercell, a=sub.a, vacuum=sub.vacuum
+        )
         return site_name(sub.metals), slab
     if isinstance(sub, TiSubstrate):
         slab = support.ti0001(layers=sub.layers, a=sub.a, size=tuple(sub.size), vacuum=sub.vacuum)
@@ -103,8 +105,12 @@ def _configurations(spec: AdsorptionStudy, slab: Structure, mol: Molecule) -> li
 def _overrides(spec: Any, task: str, role: str) -> dict[str, Any]:
     """spec.overrides < overrides_by_task[task] < overrides_by_role[role] < [role.task]."""
     by_role = getattr(spec, "overrides_by_role", {})
-    return {**spec.overrides, **spec.overrides_by_task.get(task, {}),
-            **by_role.get(role, {}), **by_role.get(f"{role}.{task}", {})}
+    return {
+        **spec.overrides,
+        **spec.overrides_by_task.get(task, {}),
+        **by_role.get(role, {}),
+        **by_role.get(f"{role}.{task}", {}),
+    }
 
 
 def _vasp_params(spec: Any, task: str, role: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -126,8 +132,9 @@ def _cp2k_params(spec: Any, task: str, role: str, periodic: str) -> dict[str, An
     return {"task": task, "role": role, "periodic": periodic, "overrides": overrides}
 
 
-def _stage_pair(spec: AdsorptionStudy, base: str, role: str, structure: Structure,
-                labels: dict[str, Any]) -> list[Calculation]:
+def _stage_pair(
+    spec: AdsorptionStudy, base: str, role: str, structure: Structure, labels: dict[str, Any]
+) -> list[Calculation]:
     """Relaxation (+ static when the study asks for it) of one structure."""
     if spec.engine == "vasp":  # one POSCAR/POTCAR block per element (sorted by electronegativity)
         structure = structure.get_sorted_structure()
@@ -135,26 +142,47 @@ def _stage_pair(spec: AdsorptionStudy, base: str, role: str, structure: Structur
         isolated = role == "molecule" or structure.properties.get("isolated", False)
         periodic = "NONE" if isolated else "XYZ"
         task = "geo_opt" if spec.relax else "energy"
-        return [Calculation(
-            calc_id=f"{base}/{'relax' if spec.relax else 'energy'}", study=spec.study,
-            engine="cp2k", task=task, role=role, structure=structure,
-            params=_cp2k_params(spec, task, role, periodic), labels={**labels, "final": True},
-        )]
+        return [
+            Calculation(
+                calc_id=f"{base}/{'relax' if spec.relax else 'energy'}",
+                study=spec.study,
+                engine="cp2k",
+                task=task,
+                role=role,
+                structure=structure,
+                params=_cp2k_params(spec, task, role, periodic),
+                labels={**labels, "final": True},
+            )
+        ]
     calcs: list[Calculation] = []
     if spec.relax:
-        calcs.append(Calculation(
-            calc_id=f"{base}/relax", study=spec.study, engine=spec.engine, task="relax",
-            role=role, structure=structure, params=_vasp_params(spec, "relax", role),
-            labels={**labels, "final": not spec.static},
-        ))
+        calcs.append(
+            Calculation(
+                calc_id=f"{base}/relax",
+                study=spec.study,
+                engine=spec.engine,
+                task="relax",
+                role=role,
+                structure=structure,
+                params=_vasp_params(spec, "relax", role),
+                labels={**labels, "final": not spec.static},
+            )
+        )
     if spec.static or not spec.relax:
         extra = ("lobster",) if spec.lobster else ()
-        calcs.append(Calculation(
-            calc_id=f"{base}/static", study=spec.study, engine=spec.engine, task="static",
-            role=role, structure=structure, params=_vasp_params(spec, "static", role, extra),
-            labels={**labels, "final": True, "bader": spec.bader},
-            parents=tuple(c.calc_id for c in calcs),
-        ))
+        calcs.append(
+            Calculation(
+                calc_id=f"{base}/static",
+                study=spec.study,
+                engine=spec.engine,
+                task="static",
+                role=role,
+                structure=structure,
+                params=_vasp_params(spec, "static", role, extra),
+                labels={**labels, "final": True, "bader": spec.bader},
+                parents=tuple(c.calc_id for c in calcs),
+            )
+        )
     return calcs
 
 
@@ -166,14 +194,20 @@ def plan_adsorption(spec: AdsorptionStudy, spec_file: Path | None = None) -> lis
     for site, slab in slabs:
         calcs += _stage_pair(spec, f"{spec.study}/slab/{site}", "slab", slab, {"site": site})
     for name, mol in molecules.items():
-        calcs += _stage_pair(spec, f"{spec.study}/molecule/{name}", "molecule",
-                             boxed(mol, spec.molecule_box), {"adsorbate": name})
+        calcs += _stage_pair(
+            spec,
+            f"{spec.study}/molecule/{name}",
+            "molecule",
+            boxed(mol, spec.molecule_box),
+            {"adsorbate": name},
+        )
     for site, slab in slabs:
         for name, mol in molecules.items():
             for i, adslab in enumerate(_configurations(spec, slab, mol)):
                 labels = {"site": site, "adsorbate": name, "configuration": i}
-                calcs += _stage_pair(spec, f"{spec.study}/adslab/{site}/{name}/c{i}", "adslab",
-                                     adslab, labels)
+                calcs += _stage_pair(
+                    spec, f"{spec.study}/adslab/{site}/{name}/c{i}", "adslab", adslab, labels
+                )
     return calcs
 
 
@@ -185,12 +219,21 @@ def plan_polymorphs(spec: PolymorphStudy) -> list[Calculation]:
     calcs = []
     for index, name in enumerate(spec.polymorphs):
         if name not in available:
-            raise InputError(f"polymorphs[{index}]", f"unknown polymorph {name!r}", ", ".join(available))
-        calcs.append(Calculation(
-            calc_id=f"{spec.study}/bulk/{name}/relax", study=spec.study, engine="vasp",
-            task="relax", role="bulk", structure=available[name].get_sorted_structure(),
-            params=_vasp_params(spec, "relax", "bulk"), labels={"polymorph": name, "final": True},
-        ))
+            raise InputError(
+                f"polymorphs[{index}]", f"unknown polymorph {name!r}", ", ".join(available)
+            )
+        calcs.append(
+            Calculation(
+                calc_id=f"{spec.study}/bulk/{name}/relax",
+                study=spec.study,
+                engine="vasp",
+                task="relax",
+                role="bulk",
+                structure=available[name].get_sorted_structure(),
+                params=_vasp_params(spec, "relax", "bulk"),
+                labels={"polymorph": name, "final": True},
+            )
+        )
     return calcs
 
 
@@ -200,8 +243,12 @@ def plan_aimd(spec: AimdStudy) -> list[Calculation]:
     from lisflow.structures.aimd import aimd_interface_model
 
     model = aimd_interface_model(
-        n_li2s6=spec.n_li2s6, n_litfsi=spec.n_litfsi, n_dol=spec.n_dol, n_dme=spec.n_dme,
-        electrode_li=spec.electrode_li, deuterate=spec.deuterate,
+        n_li2s6=spec.n_li2s6,
+        n_litfsi=spec.n_litfsi,
+        n_dol=spec.n_dol,
+        n_dme=spec.n_dme,
+        electrode_li=spec.electrode_li,
+        deuterate=spec.deuterate,
     )
     electrode = [i for i, s in enumerate(model) if s.properties.get("label") == "electrode_Li"]
     without_li = model.copy()
@@ -209,19 +256,33 @@ def plan_aimd(spec: AimdStudy) -> list[Calculation]:
     calcs: list[Calculation] = []
     for stage in spec.stages:
         structure = model if stage.electrode_li else without_li
-        fixed = tuple(i for i, s in enumerate(structure) if s.properties.get("label") == "electrode_Li")
+        fixed = tuple(
+            i for i, s in enumerate(structure) if s.properties.get("label") == "electrode_Li"
+        )
         settings = AimdSettings(
-            time_ps=stage.time_ps, temperature_k=spec.temperature_k, timestep_fs=spec.timestep_fs,
+            time_ps=stage.time_ps,
+            temperature_k=spec.temperature_k,
+            timestep_fs=spec.timestep_fs,
             gamma_per_fs=spec.langevin_gamma_per_fs,
-            region_gamma={"Mo": spec.region_gamma_mo_per_fs, "other": spec.region_gamma_other_per_fs},
+            region_gamma={
+                "Mo": spec.region_gamma_mo_per_fs,
+                "other": spec.region_gamma_other_per_fs,
+            },
             fixed_indices=fixed,
         )
         params = _cp2k_params(spec, "aimd", "interface", "XYZ")
         params["aimd"] = settings.__dict__ | {"region_gamma": dict(settings.region_gamma)}
-        calcs.append(Calculation(
-            calc_id=f"{spec.study}/aimd/{stage.name}", study=spec.study, engine="cp2k", task="aimd",
-            role="interface", structure=structure, params=params,
-            labels={"stage": stage.name, "electrode_li": stage.electrode_li, "final": True},
-            parents=(calcs[-1].calc_id,) if calcs else (),
-        ))
+        calcs.append(
+            Calculation(
+                calc_id=f"{spec.study}/aimd/{stage.name}",
+                study=spec.study,
+                engine="cp2k",
+                task="aimd",
+                role="interface",
+                structure=structure,
+                params=params,
+                labels={"stage": stage.name, "electrode_li": stage.electrode_li, "final": True},
+                parents=(calcs[-1].calc_id,) if calcs else (),
+            )
+        )
     return calcs

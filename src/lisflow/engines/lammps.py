@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 from custodian import Custodian
+from custodian.custodian import ErrorHandler
 
 from lisflow.calculation import Calculation
 from lisflow.engines.base import ParsedResult
@@ -25,13 +26,17 @@ from lisflow.engines.lammps_handlers import (
     STATE,
     LammpsJob,
     default_handlers,
+    elapsed_ps,
+    latest_restart,
+    restart_with,
     save_state,
     write_script,
 )
 from lisflow.errors import EngineError, ParseError
 from lisflow.io.lammps import merged, plan_stages
+from lisflow.io.lammps_packmol import write_pack_inputs
 from lisflow.parsers.lammps_log import LammpsLog, parse_log, to_si_units
-from lisflow.structures.md_boxes import build_system, pack, write_pack_inputs
+from lisflow.structures.md_boxes import build_system, pack
 
 logger = logging.getLogger(__name__)
 DATA = "system.data"
@@ -39,15 +44,39 @@ WALLTIME_MARGIN_S = 120.0  # leave time to write the restart file and exit
 
 
 def progress(directory: str | Path) -> tuple[int, int]:
-    """(current step, final step) from the thermo lines written so far."""
+    """(current step, final step) from the thermo lines written so far.
+
+    The final step follows the time-step segments of the run state: after a restart with a
+    smaller time step the remaining stages need more steps."""
     directory = Path(directory)
     state = json.loads((directory / STATE).read_text())
-    total = max([s.end_step for s in plan_stages(merged(state["params"]))] + [0])
+    segments = state["segments"]
+    start = segments[-1]["from_step"] if segments else 0
+    stages = plan_stages(merged(state["params"]), start, elapsed_ps(segments, start))
+    total = max([s.end_step for s in stages] + [0])
     path = directory / LOG
     if not path.is_file():
         return 0, total
     steps = parse_log(path, strict=False).series("Step")
     return (int(steps[-1]) if len(steps) else 0), total
+
+
+class ProgressMonitor(ErrorHandler):
+    """custodian monitor that never finds an error; it reports the step reached."""
+
+    is_monitor = True
+
+    def __init__(self, report: Callable[[str], None] | None = None) -> None:
+        self.report = report
+
+    def check(self, directory: str | Path = "./") -> bool:
+        step, total = progress(directory)
+        message = f"LAMMPS step {step} of {total} ({100.0 * step / max(total, 1):.1f} %)"
+        (self.report or logger.info)(message)
+        return False
+
+    def correct(self, directory: str | Path = "./") -> dict:
+        return {"errors": [], "actions": []}
 
 
 def _all_logs(directory: Path) -> list[Path]:
@@ -60,8 +89,15 @@ class LammpsEngine:
 
     name = "lammps"
 
-    def __init__(self, handlers: list | None = None, max_errors: int = 5,
-                 polling_time_step: float = 1.0, on_progress: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        handlers: list | None = None,
+        max_errors: int = 5,
+        polling_time_step: float = 1.0,
+        on_progress: Callable[[str], None] | None = None,
+        walltime_margin_s: float = WALLTIME_MARGIN_S,
+    ):
+        self.walltime_margin_s = walltime_margin_s
         self.handlers = handlers
         self.max_errors = max_errors
         self.polling_time_step = polling_time_step
@@ -72,12 +108,22 @@ class LammpsEngine:
         system = build_system(calc.params["system"])
         write_pack_inputs(system, directory)
         params = merged({k: v for k, v in calc.params.items()})
-        params["periodic_z"] = system.periodic_z if "periodic_z" not in calc.params else calc.params["periodic_z"]
-        state = {"calc_id": calc.calc_id, "params": params,
-                 "segments": [{"from_step": 0, "dt_fs": params["timestep_fs"]}]}
+        params["periodic_z"] = (
+            system.periodic_z if "periodic_z" not in calc.params else calc.params["periodic_z"]
+        )
+        state = {
+            "calc_id": calc.calc_id,
+            "params": params,
+            "segments": [{"from_step": 0, "dt_fs": params["timestep_fs"]}],
+        }
         save_state(directory, state)
         write_script(directory, state, None)
-        names = [STATE, INPUT, "packmol.inp", *(f"{s}.xyz" for s in dict.fromkeys(system.species_order))]
+        names = [
+            STATE,
+            INPUT,
+            "packmol.inp",
+            *(f"{s}.xyz" for s in dict.fromkeys(system.species_order)),
+        ]
         if system.electrode is not None:
             names.append("electrode.xyz")
         return sorted(names)
@@ -89,9 +135,17 @@ class LammpsEngine:
         if not (directory / DATA).is_file():
             system = build_system(calc.params["system"])
             pack(system, directory, progress=self.on_progress)
-        wall = None if walltime_s is None else max(60.0, walltime_s - WALLTIME_MARGIN_S)
+        if (directory / LOG).is_file():
+            step, total = progress(directory)
+            if step >= total and parse_log(directory / LOG, strict=False).complete:
+                return  # finished earlier
+            if step < total and latest_restart(directory) is not None:
+                # an earlier run stopped at its walltime: continue from the restart file
+                restart_with(directory, {}, f"resume at step {step} after walltime")
+        wall = None if walltime_s is None else max(1.0, walltime_s - self.walltime_margin_s)
+        handlers = self.handlers if self.handlers is not None else default_handlers()
         custodian = Custodian(
-            self.handlers if self.handlers is not None else default_handlers(),
+            [*handlers, ProgressMonitor(self.on_progress)],
             [LammpsJob(walltime_s=wall)],
             max_errors=self.max_errors,
             polling_time_step=self.polling_time_step,
@@ -102,10 +156,20 @@ class LammpsEngine:
             custodian.run()
         except Exception as exc:  # custodian raises its own error types
             raise EngineError(f"LAMMPS run in {directory} failed: {exc}") from exc
+        step, total = progress(directory)
+        if step < total:
+            raise EngineError(
+                f"LAMMPS in {directory} stopped at step {step} of {total} (walltime); "
+                "restart files are kept, run again to continue"
+            )
 
     def parse(self, calc: Calculation, directory: Path) -> ParsedResult:
         directory = Path(directory)
-        logs = [parse_log(p, strict=(p.name == LOG)) for p in _all_logs(directory) if p.is_file() or p.name == LOG]
+        logs = [
+            parse_log(p, strict=(p.name == LOG))
+            for p in _all_logs(directory)
+            if p.is_file() or p.name == LOG
+        ]
         final = logs[-1]
         if final.errors:
             raise ParseError(directory / LOG, f"LAMMPS stopped with {final.errors[0]}")
@@ -115,8 +179,9 @@ class LammpsEngine:
 def result_from_logs(logs: list[LammpsLog], directory: Path) -> ParsedResult:
     """ParsedResult: final total energy (eV), thermo series vs time (ps), files."""
     final = logs[-1]
-    md_blocks = [b for log in logs for b in log.blocks
-                 if not ("KinEng" in b and np.all(b["KinEng"] == 0))]  # drop minimisation
+    md_blocks = [
+        b for log in logs for b in log.blocks if not ("KinEng" in b and np.all(b["KinEng"] == 0))
+    ]  # drop minimisation
     merged_log = LammpsLog(final.path, final.version, md_blocks)
     time_fs = merged_log.series("Time")
     time_ps, _ = to_si_units("Time", time_fs)

@@ -68,7 +68,9 @@ def elapsed_ps(segments: list[dict[str, float]], step: int) -> float:
     return t
 
 
-def write_script(directory: str | Path, state: dict[str, Any], restart: tuple[Path, int] | None) -> str:
+def write_script(
+    directory: str | Path, state: dict[str, Any], restart: tuple[Path, int] | None
+) -> str:
     """(Re)write ``in.lammps`` for ``state`` (fresh, or from ``restart``)."""
     from lisflow.io.lammps import input_script
     from lisflow.io.lammps_data import layout
@@ -79,8 +81,13 @@ def write_script(directory: str | Path, state: dict[str, Any], restart: tuple[Pa
         text = input_script(state["params"], lay)
     else:
         path, step = restart
-        text = input_script(state["params"], lay, restart=path.name, restart_step=step,
-                            elapsed_ps=elapsed_ps(state["segments"], step))
+        text = input_script(
+            state["params"],
+            lay,
+            restart=path.name,
+            restart_step=step,
+            elapsed_ps=elapsed_ps(state["segments"], step),
+        )
     atomic_write_text(Path(directory) / INPUT, text)
     return text
 
@@ -104,8 +111,13 @@ def restart_with(directory: str | Path, changes: dict[str, Any], reason: str) ->
     save_state(directory, state)
     write_script(directory, state, restart)
     where = f"restart.{step}" if restart else "the data file (no restart file yet)"
-    return {"errors": [reason], "actions": [{"dict": STATE, "action": {"_set": changes}},
-                                            {"file": INPUT, "action": {"restart_from": where}}]}
+    return {
+        "errors": [reason],
+        "actions": [
+            {"dict": STATE, "action": {"_set": changes}},
+            {"file": INPUT, "action": {"restart_from": where}},
+        ],
+    }
 
 
 def _halved_dt(directory: str | Path) -> float:
@@ -166,7 +178,9 @@ class LammpsErrorHandler(_LogHandler):
     _specific = (LostAtomsHandler.pattern, BondMissingHandler.pattern)
 
     def check(self, directory: str | Path = "./") -> bool:
-        return any(not any(re.search(p, e) for p in self._specific) for e in self._errors(directory))
+        return any(
+            not any(re.search(p, e) for p in self._specific) for e in self._errors(directory)
+        )
 
     def correct(self, directory: str | Path = "./") -> dict[str, Any]:
         log = parse_log(Path(directory) / LOG, strict=False)
@@ -176,7 +190,12 @@ class LammpsErrorHandler(_LogHandler):
 
 
 def default_handlers() -> list[ErrorHandler]:
-    return [LostAtomsHandler(), BondMissingHandler(), NonFiniteThermoHandler(), LammpsErrorHandler()]
+    return [
+        LostAtomsHandler(),
+        BondMissingHandler(),
+        NonFiniteThermoHandler(),
+        LammpsErrorHandler(),
+    ]
 
 
 def lammps_command() -> list[str]:
@@ -198,8 +217,12 @@ class LammpsJob(Job):
     """Run ``lmp -in in.lammps`` in a directory; ``walltime_s`` makes LAMMPS stop cleanly
     (``timer timeout``) and write a restart file before the allocation ends."""
 
-    def __init__(self, command: list[str] | None = None, walltime_s: float | None = None,
-                 output: str = "lammps.out") -> None:
+    def __init__(
+        self,
+        command: list[str] | None = None,
+        walltime_s: float | None = None,
+        output: str = "lammps.out",
+    ) -> None:
         self.command = command or lammps_command()
         self.walltime_s = walltime_s
         self.output = output
@@ -212,8 +235,9 @@ class LammpsJob(Job):
         if self.walltime_s:
             cmd += ["-var", "walltime", str(int(max(1, self.walltime_s)))]
         with open(Path(directory) / self.output, "a") as out:
-            return subprocess.Popen(cmd, cwd=directory, stdout=out, stderr=subprocess.STDOUT,
-                                    env=lammps_env())
+            return subprocess.Popen(
+                cmd, cwd=directory, stdout=out, stderr=subprocess.STDOUT, env=lammps_env()
+            )
 
     def postprocess(self, directory: str = "./") -> None:
         return None

@@ -38,13 +38,18 @@ def register(app: typer.Typer) -> None:
 
         calc = _system(spec, system, scale)
         box = build_system(calc.params["system"])
-        console.print(f"{calc.calc_id}: {box.n_atoms} atoms, box "
-                      f"{' x '.join(f'{v:.2f}' for v in box.box)} A; running packmol ...")
+        console.print(
+            f"{calc.calc_id}: {box.n_atoms} atoms, box "
+            f"{' x '.join(f'{v:.2f}' for v in box.box)} A; running packmol ..."
+        )
         start = time.monotonic()
 
         def show(line: str) -> None:
             low = line.lower()
-            if any(k in low for k in ("packing molecules", "moving", "function value", "success", "solution")):
+            if "restraint-only" not in low and any(
+                k in low
+                for k in ("packing molecules", "moving", "function value", "success", "solution")
+            ):
                 console.print(f"  [{time.monotonic() - start:7.1f} s] {line.strip()}")
 
         path = pack(box, out, progress=show)
@@ -60,13 +65,33 @@ def register(app: typer.Typer) -> None:
         from lisflow.structures.md_boxes import build_system, li2s6_weight_percent
         from lisflow.workflows.plan_md import plan_md
 
-        table = Table("system", "Li2S6", "LiTFSI", "DOL", "DME", "wt% Li2S6", "atoms",
-                      "charge (e)", "box (A)", "electrode")
+        table = Table(
+            "system",
+            "Li2S6",
+            "LiTFSI",
+            "DOL",
+            "DME",
+            "wt% Li2S6",
+            "atoms",
+            "charge (e)",
+            "box (A)",
+            "electrode",
+        )
         for calc in plan_md(load_md_study(spec, scale=scale)):
             box = build_system(calc.params["system"])
             c = box.counts
-            table.add_row(calc.name, str(c["Li2S6"]), str(c["LiTFSI"]), str(c["DOL"]), str(c["DME"]),
-                          f"{li2s6_weight_percent(c):.2f}", str(box.n_atoms), f"{box.total_charge:+.1e}",
-                          " x ".join(f"{v:.3f}" for v in box.box),
-                          "-" if box.electrode is None else box.electrode.composition.formula.replace(" ", ""))
+            table.add_row(
+                calc.name,
+                str(c["Li2S6"]),
+                str(c["LiTFSI"]),
+                str(c["DOL"]),
+                str(c["DME"]),
+                f"{li2s6_weight_percent(c):.2f}",
+                str(box.n_atoms),
+                f"{box.total_charge:+.1e}",
+                " x ".join(f"{v:.3f}" for v in box.box),
+                "-"
+                if box.electrode is None
+                else box.electrode.composition.formula.replace(" ", ""),
+            )
         console.print(table)

@@ -10,7 +10,7 @@ bonds by atom index; angles and dihedrals follow from the bond graph
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -118,7 +118,7 @@ def _coeffs(rows: list[dict] | None, keys: tuple[str, ...]) -> tuple[Coeff, ...]
     return tuple(out)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read(name: str, directory: str) -> dict:
     path = Path(directory) / f"{name}.yaml"
     if not path.is_file():
@@ -126,11 +126,15 @@ def _read(name: str, directory: str) -> dict:
     return yaml.safe_load(path.read_text())
 
 
-def load_species(name: str, directory: Path = FORCEFIELD_DIR) -> tuple[SpeciesFF, dict[str, AtomType]]:
+def load_species(
+    name: str, directory: Path = FORCEFIELD_DIR
+) -> tuple[SpeciesFF, dict[str, AtomType]]:
     """Read one species file; return its :class:`SpeciesFF` and the atom types it defines."""
     data = _read(name, str(directory))
     types = {
-        key: AtomType(key, t["element"], t["class"], float(t["sigma"]), float(t["epsilon"]), t["source"])
+        key: AtomType(
+            key, t["element"], t["class"], float(t["sigma"]), float(t["epsilon"]), t["source"]
+        )
         for key, t in (data.get("types") or {}).items()
     }
     atoms = data.get("atoms") or []
@@ -179,5 +183,7 @@ def load_forcefield(
     for sp in ff.species.values():
         missing = [t for t in sp.atom_types if t not in ff.types]
         if missing:
-            raise InputError(f"forcefield.{sp.name}.atoms", f"undefined types {sorted(set(missing))}")
+            raise InputError(
+                f"forcefield.{sp.name}.atoms", f"undefined types {sorted(set(missing))}"
+            )
     return ff

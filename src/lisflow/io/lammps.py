@@ -10,6 +10,7 @@ step counter, so a script restarted from ``restart.<step>`` skips finished stage
 temperature_end_k, pressure_bar), ``timestep_fs``, ``dump_every_ps``, ``thermo_every_ps``,
 ``restart_every_ps``, ``thermostat_damp_ps``, ``barostat_damp_ps``, ``cutoff_a``,
 ``pppm_accuracy``, ``time_scale``, ``neighbor_skin_a``, ``neigh_every``, ``seed``,
+``minimize_max_iter``,
 ``periodic_z`` (False for electrode boxes: ``boundary p p f`` + ``kspace_modify slab 3.0``).
 """
 
@@ -38,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "seed": 20231001,
     "periodic_z": True,
     "slab_factor": 3.0,
+    "minimize_max_iter": 1000,
 }
 ENSEMBLES = ("minimize", "nvt", "npt", "nve")
 LOG_NAME = "log.lammps"
@@ -65,7 +67,9 @@ def steps_of(time_ps: float, params: dict[str, Any]) -> int:
     return max(1, round(fs / params["timestep_fs"]))
 
 
-def plan_stages(params: dict[str, Any], restart_step: int = 0, elapsed_ps: float = 0.0) -> list[StagePlan]:
+def plan_stages(
+    params: dict[str, Any], restart_step: int = 0, elapsed_ps: float = 0.0
+) -> list[StagePlan]:
     """Stages with cumulative end steps (minimisation does not advance the counter).
 
     After a restart at ``restart_step`` (simulated time ``elapsed_ps``) the end steps of the
@@ -85,8 +89,18 @@ def plan_stages(params: dict[str, Any], restart_step: int = 0, elapsed_ps: float
         elif restart_step:
             end = 0  # finished before the restart
         t0 = float(st.get("temperature_k", 300.0))
-        out.append(StagePlan(st["name"], ens, n, end, t_ps, t0,
-                             float(st.get("temperature_end_k") or t0), st.get("pressure_bar")))
+        out.append(
+            StagePlan(
+                st["name"],
+                ens,
+                n,
+                end,
+                t_ps,
+                t0,
+                float(st.get("temperature_end_k") or t0),
+                st.get("pressure_bar"),
+            )
+        )
     return out
 
 
@@ -104,8 +118,14 @@ def _every(ps: float, p: dict[str, Any]) -> int:
     return steps_of(ps, p)
 
 
-def input_script(params: dict[str, Any], lay: Layout, data_file: str = "system.data",
-                 restart: str | None = None, restart_step: int = 0, elapsed_ps: float = 0.0) -> str:
+def input_script(
+    params: dict[str, Any],
+    lay: Layout,
+    data_file: str = "system.data",
+    restart: str | None = None,
+    restart_step: int = 0,
+    elapsed_ps: float = 0.0,
+) -> str:
     """The complete LAMMPS input. With ``restart`` it reads that restart file and runs only
     the stages (or the rest of the stage) after ``restart_step`` (time ``elapsed_ps``)."""
     p = merged(params)
@@ -168,8 +188,11 @@ def input_script(params: dict[str, Any], lay: Layout, data_file: str = "system.d
     for st in stages:
         if st.ensemble == "minimize":
             if restart is None:
-                L += [f"# stage {st.name}: energy minimisation",
-                      "minimize 1.0e-4 1.0e-6 1000 10000", "reset_timestep 0"]
+                L += [
+                    f"# stage {st.name}: energy minimisation",
+                    f"minimize 1.0e-4 1.0e-6 {p['minimize_max_iter']} {10 * p['minimize_max_iter']}",
+                    "reset_timestep 0",
+                ]
             continue
         if restart is not None and st.end_step <= restart_step:
             continue
@@ -178,17 +201,23 @@ def input_script(params: dict[str, Any], lay: Layout, data_file: str = "system.d
         L.append(f"# stage {st.name}: {st.ensemble} {st.steps} steps, T {st.t_start}->{st.t_end} K")
         if first_md:
             if restart is None:
-                L.append(f"velocity mobile create {st.t_start} {p['seed']} dist gaussian mom yes rot yes")
+                L.append(
+                    f"velocity mobile create {st.t_start} {p['seed']} dist gaussian mom yes rot yes"
+                )
             traj = TRAJECTORY if restart is None else trajectory_name(restart_step)
-            L += [f"dump traj mobile dcd {_every(p['dump_every_ps'], p)} {traj}",
-                  "dump_modify traj unwrap yes"]
+            L += [
+                f"dump traj all dcd {_every(p['dump_every_ps'], p)} {traj}",
+                "dump_modify traj unwrap yes",
+            ]
             first_md = False
         if st.ensemble == "nvt":
             L.append(f"fix integ mobile nvt temp {st.t_start} {st.t_end} {damp_t}")
         elif st.ensemble == "npt":
             bar = (st.pressure_bar if st.pressure_bar is not None else 1.0) * ATM_PER_BAR
-            L.append(f"fix integ mobile npt temp {st.t_start} {st.t_end} {damp_t} "
-                     f"iso {bar:.6f} {bar:.6f} {damp_p}")
+            L.append(
+                f"fix integ mobile npt temp {st.t_start} {st.t_end} {damp_t} "
+                f"iso {bar:.6f} {bar:.6f} {damp_p}"
+            )
         else:
             L.append("fix integ mobile nve")
         L += [f"run {st.end_step} upto", "unfix integ", "write_restart restart.*"]

@@ -7,6 +7,7 @@ kcal/mol, Å, degree, e, u.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +38,8 @@ class Layout:
     def ids_of_element(self, element: str, solution_only: bool = True) -> list[int]:
         """Type ids (1-based) whose element is ``element`` (solution atoms only by default)."""
         return [
-            i for i, t in enumerate(self.atom_types, 1)
+            i
+            for i, t in enumerate(self.atom_types, 1)
             if t.element == element and not (solution_only and i in self.electrode_types)
         ]
 
@@ -97,7 +99,9 @@ def data_text(system, coords: np.ndarray, lay: Layout | None = None) -> str:
     mol_id = 0
     if system.electrode is not None:
         mol_id = 1
-        for site, q in zip(system.electrode, system.electrode.site_properties["charge"]):
+        for site, q in zip(
+            system.electrode, system.electrode.site_properties["charge"], strict=True
+        ):
             t = lay.type_id(ELECTRODE_TYPES[str(site.specie)] if str(site.specie) != "Li" else "Li")
             atoms.append((mol_id, t, float(q), *site.coords))
     k = 0
@@ -108,39 +112,66 @@ def data_text(system, coords: np.ndarray, lay: Layout | None = None) -> str:
             base = len(atoms) + 1
             first_mol = mol_id + 1
             for i in range(sp.n_atoms):
-                atoms.append((first_mol + sp.molecule_offsets[i], tids[i], sp.charges[i], *coords[k]))
+                atoms.append(
+                    (first_mol + sp.molecule_offsets[i], tids[i], sp.charges[i], *coords[k])
+                )
                 k += 1
             mol_id = first_mol + max(sp.molecule_offsets)
             for b in sp.bonds:
-                bonds.append((_add(lay.bond_types, ff.coeff(sp.name, "bond", b)), *(base + i for i in b)))
+                bonds.append(
+                    (_add(lay.bond_types, ff.coeff(sp.name, "bond", b)), *(base + i for i in b))
+                )
             for a in sp.angles:
-                angles.append((_add(lay.angle_types, ff.coeff(sp.name, "angle", a)), *(base + i for i in a)))
+                angles.append(
+                    (_add(lay.angle_types, ff.coeff(sp.name, "angle", a)), *(base + i for i in a))
+                )
             for d in sp.dihedrals:
-                dihedrals.append((_add(lay.dihedral_types, ff.coeff(sp.name, "dihedral", d)), *(base + i for i in d)))
+                dihedrals.append(
+                    (
+                        _add(lay.dihedral_types, ff.coeff(sp.name, "dihedral", d)),
+                        *(base + i for i in d),
+                    )
+                )
     if k != len(coords):
         raise ParseError("packed.xyz", f"{len(coords)} packed atoms, system needs {k}")
     lx, ly, lz = system.box
     out = [
         f"LAMMPS data file: {system.name} ({system.kind}), written by lisflow; units real",
         "",
-        f"{len(atoms)} atoms", f"{len(bonds)} bonds", f"{len(angles)} angles",
-        f"{len(dihedrals)} dihedrals", "0 impropers",
-        f"{len(lay.atom_types)} atom types", f"{max(1, len(lay.bond_types))} bond types",
-        f"{max(1, len(lay.angle_types))} angle types", f"{max(1, len(lay.dihedral_types))} dihedral types",
+        f"{len(atoms)} atoms",
+        f"{len(bonds)} bonds",
+        f"{len(angles)} angles",
+        f"{len(dihedrals)} dihedrals",
+        "0 impropers",
+        f"{len(lay.atom_types)} atom types",
+        f"{max(1, len(lay.bond_types))} bond types",
+        f"{max(1, len(lay.angle_types))} angle types",
+        f"{max(1, len(lay.dihedral_types))} dihedral types",
         "",
-        f"0.0 {lx:.6f} xlo xhi", f"0.0 {ly:.6f} ylo yhi", f"0.0 {lz:.6f} zlo zhi",
-        "", "Masses", "",
+        f"0.0 {lx:.6f} xlo xhi",
+        f"0.0 {ly:.6f} ylo yhi",
+        f"0.0 {lz:.6f} zlo zhi",
+        "",
+        "Masses",
+        "",
     ]
     out += [f"{i} {t.mass:.4f}  # {t.name}" for i, t in enumerate(lay.atom_types, 1)]
-    for title, table in (("Bond Coeffs # harmonic", lay.bond_types),
-                         ("Angle Coeffs # harmonic", lay.angle_types),
-                         ("Dihedral Coeffs # opls", lay.dihedral_types)):
+    for title, table in (
+        ("Bond Coeffs # harmonic", lay.bond_types),
+        ("Angle Coeffs # harmonic", lay.angle_types),
+        ("Dihedral Coeffs # opls", lay.dihedral_types),
+    ):
         if table:
             out += ["", title, ""]
-            out += [f"{i} " + " ".join(f"{v:.4f}" for v in c.values) + f"  # {'-'.join(c.classes)}"
-                    for i, c in enumerate(table, 1)]
+            out += [
+                f"{i} " + " ".join(f"{v:.4f}" for v in c.values) + f"  # {'-'.join(c.classes)}"
+                for i, c in enumerate(table, 1)
+            ]
     out += ["", "Atoms # full", ""]
-    out += [f"{i} {m} {t} {q:.6f} {x:.6f} {y:.6f} {z:.6f}" for i, (m, t, q, x, y, z) in enumerate(atoms, 1)]
+    out += [
+        f"{i} {m} {t} {q:.6f} {x:.6f} {y:.6f} {z:.6f}"
+        for i, (m, t, q, x, y, z) in enumerate(atoms, 1)
+    ]
     for title, rows in (("Bonds", bonds), ("Angles", angles), ("Dihedrals", dihedrals)):
         if rows:
             out += ["", title, ""]
@@ -148,6 +179,29 @@ def data_text(system, coords: np.ndarray, lay: Layout | None = None) -> str:
     return "\n".join(out) + "\n"
 
 
+def types_record(system, lay: Layout | None = None) -> dict:
+    """Type ids → names, electrode type ids and the S6(2-) sulfur type ids (for analysis:
+    TFSI also contains S, so select polysulfide S by type, not by element)."""
+    lay = lay or layout(system)
+    return {
+        "atom_types": {str(i): t.name for i, t in enumerate(lay.atom_types, 1)},
+        "electrode_types": lay.electrode_types,
+        "s6_sulfur_types": [
+            lay.type_id(n) for n in ("S6_ST", "S6_SI") if n in {t.name for t in lay.atom_types}
+        ],
+        "n_electrode_atoms": 0 if system.electrode is None else len(system.electrode),
+        "box": list(system.box),
+        "periodic_z": system.periodic_z,
+    }
+
+
 def write_data(system, packed_xyz: Path, path: Path) -> Path:
-    """Read packmol's output and write the data file atomically; return ``path``."""
-    return atomic_write_text(path, data_text(system, read_xyz(packed_xyz)))
+    """Read packmol's output and write the data file atomically, plus ``<stem>.types.json``
+    (:func:`types_record`) next to it; return the data file path."""
+    lay = layout(system)
+    text = data_text(system, read_xyz(packed_xyz), lay)
+    atomic_write_text(
+        Path(path).with_suffix(".types.json"),
+        json.dumps(types_record(system, lay), indent=1) + "\n",
+    )
+    return atomic_write_text(path, text)

@@ -20,7 +20,18 @@ ATM_BAR = 1.01325
 _VERSION = re.compile(r"^LAMMPS \((?P<v>[^)]+)\)")
 _WALL = re.compile(r"^Total wall time: (?P<h>\d+):(?P<m>\d+):(?P<s>\d+)")
 _LOOP = re.compile(r"^Loop time of (?P<t>\S+) on (?P<p>\d+) procs for (?P<n>\d+) steps")
-_ENERGY_COLUMNS = ("PotEng", "KinEng", "TotEng", "E_pair", "E_mol", "Enthalpy", "E_bond", "E_coul", "E_vdwl", "E_long")
+_ENERGY_COLUMNS = (
+    "PotEng",
+    "KinEng",
+    "TotEng",
+    "E_pair",
+    "E_mol",
+    "Enthalpy",
+    "E_bond",
+    "E_coul",
+    "E_vdwl",
+    "E_long",
+)
 
 
 @dataclass
@@ -34,7 +45,7 @@ class LammpsLog:
     loop_times_s: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    timeout: bool = False
+    timeout: bool = False  # LAMMPS stopped at its ``timer timeout`` (walltime)
 
     @property
     def complete(self) -> bool:
@@ -57,7 +68,12 @@ class LammpsLog:
     @property
     def non_finite(self) -> list[tuple[int, str]]:
         """(block index, column) where a thermo value is nan or inf."""
-        return [(i, c) for i, b in enumerate(self.blocks) for c, v in b.items() if not np.all(np.isfinite(v))]
+        return [
+            (i, c)
+            for i, b in enumerate(self.blocks)
+            for c, v in b.items()
+            if not np.all(np.isfinite(v))
+        ]
 
 
 def _number(token: str) -> float:
@@ -114,8 +130,7 @@ def parse_log(path: str | Path, strict: bool = True) -> LammpsLog:
                 out.errors.append(line)
             elif line.startswith("WARNING"):
                 out.warnings.append(line)
-            elif "timeout" in line.lower() and "reached" in line.lower():
-                out.timeout = True
+                out.timeout = out.timeout or "Wall time limit reached" in line
     close()
     if strict:
         if not out.blocks and not out.errors:

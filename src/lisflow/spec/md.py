@@ -106,6 +106,7 @@ class MdStudy(Strict):
     cutoff_a: float = Field(12.0, gt=2.0)
     pppm_accuracy: float = Field(1.0e-5, gt=0, lt=1.0)
     neighbor_skin_a: float = Field(2.0, gt=0)
+    minimize_max_iter: int = Field(1000, ge=1)
     scale: float = Field(1.0, gt=0, le=1.0)
     time_scale: float = Field(1.0, gt=0, le=1.0)
     seed: int = Field(20231001, ge=1)

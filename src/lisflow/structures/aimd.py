@@ -20,7 +20,8 @@ from pymatgen.core import Lattice, Structure
 
 from lisflow.errors import InputError
 from lisflow.io.lammps_data import read_xyz
-from lisflow.structures.md_boxes import AMU_PER_A3, MdSystem, PackRegion, run_packmol
+from lisflow.io.lammps_packmol import run_packmol
+from lisflow.structures.md_boxes import AMU_PER_A3, MdSystem, PackRegion
 from lisflow.structures.molecules import molecule
 
 DEUTERIUM_MASS = 2.01410177812  # u, NIST atomic weights (2H)
@@ -61,7 +62,9 @@ def aimd_interface_model(
     base = mo_ngraphene(4)
     a, b = base.lattice.a, base.lattice.b
     labels = list(base.site_properties["label"])
-    sheet_z = float(np.median([s.coords[2] for s, lab in zip(base, labels) if lab == "support"]))
+    sheet_z = float(
+        np.median([s.coords[2] for s, lab in zip(base, labels, strict=True) if lab == "support"])
+    )
     z0 = float(base.cart_coords[:, 2].max()) + GAP
     counts = {"Li2S6": n_li2s6, "Li": n_litfsi, "TFSI": n_litfsi, "DOL": n_dol, "DME": n_dme}
     mass = sum(float(molecule(k).composition.weight) * n for k, n in counts.items())

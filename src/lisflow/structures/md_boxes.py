@@ -25,9 +25,6 @@ Electrodes (fixed atoms, charges from Bader via :mod:`lisflow.forcefield.charges
 from __future__ import annotations
 
 import math
-import shutil
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +33,7 @@ from ase.build import hcp0001
 from pymatgen.core import Lattice, Structure
 from scipy.spatial import cKDTree
 
-from lisflow.errors import EngineError, InputError
+from lisflow.errors import InputError
 from lisflow.forcefield.charges import ChargeSource, electrode_charges
 from lisflow.forcefield.params import load_forcefield
 from lisflow.structures.molecules import molecule
@@ -200,10 +197,13 @@ def graphene_sheet(nx: int, ny: int, a: float = GRAPHENE_A, z: float = SHEET_Z) 
 
 
 def _cluster_sites(n: int, lx: float, ly: float) -> np.ndarray:
-    ncol = max(1, round(math.sqrt(n * lx / ly)))
-    nrow = math.ceil(n / ncol)
-    pts = [((i + 0.5) * lx / ncol, (j + 0.5) * ly / nrow) for j in range(nrow) for i in range(ncol)]
-    return np.array(pts[:n])
+    """Centres of ``n`` active sites on a full ncol × nrow grid (ncol · nrow = n) whose
+    spacing is as square as possible (10 on 98.4 × 76.695 Å: 5 × 2)."""
+    pairs = [(c, n // c) for c in range(1, n + 1) if n % c == 0]
+    ncol, nrow = min(pairs, key=lambda p: abs(math.log((p[0] / p[1]) / (lx / ly))))
+    return np.array(
+        [((i + 0.5) * lx / ncol, (j + 0.5) * ly / nrow) for j in range(nrow) for i in range(ncol)]
+    )
 
 
 def mo_ngraphene_electrode(
@@ -368,64 +368,10 @@ def dense_phase(
 
 
 # ----------------------------------------------------------------------------- packing
-def packmol_binary() -> str:
-    """The PyPI ``packmol`` executable next to the running Python (venv ``bin/``), else PATH."""
-    local = Path(sys.executable).parent / "packmol"
-    found = str(local) if local.is_file() else shutil.which("packmol")
-    if not found:
-        raise EngineError("packmol executable not found (pip install packmol)")
-    return found
-
-
-def write_pack_inputs(system: MdSystem, workdir: Path) -> Path:
-    """Write the molecule xyz files, the electrode xyz (for viewing) and ``packmol.inp``."""
-    from lisflow.fsutil import atomic_write_text
-
-    workdir.mkdir(parents=True, exist_ok=True)
-    for name in dict.fromkeys(system.species_order):
-        mol = molecule(name)
-        rows = [f"{s.specie} {x:.6f} {y:.6f} {z:.6f}" for s, (x, y, z) in zip(mol, mol.cart_coords)]
-        atomic_write_text(workdir / f"{name}.xyz", f"{len(mol)}\n{name}\n" + "\n".join(rows) + "\n")
-    if system.electrode is not None:
-        e = system.electrode
-        rows = [f"{s.specie} {x:.6f} {y:.6f} {z:.6f}" for s, (x, y, z) in zip(e, e.cart_coords)]
-        atomic_write_text(
-            workdir / "electrode.xyz", f"{len(e)}\nelectrode\n" + "\n".join(rows) + "\n"
-        )
-    return atomic_write_text(workdir / "packmol.inp", system.packmol_input())
-
-
-def run_packmol(system: MdSystem, workdir: Path, progress=None) -> Path:
-    """Write the inputs and run packmol in ``workdir``; return the packed xyz (region order).
-
-    ``progress`` (optional callable taking one line of packmol output) shows progress.
-    """
-    workdir = Path(workdir)
-    inp = write_pack_inputs(system, workdir)
-    with inp.open() as stdin, (workdir / "packmol.log").open("w") as log:
-        proc = subprocess.Popen(
-            [packmol_binary()],
-            stdin=stdin,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-            text=True,
-        )
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            log.write(line)
-            if progress is not None:
-                progress(line.rstrip())
-        rc = proc.wait()
-    packed = workdir / "packed.xyz"
-    if rc != 0 or not packed.is_file():
-        raise EngineError(f"packmol failed in {workdir} (exit {rc}); see packmol.log")
-    return packed
-
-
 def pack(system: MdSystem, workdir: Path, progress=None, data_name: str = "system.data") -> Path:
     """Run packmol in ``workdir`` and write the LAMMPS data file; return its path."""
     from lisflow.io.lammps_data import write_data
+    from lisflow.io.lammps_packmol import run_packmol
 
     packed = run_packmol(system, workdir, progress)
     return write_data(system, packed, Path(workdir) / data_name)

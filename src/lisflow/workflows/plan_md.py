@@ -15,6 +15,7 @@ _RUN_KEYS = (
     "cutoff_a",
     "pppm_accuracy",
     "neighbor_skin_a",
+    "minimize_max_iter",
     "time_scale",
     "seed",
 )

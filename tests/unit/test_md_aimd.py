@@ -1,0 +1,59 @@
+"""AIMD model of paper 000: Mo4/N-G + 3 Li2S6, 3 LiTFSI, 12 DOL, 12 DME + 6 Li below the sheet."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lisflow.structures.aimd import DEUTERIUM_MASS, aimd_interface_model, electrode_li_indices
+
+
+@pytest.fixture(scope="module")
+def model():
+    return aimd_interface_model()
+
+
+def test_composition(model):
+    comp = model.composition
+    # support 106 C + 4 N + 4 Mo; solution: 3 Li2S6 (6 Li, 18 S), 3 LiTFSI (3 Li, 3 N, 6 C,
+    # 6 S, 12 O, 18 F), 12 DOL (36 C, 24 O, 72 H), 12 DME (48 C, 24 O, 120 H); 6 Li below.
+    expected = {
+        "Mo": 4,
+        "C": 106 + 6 + 36 + 48,
+        "N": 4 + 3,
+        "Li": 6 + 3 + 6,
+        "S": 18 + 6,
+        "O": 12 + 24 + 24,
+        "F": 18,
+        "H": 72 + 120,
+    }
+    assert {el.symbol: int(n) for el, n in comp.items()} == expected
+    labels = model.site_properties["label"]
+    assert labels.count("metal") == 4 and labels.count("electrode_Li") == 6
+    assert labels.count("coordinating_N") == 4
+    assert labels.count("adsorbate") == 8 * 3 + 16 * 3 + 11 * 12 + 16 * 12
+    assert model.charge == 0
+
+
+def test_electrode_li_below_sheet(model):
+    idx = electrode_li_indices(model)
+    assert len(idx) == 6 and all(model[i].specie.symbol == "Li" for i in idx)
+    sheet = [s.coords[2] for s in model if s.properties["label"] == "support"]
+    li_z = np.array([model[i].coords[2] for i in idx])
+    assert np.all(li_z < min(sheet))
+    solution = [s.coords[2] for s in model if s.properties["label"] == "adsorbate"]
+    assert min(solution) > max(s.coords[2] for s in model if s.properties["label"] == "metal")
+
+
+def test_deuterated_and_distances(model):
+    hydrogens = [s for s in model if s.specie.symbol == "H"]
+    assert hydrogens and all(s.properties["isotope"] == "D" for s in hydrogens)
+    assert all(s.properties["mass"] == DEUTERIUM_MASS for s in hydrogens)
+    d = model.distance_matrix + np.eye(len(model)) * 99
+    assert d.min() >= 1.0
+    assert model.lattice.a == pytest.approx(17.09) and model.lattice.b == pytest.approx(17.22)
+
+
+def test_deterministic(model):
+    again = aimd_interface_model()
+    assert np.allclose(again.cart_coords, model.cart_coords)

@@ -173,7 +173,13 @@ class LammpsEngine:
         final = logs[-1]
         if final.errors:
             raise ParseError(directory / LOG, f"LAMMPS stopped with {final.errors[0]}")
-        return result_from_logs(logs, directory)
+        result = result_from_logs(logs, directory)
+        from lisflow.analysis.md_run import analyse_lammps_run
+
+        series, scalars = analyse_lammps_run(directory, calc.params.get("dump_every_ps", 10.0))
+        result.series.update(series)
+        result.scalars.update(scalars)
+        return result
 
 
 def result_from_logs(logs: list[LammpsLog], directory: Path) -> ParsedResult:

@@ -1,0 +1,58 @@
+"""Analyses of a finished LAMMPS run, for the database: one streaming pass over its DCD.
+
+The polysulfide S and the electrode atoms are selected by LAMMPS type ids from the
+``system.types.json`` written next to the data file (TFSI also contains S). Bulk boxes get
+S clustering and MSD; interfaces add the S count within 0–15 Å of the surface, the
+dense-phase distance and the S6²⁻ slice charge density. D (cm²/s) is fitted over 10–50 %
+of the lag times (stated window, as ``lisflow analyze`` does by default).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lisflow.analysis.base import run_analyses
+from lisflow.analysis.clusters import SulfurClusters
+from lisflow.analysis.msd import MeanSquaredDisplacement, diffusion_coefficient
+from lisflow.analysis.profiles import DensePhaseDistance, SliceChargeDensity, SurfaceSulfurCount
+from lisflow.analysis.trajectory import load_universe
+
+FIT_WINDOW_FRACTION = (0.1, 0.5)
+
+
+def analyse_lammps_run(directory: Path, dump_every_ps: float) -> tuple[dict, dict[str, Any]]:
+    """(series, scalars) of the run in ``directory``; empty when it has < 3 frames."""
+    directory = Path(directory)
+    types_file, data, trajectory = (directory / n for n in
+                                    ("system.types.json", "system.data", "traj.dcd"))
+    if not (types_file.is_file() and data.is_file() and trajectory.is_file()):
+        return {}, {}
+    types = json.loads(types_file.read_text())
+    universe = load_universe(trajectory, data, dt_ps=dump_every_ps)
+    if len(universe.trajectory) < 3 or not types["s6_sulfur_types"]:
+        return {}, {}
+    sulfur = universe.select_atoms("type " + " ".join(map(str, types["s6_sulfur_types"])))
+    periodic_z = bool(types.get("periodic_z", True))
+    analyses = [SulfurClusters(sulfur, periodic=(True, True, periodic_z)),
+                MeanSquaredDisplacement(sulfur, "xyz", unwrap=True)]
+    if types.get("electrode_types"):
+        electrode = universe.select_atoms("type " + " ".join(map(str, types["electrode_types"])))
+        analyses += [SurfaceSulfurCount(sulfur, electrode), DensePhaseDistance(sulfur, electrode),
+                     SliceChargeDensity(sulfur, grouping="residues")]
+    run_analyses(universe, analyses, progress=False)
+    series: dict = {}
+    for analysis in analyses:
+        series.update(analysis.to_series())
+    msd = analyses[1]
+    lags = np.asarray(msd.lagtimes)
+    window = (FIT_WINDOW_FRACTION[0] * lags.max(), FIT_WINDOW_FRACTION[1] * lags.max())
+    scalars: dict[str, Any] = {}
+    for quantity, values, dim in (("D_3d", msd.timeseries, 3), ("D_z", msd.axis_msd("z"), 1)):
+        if (lags >= window[0]).sum() >= 2 and ((lags >= window[0]) & (lags <= window[1])).sum() >= 2:
+            d_cm2_s, _ = diffusion_coefficient(lags, values, dim, window)
+            scalars[quantity] = (d_cm2_s, "cm^2/s")
+    return series, scalars

@@ -58,6 +58,10 @@ class BaderResult:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def to_records(self) -> list[dict[str, Any]]:
+        """One flat dict per site (``site_index``, element, valence_electrons, net_charge, ...)."""
+        return [{"site_index": s.index, **asdict(s)} for s in self.sites]
+
 
 def zval_from_outcar(run_dir: Path) -> dict[str, float] | None:
     """ZVAL per element from ``run_dir``/OUTCAR(.gz) (pymatgen ``read_pseudo_zval``)."""

@@ -89,7 +89,9 @@ def band_centre(
     rho = np.zeros_like(dos.energies)
     for index in site_indices:
         if not 0 <= index < len(dos.pdos):
-            raise InputError("site_indices", f"site {index} out of range", f"0..{len(dos.pdos) - 1}")
+            raise InputError(
+                "site_indices", f"site {index} out of range", f"0..{len(dos.pdos) - 1}"
+            )
         channels = dos.pdos[index].get(orbital)
         if channels is None:
             raise InputError("orbital", f"site {index} has no {orbital} projection in {dos.source}")
@@ -102,24 +104,43 @@ def band_centre(
         mask &= energies <= emax
     weight = np.trapezoid(rho[mask], energies[mask])
     if mask.sum() < 2 or weight <= 0.0:
-        raise InputError("emin/emax", f"no {orbital} states of sites {list(site_indices)} in window")
+        raise InputError(
+            "emin/emax", f"no {orbital} states of sites {list(site_indices)} in window"
+        )
     return float(np.trapezoid(energies[mask] * rho[mask], energies[mask]) / weight)
 
 
 def band_centres(
     run_dir: Path,
-    sites_by_label: Mapping[str, Sequence[int]],
-    spin: str = "total",
+    sites_by_label: Mapping[str, Sequence[int]] | Sequence[int],
+    spin: str | Sequence[str] = "total",
     emin: float | None = None,
     emax: float | None = 0.0,
+    orbital: str = "d",
 ) -> list[BandCentre]:
-    """One :class:`BandCentre` per site for each orbital label, e.g. ``{"d": [0], "p": [5, 6]}``."""
+    """One :class:`BandCentre` per site, orbital and spin.
+
+    ``sites_by_label`` maps orbital label to sites, e.g. ``{"d": [0], "p": [5, 6]}``; a plain
+    list of site indices uses ``orbital``. ``spin`` may be one value or several
+    (e.g. ``("up", "down")``). Window as in :func:`band_centre`.
+    """
     dos = load_projected_dos(run_dir)
+    if isinstance(sites_by_label, Mapping):
+        groups = list(sites_by_label.items())
+    else:
+        groups = [(orbital, list(sites_by_label))]
+    spins = [spin] if isinstance(spin, str) else list(spin)
     return [
-        BandCentre(index, dos.elements[index], orbital, spin,
-                   band_centre(dos, [index], orbital, spin, emin, emax))
-        for orbital, indices in sites_by_label.items()
+        BandCentre(
+            index,
+            dos.elements[index],
+            orb,
+            one_spin,
+            band_centre(dos, [index], orb, one_spin, emin, emax),
+        )
+        for orb, indices in groups
         for index in indices
+        for one_spin in spins
     ]
 
 

@@ -227,7 +227,12 @@ class Cp2kInputGenerator:
             if self.aimd is None:
                 raise InputError("aimd", "AIMD task needs AIMD settings")
             sections["MOTION"] = self.aimd.motion(structure)
-        return apply_overrides(sections, self.overrides)
+        sections = apply_overrides(sections, self.overrides)
+        scf = sections["FORCE_EVAL"]["DFT"]["SCF"]
+        outer_override = any(k.upper().endswith("OUTER_SCF.EPS_SCF") for k in self.overrides)
+        if "OUTER_SCF" in scf and not outer_override:
+            scf["OUTER_SCF"]["EPS_SCF"] = scf["EPS_SCF"]  # outer loop converges to the same EPS
+        return sections
 
     def text(self, structure: Structure) -> str:
         return render(self.sections(structure)) + "\n"

@@ -97,9 +97,20 @@ def _configurations(spec: AdsorptionStudy, slab: Structure, mol: Molecule) -> li
     if spec.placement == "site_finder":
         found = AdsorbateSiteFinder(slab).generate_adsorption_structures(mol)
         return found[: spec.configurations]
-    return adsorption_builders.adsorption_configurations(
+    configs = adsorption_builders.adsorption_configurations(
         slab, mol, n_orientations=spec.configurations, li_towards_n=spec.li_towards_n
     )
+    if slab.properties.get("isolated"):  # a molecular substrate: re-centre the complex in its box
+        configs = [_recentred(c) for c in configs]
+    return configs
+
+
+def _recentred(structure: Structure) -> Structure:
+    """The same atoms, their centre moved to the box centre (isolated, non-periodic models)."""
+    centred = structure.copy()
+    shift = structure.lattice.abc[0] / 2 - structure.cart_coords.mean(axis=0)
+    centred.translate_sites(list(range(len(centred))), shift, frac_coords=False, to_unit_cell=False)
+    return centred
 
 
 def _overrides(spec: Any, task: str, role: str) -> dict[str, Any]:

@@ -9,11 +9,14 @@ from pathlib import Path
 from lisflow.calculation import Calculation
 from lisflow.engines.base import ParsedResult
 from lisflow.engines.common import engine_command, run_custodian, write_files
+from lisflow.errors import EngineError
 from lisflow.io.cp2k import AimdSettings, Cp2kInputGenerator
 
 INPUT_FILE = "cp2k.inp"
 OUTPUT_FILE = "cp2k.out"
 PROJECT = "lisflow"
+#: What CP2K prints when it stops at GLOBAL/WALLTIME.
+WALLTIME_STOP = "exceeded requested execution time"
 
 
 def generator(calc: Calculation) -> Cp2kInputGenerator:
@@ -47,16 +50,24 @@ class Cp2kEngine:
         return write_files(directory, self.input_files(calc))
 
     def run(self, calc: Calculation, directory: Path, walltime_s: float | None = None) -> None:
+        """Run through custodian. With ``walltime_s`` CP2K stops itself before the limit
+        (GLOBAL/WALLTIME) keeping its restart file; a later run in the same directory continues
+        from it (EXT_RESTART). A walltime stop raises EngineError so the Firework is rerun."""
         from custodian.cp2k.jobs import Cp2kJob
 
         from lisflow.engines.handlers import cp2k_handlers
+        from lisflow.launch.walltime import prepare_cp2k_continuation
 
         command = shlex.split(engine_command("LISFLOW_CP2K_CMD", "cp2k.psmp"))
+        prepare_cp2k_continuation(directory / INPUT_FILE, walltime_s, PROJECT)
         job = Cp2kJob(
             command, input_file=INPUT_FILE, output_file=OUTPUT_FILE, final=True, backup=True
         )
         handlers = cp2k_handlers(INPUT_FILE, OUTPUT_FILE, walltime_s=walltime_s)
         run_custodian(directory, handlers, [job])
+        output = directory / OUTPUT_FILE
+        if output.exists() and WALLTIME_STOP in output.read_text(errors="replace"):
+            raise EngineError(f"{calc.calc_id}: stopped at the walltime; restart file kept")
 
     def parse(self, calc: Calculation, directory: Path) -> ParsedResult:
         from lisflow.parsers.cp2k import parse_cp2k

@@ -60,14 +60,23 @@ def status(
     fireworks: bool = typer.Option(False, "--fireworks", help="One row per Firework."),
     study: str = typer.Option(None, "--study"),
 ) -> None:
-    """Table of workflows (or Fireworks) and their states."""
+    """Table of workflows (or Fireworks) and their states; Slurm profiles add each
+    Firework's Slurm job and its ``squeue`` state (``gone`` once Slurm forgot it)."""
     from lisflow.launch.local import firework_states, workflow_states
+    from lisflow.launch.queue_cli import resolve_profile
 
-    rows = (
-        firework_states(load_profile(profile), study)
-        if fireworks
-        else workflow_states(load_profile(profile))
-    )
+    prof = resolve_profile(profile)
+    rows = firework_states(prof, study) if fireworks else workflow_states(prof)
+    if fireworks and prof.queue:
+        from lisflow.launch.offline import job_ids
+        from lisflow.launch.slurm import slurm_states
+
+        jobs = job_ids(prof)
+        states = slurm_states(list(jobs.values()))
+        for row in rows:
+            if row["fw_id"] in jobs:
+                row["slurm_job"] = jobs[row["fw_id"]]
+                row["slurm_state"] = states.get(jobs[row["fw_id"]], "gone")
     columns = sorted(
         {key for row in rows for key in row},
         key=lambda k: (k not in ("fw_id", "workflow", "name", "state", "fireworks"), k),

@@ -75,25 +75,24 @@ def store_parsed(
     fw_id: int | None,
 ) -> None:
     """Upsert the calculation row, then its results, series and scalars (idempotent)."""
+    with store.transaction():  # one transaction: the row and all its results, or nothing
+        _store_parsed(store, calc, parsed, run_dir, input_hash, fw_id)
+
+
+def _store_parsed(store, calc, parsed, run_dir, input_hash, fw_id) -> None:
     from lisflow.db.schema import CalculationRecord
 
-    store.upsert_calculation(
-        CalculationRecord(
-            calc_id=calc.calc_id,
-            study=calc.study,
-            engine=calc.engine,
-            task=calc.task,
-            role=calc.role,
-            formula=parsed.formula or calc.formula,
-            n_atoms=parsed.n_atoms or calc.n_atoms,
-            input_hash=input_hash,
-            fw_id=fw_id,
-            run_dir=str(run_dir),
-            labels=calc.labels,
-            engine_version=parsed.engine_version,
-            **provenance(),
-        )
+    record = CalculationRecord.from_calculation(
+        calc,
+        input_hash,
+        fw_id=fw_id,
+        run_dir=str(run_dir),
+        engine_version=parsed.engine_version,
+        **provenance(),
     )
+    record.formula = parsed.formula or calc.formula
+    record.n_atoms = parsed.n_atoms or calc.n_atoms
+    store.upsert_calculation(record)
     store.store_results(
         calc.calc_id,
         energy_ev=parsed.energy_ev,
@@ -209,18 +208,7 @@ def _mark(store, calc: Calculation, state: str, reason: str) -> None:
 
     if store is None:
         return
-    store.upsert_calculation(
-        CalculationRecord(
-            calc_id=calc.calc_id,
-            study=calc.study,
-            engine=calc.engine,
-            task=calc.task,
-            role=calc.role,
-            formula=calc.formula,
-            n_atoms=calc.n_atoms,
-            labels=calc.labels,
-        )
-    )
+    store.upsert_calculation(CalculationRecord.from_calculation(calc))
     store.set_state(calc.calc_id, state, reason)
 
 

@@ -81,7 +81,7 @@ def _kill_rocket(job_id: str) -> bool:
 
 def test_chaos_all_complete_exactly_once(cluster, tmp_path, monkeypatch):
     from lisflow.launch.launchpad import open_launchpad
-    from lisflow.launch.queue_cli import resolve_profile
+    from lisflow.launch.profiles import load_profile
 
     home = tmp_path / "home"
     db_url = f"sqlite:///{home / 'results.sqlite'}"
@@ -101,12 +101,12 @@ def test_chaos_all_complete_exactly_once(cluster, tmp_path, monkeypatch):
             tmp_path / "short.yaml", home, walltime="1", pre_run=["sleep 200"]
         )
     )
-    with open_launchpad(resolve_profile(profile)) as lpad:
+    with open_launchpad(load_profile(profile)) as lpad:
         victim = lpad.fireworks.find_one({"name": "chaos_walltime/bulk_tiny"})["fw_id"]
     start = time.monotonic()
     from lisflow.launch.slurm import launch_jobs
 
-    walltime_job = launch_jobs(resolve_profile(short), fw_id=victim).jobs[0][2]
+    walltime_job = launch_jobs(load_profile(short), fw_id=victim).jobs[0][2]
     jobs = _jobs(_invoke("launch", "--profile", profile))
     assert len(jobs) == N_WORKFLOWS
 
@@ -140,7 +140,7 @@ def test_chaos_all_complete_exactly_once(cluster, tmp_path, monkeypatch):
             "doctor", "--profile", profile, "--rerun", "--max-retries", "3", "--grace", "60"
         )
         reruns += int(out.strip().splitlines()[-1].split(",")[1].split()[0])
-        with open_launchpad(resolve_profile(profile)) as lpad:
+        with open_launchpad(load_profile(profile)) as lpad:
             states = [d["state"] for d in lpad.fireworks.find({}, {"state": 1})]
         if states.count("COMPLETED") == len(names):
             break

@@ -185,9 +185,9 @@ def test_recover_again_stores_nothing_twice(study):
     assert "recovered 0 launches" in out
     from lisflow.launch.launchpad import open_launchpad
     from lisflow.launch.offline import ingest
-    from lisflow.launch.queue_cli import resolve_profile
+    from lisflow.launch.profiles import load_profile
 
-    with open_launchpad(resolve_profile(str(study["profile"]))) as lpad:  # force a re-ingest
+    with open_launchpad(load_profile(str(study["profile"]))) as lpad:  # force a re-ingest
         for doc in lpad.fireworks.find({"spec._category": {"$ne": "analysis"}}):
             assert ingest(store, doc, Path(doc["spec"]["_launch_dir"]))
     after = {t: store.count(t) for t in before}
@@ -219,9 +219,9 @@ PAUSING_INGEST = textwrap.dedent(
 def test_kill_while_storing_leaves_no_partial_row(study, tmp_path):
     from lisflow.launch.launchpad import open_launchpad
     from lisflow.launch.offline import ingest
-    from lisflow.launch.queue_cli import resolve_profile
+    from lisflow.launch.profiles import load_profile
 
-    with open_launchpad(resolve_profile(str(study["profile"]))) as lpad:
+    with open_launchpad(load_profile(str(study["profile"]))) as lpad:
         doc = lpad.fireworks.find_one({"name": "slurm_md/bulk_tiny"}, {"_id": 0})
     (tmp_path / "fw.json").write_text(json.dumps(doc, default=str))
     url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"

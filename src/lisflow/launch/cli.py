@@ -63,9 +63,8 @@ def status(
     """Table of workflows (or Fireworks) and their states; Slurm profiles add each
     Firework's Slurm job and its ``squeue`` state (``gone`` once Slurm forgot it)."""
     from lisflow.launch.local import firework_states, workflow_states
-    from lisflow.launch.queue_cli import resolve_profile
 
-    prof = resolve_profile(profile)
+    prof = load_profile(profile)
     rows = firework_states(prof, study) if fireworks else workflow_states(prof)
     if fireworks and prof.queue:
         from lisflow.launch.offline import job_ids

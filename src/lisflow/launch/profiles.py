@@ -73,7 +73,10 @@ def available_profiles() -> list[str]:
 
 
 def load_profile(name: str = "local", path: Path | None = None) -> Profile:
-    """Read ``configs/profiles/<name>.yaml`` (or ``path``) with environment expansion."""
+    """Read ``configs/profiles/<name>.yaml`` (or ``path``, or ``name`` when it is a YAML
+    file path: its stem is the profile name) with environment expansion."""
+    if path is None and name.endswith((".yaml", ".yml")) and Path(name).is_file():
+        name, path = Path(name).stem, Path(name)
     file = path or PROFILE_DIR / f"{name}.yaml"
     if not file.is_file():
         raise InputError("--profile", f"unknown profile {name!r}", ", ".join(available_profiles()))

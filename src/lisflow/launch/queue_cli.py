@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from lisflow.launch.profiles import Profile, load_profile
+from lisflow.launch.profiles import load_profile
 
 console = Console()
 PROFILE = typer.Option(
     "slurm", "--profile", help="configs/profiles/<name>.yaml, or a path to a profile YAML file."
 )
-
-
-def resolve_profile(profile: str) -> Profile:
-    """A profile by name, or from a YAML file path (its stem is the name)."""
-    path = Path(profile)
-    if profile.endswith((".yaml", ".yml")) and path.is_file():
-        return load_profile(path.stem, path)
-    return load_profile(profile)
 
 
 def launch(
@@ -33,7 +23,7 @@ def launch(
     """Reserve READY Fireworks and submit one offline Slurm job for each."""
     from lisflow.launch.slurm import launch_jobs
 
-    report = launch_jobs(resolve_profile(profile), max_jobs, category, walltime)
+    report = launch_jobs(load_profile(profile), max_jobs, category, walltime)
     for fw_id, name, job_id in report.jobs:
         console.print(f"fw {fw_id} {name} -> Slurm job {job_id}", highlight=False)
     console.print(f"submitted {len(report.jobs)} jobs")
@@ -43,7 +33,7 @@ def recover(profile: str = PROFILE) -> None:
     """Recover offline launches, store their results, run analysis Fireworks that are READY."""
     from lisflow.launch.offline import recover as do_recover
 
-    report = do_recover(resolve_profile(profile))
+    report = do_recover(load_profile(profile))
     console.print(
         f"recovered {report.recovered} launches: {len(report.completed)} COMPLETED, "
         f"{len(report.fizzled)} FIZZLED, {len(report.running)} still running, "
@@ -66,7 +56,7 @@ def doctor(
 
     if max_retries < 0:
         raise InputError("--max-retries", "must be >= 0", "0, 1, 2, ...")
-    report = do_doctor(resolve_profile(profile), rerun, max_retries, grace)
+    report = do_doctor(load_profile(profile), rerun, max_retries, grace)
     table = Table("fw_id", "name", "problem", "slurm job", "retries", "action", "reason")
     for f in report.findings:
         table.add_row(

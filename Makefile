@@ -36,7 +36,7 @@ demo: system setup
 	$(PY) -m lisflow.demo --out $(DEMO_OUT)
 
 test: system setup
-	$(VENV)/bin/pytest -q -p no:cacheprovider tests; status=$$?; \
+	$(VENV)/bin/pytest -q -p no:cacheprovider --durations=15 tests; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
 
 lint: setup

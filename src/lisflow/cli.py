@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import warnings
 
 import typer
 from rich.console import Console
@@ -65,8 +66,16 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def quiet_library_warnings() -> None:
+    """Hide two harmless pymatgen warnings that would otherwise flood the terminal
+    (deprecated ``gcd`` inside pymatgen; site properties that only some sites carry)."""
+    warnings.filterwarnings("ignore", message="gcd is deprecated", category=FutureWarning)
+    warnings.filterwarnings("ignore", message="Not all sites have property tags")
+
+
 def main() -> None:
     """Console entry point (``lisflow``)."""
+    quiet_library_warnings()
     app()
 
 

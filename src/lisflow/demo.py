@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("demo_out"))
     args = parser.parse_args(argv)
+    from lisflow.cli import quiet_library_warnings
+
+    quiet_library_warnings()
     out = args.out.resolve()
     os.environ["LISFLOW_HOME"] = str(out / "home")
     os.environ.setdefault("OMP_NUM_THREADS", "2")

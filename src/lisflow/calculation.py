@@ -41,7 +41,11 @@ class Calculation:
 
     @property
     def formula(self) -> str:
-        return "" if self.structure is None else self.structure.composition.formula.replace(" ", "")
+        if self.structure is None:
+            return ""
+        return "".join(
+            f"{element}{int(n) if n != 1 else ''}" for element, n in self.structure.composition.items()
+        )
 
     @property
     def n_atoms(self) -> int:

@@ -60,8 +60,10 @@ def status(
     fireworks: bool = typer.Option(False, "--fireworks", help="One row per Firework."),
     study: str = typer.Option(None, "--study"),
 ) -> None:
-    """Table of workflows (or Fireworks) and their states; Slurm profiles add each
-    Firework's Slurm job and its ``squeue`` state (``gone`` once Slurm forgot it)."""
+    """Table of workflows (or Fireworks) and their states, with Slurm job states.
+
+    With a Slurm profile, ``--fireworks`` adds each Firework's Slurm job and its squeue state
+    (``gone`` once Slurm has forgotten the job)."""
     from lisflow.launch.local import firework_states, workflow_states
 
     prof = load_profile(profile)

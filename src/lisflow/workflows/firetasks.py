@@ -90,7 +90,7 @@ def _store_parsed(store, calc, parsed, run_dir, input_hash, fw_id) -> None:
         engine_version=parsed.engine_version,
         **provenance(),
     )
-    record.formula = calc.formula or parsed.formula  # the full cell, not a reduced formula
+    record.formula = calc.formula or parsed.formula or ""  # the full cell, not reduced
     record.n_atoms = parsed.n_atoms or calc.n_atoms
     store.upsert_calculation(record)
     store.store_results(

@@ -9,6 +9,7 @@ does not come up (tests FAIL, they do not skip).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -229,3 +230,19 @@ def squeue_states() -> dict[str, str]:
         ["squeue", "-h", "-t", "all", "-o", "%i %T"], capture_output=True, text=True, check=True
     )
     return dict(line.split() for line in run.stdout.splitlines() if line.strip())
+
+
+@contextlib.contextmanager
+def running_cluster(**options):
+    """A started single-node Slurm for a test module (fails the test if it cannot start)."""
+    import pytest
+
+    slurm = SlurmCluster(**options)
+    try:
+        slurm.start()
+    except SlurmClusterError as exc:
+        pytest.fail(f"cannot start Slurm: {exc}")
+    try:
+        yield slurm
+    finally:
+        slurm.stop()

@@ -53,13 +53,8 @@ CP2K_STUDY = {
 
 @pytest.fixture(scope="module")
 def cluster():
-    slurm = slurmcluster.SlurmCluster()
-    try:
-        slurm.start()
-    except slurmcluster.SlurmClusterError as exc:
-        pytest.fail(f"cannot start Slurm: {exc}")
-    yield slurm
-    slurm.stop()
+    with slurmcluster.running_cluster() as slurm:
+        yield slurm
 
 
 def _invoke(*args: str) -> str:

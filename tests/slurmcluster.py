@@ -137,32 +137,30 @@ class SlurmCluster:
         self._started_munge = True
 
     def stop(self) -> None:
-        for pid_file in ("slurmd.pid", "slurmctld.pid"):
-            path = self.root / pid_file
-            if path.exists():
-                try:
-                    os.kill(int(path.read_text().strip()), signal.SIGTERM)
-                except (ProcessLookupError, ValueError):
-                    pass
-        for pid_file in ("slurmd.pid", "slurmctld.pid"):
-            path = self.root / pid_file
-            deadline = time.monotonic() + 15
-            while path.exists() and time.monotonic() < deadline:
-                try:
-                    os.kill(int(path.read_text().strip()), 0)
-                except (ProcessLookupError, ValueError):
-                    break
-                time.sleep(0.2)
-        if self._started_munge:
-            pid_file = Path("/run/munge/munged.pid")
-            if pid_file.exists():
-                try:
-                    os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
-                except (ProcessLookupError, ValueError):
-                    pass
-        if os.environ.get("SLURM_CONF") == str(self.conf):
-            os.environ.pop("SLURM_CONF")
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Stop the daemons this cluster started; never raises (teardown must not error)."""
+        try:
+            for pid_file in ("slurmd.pid", "slurmctld.pid"):
+                _signal_pid_file(self.root / pid_file, signal.SIGTERM)
+            for pid_file in ("slurmd.pid", "slurmctld.pid"):
+                path = self.root / pid_file
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline and _signal_pid_file(path, 0):
+                    time.sleep(0.2)
+            if self._started_munge:
+                _signal_pid_file(Path("/run/munge/munged.pid"), signal.SIGTERM)
+        finally:
+            if os.environ.get("SLURM_CONF") == str(self.conf):
+                os.environ.pop("SLURM_CONF")
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _signal_pid_file(path: Path, sig: int) -> bool:
+    """Send ``sig`` to the pid in ``path``; False when the file or the process is gone."""
+    try:
+        os.kill(int(path.read_text().strip()), sig)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 # --- helpers shared by the Slurm tests --------------------------------------------------------

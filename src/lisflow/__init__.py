@@ -6,9 +6,11 @@ from pathlib import Path
 
 __version__ = "0.1.0"
 
-#: Repository root when running from a checkout (static data lives in ``inputs/``).
 PACKAGE_DIR = Path(__file__).resolve().parent
-REPO_ROOT = PACKAGE_DIR.parents[1]
-INPUTS_DIR = REPO_ROOT / "inputs"
-WORKFLOWS_DIR = REPO_ROOT / "workflows"
-CONFIGS_DIR = REPO_ROOT / "configs"
+#: Shipped static data (studies, presets, force fields, prototypes, profiles). In a checkout
+#: ``_data/*`` are symlinks to the repository's top-level ``inputs/``, ``workflows/`` and
+#: ``configs/``; a built wheel carries real copies, so an installed lisflow works anywhere.
+DATA_DIR = PACKAGE_DIR / "_data"
+INPUTS_DIR = DATA_DIR / "inputs"
+WORKFLOWS_DIR = DATA_DIR / "workflows"
+CONFIGS_DIR = DATA_DIR / "configs"

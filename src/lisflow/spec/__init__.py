@@ -87,3 +87,30 @@ def load_spec(path: str | Path) -> BaseModel:
 def study_files(directory: Path = WORKFLOWS_DIR) -> list[Path]:
     """The study definitions shipped in ``workflows/`` (sorted)."""
     return sorted(directory.glob("*.yaml"))
+
+
+def study_search_path(extra: list[Path] | None = None) -> list[Path]:
+    """Where study ids are looked up, first match wins: ``extra`` (``--studies DIR``), the
+    current directory, each directory of ``$LISFLOW_PATH`` (``:``-separated), then the
+    studies shipped with lisflow."""
+    import os
+
+    dirs = list(extra or []) + [Path.cwd()]
+    dirs += [Path(p) for p in os.environ.get("LISFLOW_PATH", "").split(os.pathsep) if p]
+    return dirs + [WORKFLOWS_DIR]
+
+
+def resolve_study(name: str | Path, extra: list[Path] | None = None) -> Path:
+    """A study file from a path (``workflows/x.yaml``) or a study id (``dasc_adsorption``)."""
+    candidate = Path(name)
+    if candidate.is_file():
+        return candidate
+    if candidate.suffix not in (".yaml", ".yml") and len(candidate.parts) == 1:
+        for directory in study_search_path(extra):
+            for suffix in (".yaml", ".yml"):
+                path = directory / f"{candidate.name}{suffix}"
+                if path.is_file():
+                    return path
+        shipped = ", ".join(p.stem for p in study_files())
+        raise InputError("spec", f"no study file or study id {str(name)[:80]!r}", shipped)
+    raise InputError("spec", f"no such study file {str(name)[:120]!r}")

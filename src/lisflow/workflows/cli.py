@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lisflow.errors import InputError
-from lisflow.spec import study_files
+from lisflow.spec import resolve_study, study_files
 
 console = Console()
 
@@ -31,8 +31,11 @@ def studies() -> None:
 
 
 def dry_run(
-    specs: list[Path] = typer.Argument(None, help="Study YAML files."),
+    specs: list[str] = typer.Argument(None, help="Study YAML files or study ids."),
     all_studies: bool = typer.Option(False, "--all", help="Every study in workflows/."),
+    studies_dir: list[Path] = typer.Option(
+        None, "--studies", help="Extra directory searched for study ids (also $LISFLOW_PATH)."
+    ),
     out: Path = typer.Option(Path("dry-run"), "--out", help="Output directory."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
@@ -40,7 +43,8 @@ def dry_run(
     from lisflow.io.vasp import potcar_notice
     from lisflow.workflows.dryrun import dry_run as run
 
-    files = list(specs or []) + (study_files() if all_studies else [])
+    files = [resolve_study(spec, studies_dir) for spec in specs or []]
+    files += study_files() if all_studies else []
     if not files:
         raise InputError("specs", "give study files or --all", "workflows/*.yaml")
     entries = run(files, out, progress=progress)

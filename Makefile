@@ -10,15 +10,29 @@ export OMP_NUM_THREADS ?= 2
 APT_PACKAGES := cp2k postgresql slurm-wlm munge
 DEMO_OUT ?= demo_out
 
-.PHONY: setup system demo test lint bench clean
+LOCK := requirements.lock
+# torch: the CPU wheel (the default PyPI torch is a multi-GB CUDA build).
+TORCH_PIN := torch==2.13.0
+
+.PHONY: setup system demo test validate lint bench lock clean
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Exact versions the tests passed with (every dependency, extras test/postgres/mlip included).
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,postgres]'
+	$(PY) -m pip install --quiet -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
+
+# Upgrade the lock: resolve the newest versions in a throwaway venv; then run `make test`
+# and commit requirements.lock only if it passes.
+lock:
+	rm -rf .lockvenv && python3 -m venv .lockvenv
+	.lockvenv/bin/pip install --quiet '$(TORCH_PIN)' '.[test,postgres,mlip]'
+	.lockvenv/bin/pip freeze --exclude-editable | grep -v '^lisflow' > $(LOCK).tmp
+	mv $(LOCK).tmp $(LOCK) && rm -rf .lockvenv
+	@echo "$(LOCK) updated: run make test before committing it"
 
 # Debian packages the real engines and services need (root on a fresh Debian 12 machine).
 system:
@@ -36,8 +50,12 @@ demo: system setup
 	$(PY) -m lisflow.demo --out $(DEMO_OUT)
 
 test: system setup
-	$(VENV)/bin/pytest -q -p no:cacheprovider --durations=15 tests; status=$$?; \
+	$(VENV)/bin/pytest -q -p no:cacheprovider --durations=15 --ignore=tests/validate tests; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$status
+
+# Physics checks that take long (MLIP vs CP2K adsorption energies, ...): not part of `make test`.
+validate: system setup
+	$(VENV)/bin/pytest -q -p no:cacheprovider -s tests/validate
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 import lisflow
 from lisflow.db import schema as s
+from lisflow.db.validate import finite, finite_row, finite_values
 from lisflow.errors import InputError, LisflowError
 
 #: Environment variable holding the default database URL.
@@ -279,6 +280,7 @@ class ResultStore:
         into the stored file paths.
         """
         state = s.choice(state, s.STATES, "state")
+        finite(energy_ev, "energy_ev", calc_id)
         with self.transaction() as session:
             row = self._row(session, calc_id)
             if energy_ev is not None:
@@ -311,11 +313,12 @@ class ResultStore:
         """
         with self.transaction() as session:
             rows = [self._row(session, c) for c in (adslab_calc_id, slab_calc_id, molecule_calc_id)]
-            missing = [r.calc_id for r in rows if r.energy_ev is None]
+            missing = [r.calc_id for r in rows if r.energy_ev is None or r.state != "COMPLETED"]
             if missing:
-                raise MissingResultError(f"no total energy stored for {', '.join(missing)}")
+                raise MissingResultError(f"no COMPLETED total energy for {', '.join(missing)}")
             adslab, slab, molecule = rows
-            energy = adslab.energy_ev - slab.energy_ev - molecule.energy_ev
+            energy = finite(adslab.energy_ev - slab.energy_ev - molecule.energy_ev, "E_ads",
+                            adslab_calc_id)  # fmt: skip
             config = configuration or adslab.labels.get("configuration")
             values = {
                 "study": study or adslab.study,
@@ -339,6 +342,7 @@ class ResultStore:
         study: str | None = None,
     ) -> None:
         """Store the formation energy per atom (eV/atom) of ``polymorph`` computed in ``calc_id``."""
+        finite(formation_energy_per_atom_ev, "formation_energy_per_atom_ev", calc_id)
         with self.transaction() as session:
             row = self._row(session, calc_id)
             values = {
@@ -360,7 +364,8 @@ class ResultStore:
         y_unit: str,
     ) -> int:
         """Replace the series (``analysis``, ``quantity``) of ``calc_id``; returns its length."""
-        xs, ys = [float(v) for v in x], [float(v) for v in y]
+        xs = finite_values((float(v) for v in x), f"{analysis}/{quantity} x", calc_id)
+        ys = finite_values((float(v) for v in y), f"{analysis}/{quantity} y", calc_id)
         if len(xs) != len(ys):
             raise InputError("y", f"has {len(ys)} values but x has {len(xs)}")
         with self.transaction() as session:
@@ -383,6 +388,7 @@ class ResultStore:
 
     def store_scalar(self, calc_id: str, name: str, value: float, unit: str) -> None:
         """Store one named scalar (e.g. ``D_Li`` in Å^2/ps) of ``calc_id``."""
+        finite(value, f"scalar {name}", calc_id)
         with self.transaction() as session:
             values = {"calculation_id": self._pk(session, calc_id), "name": name,
                       "value": float(value), "unit": unit}  # fmt: skip
@@ -411,7 +417,11 @@ class ResultStore:
         """Stream ``items`` into ``table`` in batches, first deleting the calculation's old
         rows (of each ``scope`` value met, or all of them when ``scope`` is None)."""
         cleared: set[Any] = set()
-        rows = (to_row(item, i) | {"calculation_id": pk} for i, item in enumerate(items))
+        rows = (
+            finite_row(to_row(item, i), f"{table.__tablename__}[{i}]", f"calculation #{pk}")
+            | {"calculation_id": pk}
+            for i, item in enumerate(items)
+        )
         for batch in _batched(rows, CHUNK):
             scopes = {r[scope] for r in batch} if scope else {None}
             for value in scopes - cleared:

@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from lisflow.errors import EngineError
+from lisflow.errors import EngineError, ParseError
 from lisflow.fsutil import atomic_write_text
 
 
@@ -55,3 +55,32 @@ def run_custodian(
         raise EngineError(f"{directory.name}: {exc}") from None
     finally:
         os.chdir(cwd)
+
+
+def require_usable(path: str | Path, failure: str | None) -> None:
+    """ParseError naming ``path`` when the parser found the run unfinished or unconverged
+    (``failure`` is its reason): such a run is never stored as COMPLETED."""
+    if failure:
+        raise ParseError(path, failure)
+
+
+def require_planned_atoms(calc, path: str | Path, symbols: list[str] | None, n_atoms: int) -> None:
+    """The output must describe the planned structure: same number of atoms and, when the
+    output names them (``symbols``), the same elements. A foreign file fails here."""
+    if calc.structure is None:
+        return
+    planned = [site.specie.symbol for site in calc.structure]
+    if n_atoms != len(planned):
+        raise ParseError(
+            path, f"output has {n_atoms} atoms, the planned structure of {calc.calc_id} has "
+            f"{len(planned)}: not this calculation's output"
+        )  # fmt: skip
+    if symbols is not None and sorted(symbols) != sorted(planned):
+        raise ParseError(
+            path, f"output holds {_formula(symbols)}, the planned structure of {calc.calc_id} "
+            f"{_formula(planned)}: not this calculation's output"
+        )  # fmt: skip
+
+
+def _formula(symbols: list[str]) -> str:
+    return "".join(f"{el}{symbols.count(el)}" for el in dict.fromkeys(symbols))

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 from lisflow.calculation import Calculation
 from lisflow.engines.base import ParsedResult
-from lisflow.engines.common import engine_command, run_custodian, write_files
-from lisflow.errors import EngineError
+from lisflow.engines.common import (
+    engine_command,
+    require_planned_atoms,
+    require_usable,
+    run_custodian,
+    write_files,
+)
+from lisflow.errors import EngineError, ParseError
 from lisflow.io.cp2k import AimdSettings, Cp2kInputGenerator
 
 INPUT_FILE = "cp2k.inp"
@@ -35,6 +42,25 @@ def generator(calc: Calculation) -> Cp2kInputGenerator:
         overrides=params.get("overrides", {}),
         aimd=aimd,
     )
+
+
+_OFF = r"(?:OFF|F|FALSE|\.FALSE\.|NO)\b"
+
+
+def requested_tables(input_file: Path) -> dict[str, bool]:
+    """Which charge tables the CP2K input asks for: Mulliken unless ``&MULLIKEN OFF`` or a
+    LOW/SILENT ``PRINT_LEVEL`` (CP2K prints it by default); Hirshfeld when ``&HIRSHFELD`` is
+    switched on. Nothing is required when the input is not there."""
+    if not input_file.is_file():
+        return {"Mulliken": False, "Hirshfeld": False}
+    text = input_file.read_text(errors="replace").upper()
+    quiet = re.search(r"PRINT_LEVEL\s+(LOW|SILENT)\b", text) is not None
+    mulliken = re.search(r"&MULLIKEN\b(.*)", text)
+    hirshfeld = re.search(r"&HIRSHFELD\b(.*)", text)
+    return {
+        "Mulliken": not re.match(r"\s*" + _OFF, mulliken.group(1)) if mulliken else not quiet,
+        "Hirshfeld": hirshfeld is not None and not re.match(r"\s*" + _OFF, hirshfeld.group(1)),
+    }
 
 
 @dataclass
@@ -73,6 +99,13 @@ class Cp2kEngine:
         from lisflow.parsers.cp2k import parse_cp2k
 
         result = parse_cp2k(directory / OUTPUT_FILE)
+        require_usable(result.source, result.failure)
+        for title, requested in requested_tables(directory / INPUT_FILE).items():
+            if requested and getattr(result, title.lower()) is None:
+                raise ParseError(result.source, f"no {title} table although the input asks for it")
+        table = result.mulliken or result.hirshfeld
+        symbols = [row.element for row in table] if table else None
+        require_planned_atoms(calc, result.source, symbols, result.n_atoms)
         labels = (
             [str(s.properties.get("label", "")) for s in calc.structure] if calc.structure else []
         )

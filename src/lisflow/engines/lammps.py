@@ -35,7 +35,12 @@ from lisflow.engines.lammps_handlers import (
 from lisflow.errors import EngineError, ParseError
 from lisflow.io.lammps import merged, plan_stages
 from lisflow.io.lammps_packmol import write_pack_inputs
-from lisflow.parsers.lammps_log import LammpsLog, parse_log, to_si_units
+from lisflow.parsers.lammps_log import (
+    LammpsLog,
+    parse_log,
+    require_finite_thermo,
+    to_si_units,
+)
 from lisflow.structures.md_boxes import build_system, pack
 
 logger = logging.getLogger(__name__)
@@ -185,6 +190,8 @@ class LammpsEngine:
 def result_from_logs(logs: list[LammpsLog], directory: Path) -> ParsedResult:
     """ParsedResult: final total energy (eV), thermo series vs time (ps), files."""
     final = logs[-1]
+    for log in logs:
+        require_finite_thermo(log)
     md_blocks = [
         b for log in logs for b in log.blocks if not ("KinEng" in b and np.all(b["KinEng"] == 0))
     ]  # drop minimisation

@@ -8,7 +8,14 @@ from pathlib import Path
 
 from lisflow.calculation import Calculation
 from lisflow.engines.base import ParsedResult
-from lisflow.engines.common import engine_command, run_custodian, write_files
+from lisflow.engines.common import (
+    engine_command,
+    require_planned_atoms,
+    require_usable,
+    run_custodian,
+    write_files,
+)
+from lisflow.errors import InputError, ParseError
 from lisflow.io.vasp import VaspInputGenerator
 
 
@@ -54,10 +61,18 @@ class VaspEngine:
 
 
 def parse_vasp_run(calc: Calculation, directory: Path) -> ParsedResult:
-    """Energy always; Bader charges, band centres and ICOHPs when their files are there."""
+    """Energy always; Bader charges, band centres and ICOHPs when their files are there.
+
+    Raises ParseError naming the file when the run is cut, unconverged (electronic or
+    ionic; see :func:`lisflow.parsers.vasp.parse_vasp`), not this calculation's output, or
+    when one of the optional files is corrupt or incomplete.
+    """
     from lisflow.parsers.vasp import parse_vasp
 
     result = parse_vasp(directory)
+    require_usable(result.failure_source or result.source, result.failure)
+    symbols = [site.specie.symbol for site in result.structure]
+    require_planned_atoms(calc, result.source, symbols, result.n_atoms)
     parsed = ParsedResult(
         energy_ev=result.final_energy,
         n_atoms=result.n_atoms,
@@ -75,9 +90,8 @@ def parse_vasp_run(calc: Calculation, directory: Path) -> ParsedResult:
     if _exists(directory, "ICOHPLIST.lobster"):
         from lisflow.parsers.lobster import read_icohplist
 
-        parsed.icohps = [
-            b.to_dict() for b in read_icohplist(_existing(directory, "ICOHPLIST.lobster"))
-        ]
+        path = _existing(directory, "ICOHPLIST.lobster")
+        parsed.icohps = [b.to_dict() for b in read_icohplist(path, structure=result.structure)]
     return parsed
 
 
@@ -92,9 +106,21 @@ def band_records(directory: Path, labels: list[str]) -> list[dict]:
     records = []
     for label, (orbital, indices) in sites.items():
         if indices:
-            for record in band_centres(directory, indices, orbital=orbital):
+            try:
+                centres = band_centres(directory, indices, orbital=orbital)
+            except InputError as exc:  # e.g. no states below E_F: a DOS that cannot be right
+                source = _dos_file(directory)
+                raise ParseError(source, f"no {orbital}-band centre of {label} sites: {exc}") from None
+            for record in centres:
                 records.append({**_as_dict(record), "label": label})
     return records
+
+
+def _dos_file(directory: Path) -> Path:
+    for name in ("vasprun.xml", "DOSCAR.lobster", "DOSCAR"):
+        if _exists(directory, name):
+            return _existing(directory, name)
+    return directory / "vasprun.xml"
 
 
 def site_labels(calc: Calculation, n_atoms: int) -> list[str]:
@@ -131,20 +157,43 @@ def _exists(directory: Path, name: str) -> bool:
 
 
 def final_vasp_structure(calc: Calculation, directory: Path):
-    """Relaxed structure (CONTCAR, else vasprun's final) with the planned site labels."""
+    """Relaxed structure (CONTCAR, else vasprun's final) with the planned site labels.
+
+    Site properties become plain lists (a selective-dynamics CONTCAR gives numpy arrays,
+    which JSON cannot hold). ParseError naming CONTCAR when it is corrupt, non-finite or
+    holds other atoms than the run.
+    """
     from pymatgen.core import Structure
+
+    from lisflow.parsers import check_file_text, require_finite
+    from lisflow.parsers.vasp import parse_vasp
 
     contcar = _existing(directory, "CONTCAR")
     if contcar.exists() and contcar.stat().st_size > 0:
-        structure = Structure.from_file(contcar)
+        check_file_text(contcar)
+        try:
+            structure = Structure.from_file(contcar)
+        except Exception as exc:  # pymatgen raises assorted errors on corrupt files
+            raise ParseError(contcar, f"corrupt CONTCAR: {exc}") from exc
+        require_finite(contcar, structure.lattice.matrix.ravel(), "lattice")
+        require_finite(contcar, structure.cart_coords.ravel(), "positions")
+        if structure.volume <= 1e-6:
+            raise ParseError(contcar, "corrupt CONTCAR: zero cell volume")
+        symbols = [site.specie.symbol for site in structure]
+        require_planned_atoms(calc, contcar, symbols, len(structure))
     else:
-        from lisflow.parsers.vasp import parse_vasp
-
         structure = parse_vasp(directory).structure
+    for key, values in list(structure.site_properties.items()):
+        structure.add_site_property(key, [_plain(v) for v in values])
     if calc.structure is not None and len(calc.structure) == len(structure):
         for key, values in calc.structure.site_properties.items():
-            structure.add_site_property(key, values)
+            structure.add_site_property(key, [_plain(v) for v in values])
     return structure
+
+
+def _plain(value):
+    """numpy arrays and scalars as lists / Python numbers (JSON-serialisable)."""
+    return value.tolist() if hasattr(value, "tolist") else value
 
 
 VaspEngine.final_structure = staticmethod(final_vasp_structure)  # type: ignore[attr-defined]

@@ -18,7 +18,7 @@ from typing import Any
 from pymatgen.core import Structure
 
 from lisflow.errors import ParseError
-from lisflow.parsers import find_output, read_text
+from lisflow.parsers import find_output, read_text, require_finite, to_float
 
 _ACF_ROW = re.compile(r"^\s*(\d+)\s+" + r"\s+".join([r"(-?[\d.Ee+-]+)"] * 6) + r"\s*$")
 _ACF_FOOT = re.compile(r"^\s*(VACUUM CHARGE|VACUUM VOLUME|NUMBER OF ELECTRONS):\s*(\S+)")
@@ -165,18 +165,33 @@ def read_acf(
     footer: dict[str, float] = {}
     for line in text.splitlines():
         if match := _ACF_ROW.match(line):
-            rows.append(tuple(float(x) for x in match.groups()))
+            try:
+                rows.append(tuple(float(x) for x in match.groups()))
+            except ValueError:
+                raise ParseError(path, f"corrupt atom row {line.strip()[:60]!r}") from None
         elif match := _ACF_FOOT.match(line):
-            footer[match.group(1)] = float(match.group(2))
-    if not rows or "NUMBER OF ELECTRONS" not in footer:
-        raise ParseError(path, "empty or truncated ACF.dat (no atom rows or no footer)")
+            footer[match.group(1)] = to_float(path, match.group(2), match.group(1))
+    if not rows or set(footer) != {"VACUUM CHARGE", "VACUUM VOLUME", "NUMBER OF ELECTRONS"}:
+        raise ParseError(path, "empty or truncated ACF.dat (no atom rows or no 3-line footer)")
     if [int(r[0]) for r in rows] != list(range(1, len(rows) + 1)):
-        raise ParseError(path, "atom rows are not numbered 1..N")
+        raise ParseError(path, "atom rows are not numbered 1..N (cut or corrupt row)")
+    require_finite(path, [x for row in rows for x in row], "atom row")
+    require_finite(path, list(footer.values()), "footer")
+    summed = sum(r[4] for r in rows) + footer["VACUUM CHARGE"]
+    if abs(summed - footer["NUMBER OF ELECTRONS"]) > 1e-3 + 5e-5 * len(rows):
+        raise ParseError(
+            path,
+            f"atom charges + vacuum charge sum to {summed:.4f}, but NUMBER OF ELECTRONS is "
+            f"{footer['NUMBER OF ELECTRONS']}: cut or corrupt",
+        )
     if structure is None:
         for name in ("POSCAR", "CONTCAR"):
             found = find_output(path.parent, name, required=False)
             if found is not None:
-                structure = Structure.from_file(str(found))
+                try:
+                    structure = Structure.from_file(str(found))
+                except Exception as exc:  # pymatgen raises assorted errors on bad files
+                    raise ParseError(found, f"corrupt structure file: {exc}") from exc
                 break
     if structure is not None and len(structure) != len(rows):
         raise ParseError(path, f"{len(rows)} atoms, but the structure has {len(structure)}")

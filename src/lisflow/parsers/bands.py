@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from lisflow.errors import InputError, ParseError
-from lisflow.parsers import find_output, read_text
+from lisflow.parsers import check_file_text, find_output, read_text, require_finite
 
 ORBITALS = ("s", "p", "d", "f")
 SPINS = ("up", "down", "total")
@@ -164,6 +164,7 @@ def _from_vasprun(path: Path) -> ProjectedDos:
     from pymatgen.electronic_structure.core import Spin
     from pymatgen.io.vasp import Vasprun
 
+    check_file_text(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -184,6 +185,11 @@ def _from_vasprun(path: Path) -> ProjectedDos:
             if spin_polarized:
                 channels["down"] = channels["down"] + densities[Spin.down]
         pdos.append(_with_total(by_type, spin_polarized))
+    require_finite(path, dos.efermi, "Fermi energy")
+    require_finite(path, np.asarray(dos.energies, dtype=float), "DOS energies")
+    for i, site in enumerate(pdos):
+        for kind, channels in site.items():
+            require_finite(path, channels["total"], f"projected {kind} DOS of site {i + 1}")
     return ProjectedDos(
         energies=np.asarray(dos.energies, dtype=float) - float(dos.efermi),
         efermi=float(dos.efermi),
@@ -214,8 +220,10 @@ def read_doscar(path: Path) -> ProjectedDos:
         total = np.array([line.split() for line in lines[6 : 6 + n_e]], dtype=float)
     except (IndexError, ValueError) as exc:
         raise ParseError(path, f"truncated or corrupt DOSCAR header/total DOS: {exc}") from exc
-    if total.shape[0] != n_e:
-        raise ParseError(path, f"total DOS has {total.shape[0]} of {n_e} rows")
+    if total.ndim != 2 or total.shape[0] != n_e or total.shape[1] not in (3, 5):
+        raise ParseError(path, f"total DOS has {total.shape[0]} of {n_e} rows (cut or corrupt)")
+    require_finite(path, efermi, "Fermi energy")
+    require_finite(path, total.ravel(), "total DOS")
     spin_polarized = total.shape[1] == 5
     energies = total[:, 0] if lobster else total[:, 0] - efermi
     pdos = []
@@ -231,6 +239,7 @@ def read_doscar(path: Path) -> ProjectedDos:
             raise ParseError(path, f"corrupt projected DOS of site {site + 1}: {exc}") from exc
         if block.ndim != 2 or block.shape[0] != n_e:
             raise ParseError(path, f"truncated: projected DOS of site {site + 1} is incomplete")
+        require_finite(path, block.ravel(), f"projected DOS of site {site + 1}")
         pdos.append(_split_columns(block[:, 1:], block_header, lobster, spin_polarized, path))
         start += n_e + 1
     elements = _elements_next_to(path, n_atoms)
@@ -249,8 +258,9 @@ def _elements_next_to(path: Path, n_atoms: int) -> tuple[str | None, ...]:
             structure = Structure.from_file(str(found))
         except Exception:  # element labels are a convenience only
             continue
-        if len(structure) == n_atoms:
-            return tuple(site.specie.symbol for site in structure)
+        if len(structure) != n_atoms:
+            raise ParseError(path, f"{n_atoms} atoms, but {found.name} beside it has {len(structure)}")
+        return tuple(site.specie.symbol for site in structure)
     return (None,) * n_atoms
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from lisflow.errors import ParseError
+from lisflow.parsers import check_text
 
 KCAL_PER_MOL_EV = 0.0433641153  # eV per kcal/mol (CODATA 2018 via scipy.constants)
 ATM_BAR = 1.01325
@@ -80,6 +81,8 @@ def _number(token: str) -> float:
     try:
         return float(token)
     except ValueError:
+        if token.strip("*+-") == "":  # a Fortran-style overflow field: kept, flagged non-finite
+            return math.nan
         low = token.lower()
         if low in ("nan", "-nan", "+nan"):
             return math.nan
@@ -97,17 +100,25 @@ def parse_log(path: str | Path, strict: bool = True) -> LammpsLog:
     out = LammpsLog(path)
     header: list[str] | None = None
     rows: list[list[float]] = []
+    cut: list[str] = []  # thermo blocks not closed by their "Loop time of" line
 
-    def close() -> None:
+    def close(line: str) -> None:
         nonlocal header, rows
         if header is not None and rows:
             arr = np.array(rows, dtype=float)
             out.blocks.append({name: arr[:, i] for i, name in enumerate(header)})
+            if not line.startswith("Loop time of"):
+                cut.append(f"thermo block {len(out.blocks)} ends at {line[:60]!r}")
         header, rows = None, []
 
     with path.open(errors="replace") as handle:
-        for raw in handle:
+        for number, raw in enumerate(handle, start=1):
             line = raw.strip()
+            if strict:
+                try:
+                    check_text(path, line)
+                except ParseError:
+                    raise ParseError(path, f"corrupt file: non-text byte on line {number}") from None
             if header is not None:
                 tokens = line.split()
                 if len(tokens) == len(header):
@@ -116,7 +127,11 @@ def parse_log(path: str | Path, strict: bool = True) -> LammpsLog:
                         continue
                     except ValueError:
                         pass
-                close()
+                if line.startswith("WARNING"):  # printed between thermo rows; block goes on
+                    out.warnings.append(line)
+                    out.timeout = out.timeout or "Wall time limit reached" in line
+                    continue
+                close(line)
             if line.startswith("Step ") or line == "Step":
                 header = line.split()
                 continue
@@ -131,13 +146,24 @@ def parse_log(path: str | Path, strict: bool = True) -> LammpsLog:
             elif line.startswith("WARNING"):
                 out.warnings.append(line)
                 out.timeout = out.timeout or "Wall time limit reached" in line
-    close()
+    close("<end of file>")
     if strict:
         if not out.blocks and not out.errors:
             raise ParseError(path, "no thermo output in LAMMPS log (empty or not a log)")
         if not out.complete and not out.errors:
             raise ParseError(path, "LAMMPS log is truncated (no 'Total wall time' line)")
+        if cut and not out.errors and not out.timeout:
+            raise ParseError(path, f"cut or corrupt thermo output: {cut[0]}")
     return out
+
+
+def require_finite_thermo(log: LammpsLog) -> None:
+    """ParseError naming the log if a thermo value is nan, inf or a ``*****`` overflow."""
+    if bad := log.non_finite:
+        block, column = bad[0]
+        raise ParseError(
+            log.path, f"non-finite thermo value in column {column} of block {block + 1}"
+        )
 
 
 def to_si_units(column: str, values: np.ndarray) -> tuple[np.ndarray, str]:

@@ -7,6 +7,7 @@ fraction (0.008 = 0.80 % as printed by LOBSTER). Parsing is done by pymatgen
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,7 +16,9 @@ from typing import Any
 from pymatgen.electronic_structure.core import Spin
 
 from lisflow.errors import ParseError
-from lisflow.parsers import find_output, read_text
+from lisflow.parsers import find_output, read_text, require_finite
+
+_ATOM = re.compile(r"^([A-Z][a-z]?)(\d+)(?:_|$)")
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,14 @@ class LobsterSummary:
         return asdict(self)
 
 
-def read_icohplist(path: Path) -> list[BondIcohp]:
-    """Bonds of an ICOHPLIST.lobster (plain or .gz), in file order."""
+def read_icohplist(path: Path, structure: Any = None) -> list[BondIcohp]:
+    """Bonds of an ICOHPLIST.lobster (plain or .gz), in file order.
+
+    The file must be complete: each spin block numbered 1..N with the same rows, as many
+    rows as COHPCAR.lobster beside it announces (its second line), every value finite, and,
+    when ``structure`` (the run's pymatgen structure) is given, every atom name (``Na1``,
+    ``Cl5_3p_x``) an atom of that structure (element and 1-based index). ParseError otherwise.
+    """
     from pymatgen.io.lobster import Icohplist
 
     path = Path(path)
@@ -66,6 +75,7 @@ def read_icohplist(path: Path) -> list[BondIcohp]:
     first_line = text.splitlines()[0] if text.strip() else ""
     if "COHP#" not in first_line:
         raise ParseError(path, "empty or not an ICOHPLIST.lobster (no 'COHP#' header)")
+    _check_complete(path, text)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -92,7 +102,55 @@ def read_icohplist(path: Path) -> list[BondIcohp]:
         )
     if not bonds:
         raise ParseError(path, "no bond lines")
+    for bond in bonds:
+        require_finite(path, (bond.icohp, bond.length), f"bond {bond.label} ICOHP/length")
+    if structure is not None:
+        _check_atoms(path, bonds, structure)
     return bonds
+
+
+def _check_complete(path: Path, text: str) -> None:
+    """Row counts of the spin blocks agree with each other and with COHPCAR.lobster."""
+    blocks: list[list[tuple[str, ...]]] = []
+    for line in text.splitlines():
+        fields = line.split()
+        if "COHP#" in line:
+            blocks.append([])
+        elif fields and fields[0].isdigit() and blocks:
+            blocks[-1].append(tuple(fields[:3]))
+    numbers = [int(row[0]) for row in blocks[0]] if blocks else []
+    steps = [b - a for a, b in zip(numbers, numbers[1:], strict=False)]
+    if not numbers or numbers[0] != 1 or any(step not in (0, 1) for step in steps):
+        raise ParseError(path, "bond numbers are not 1, 2, ... N: cut or corrupt")
+    if any(block != blocks[0] for block in blocks[1:]):
+        raise ParseError(path, "spin blocks list different bonds: cut or corrupt")
+    cohpcar = find_output(path.parent, "COHPCAR.lobster", required=False)
+    if cohpcar is None:
+        return
+    try:  # line 2: number of COHPs (+ 1 for the average), number of spins, ...
+        counts = read_text(cohpcar).splitlines()[1].split()
+        announced, spins = int(counts[0]) - 1, int(counts[1])
+    except (IndexError, ValueError):
+        raise ParseError(cohpcar, "no COHP and spin counts on line 2 (cut or corrupt)") from None
+    if len(blocks) != spins:
+        raise ParseError(path, f"{len(blocks)} spin blocks, but {cohpcar.name} announces {spins}")
+    if len(blocks[0]) != announced:
+        raise ParseError(
+            path, f"{len(blocks[0])} rows per spin, but {cohpcar.name} announces {announced}"
+        )
+
+
+def _check_atoms(path: Path, bonds: list[BondIcohp], structure: Any) -> None:
+    """Every atom name must be an atom of ``structure`` (``Na1`` = site 0, element Na)."""
+    for bond in bonds:
+        for name in (bond.atom1, bond.atom2):
+            match = _ATOM.match(name)
+            index = int(match.group(2)) - 1 if match else -1
+            if not match or not 0 <= index < len(structure):
+                raise ParseError(path, f"atom {name!r} is not in the run's {len(structure)}-atom structure")
+            element = structure[index].specie.symbol
+            if element != match.group(1):
+                raise ParseError(path, f"atom {name!r} is {element} in the run's structure")
 
 
 def lobster_summary(run_dir: Path) -> LobsterSummary:

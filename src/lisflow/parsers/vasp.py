@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +18,14 @@ from pymatgen.core import Structure
 from pymatgen.io.vasp import Incar, Outcar, Vasprun
 
 from lisflow.errors import ParseError
-from lisflow.parsers import find_output, read_text
+from lisflow.parsers import check_file_text, find_output, read_text, require_finite
 
 _VERSION_RE = re.compile(r"vasp\.(\d+\.\d+\.\d+)")
 _POTCAR_RE = re.compile(r"^\s*POTCAR:\s+(.+?)\s*$", re.MULTILINE)
 _EDIFF_REACHED = "aborting loop because EDIFF is reached"
 _IONIC_REACHED = "reached required accuracy"
+#: First line of the footer VASP writes at the end of a finished OUTCAR.
+OUTCAR_FOOTER = "General timing and accounting informations for this job"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class VaspResult:
     potcar_symbols: tuple[str, ...]
     ionic_energies: tuple[float, ...]
     source: str
+    failure: str | None = None  # why the run is unfinished/unconverged (None when usable)
+    failure_source: str | None = None  # the file that shows it
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (arrays to lists, structure to pymatgen ``as_dict``)."""
@@ -77,11 +81,77 @@ def parse_vasp(run_dir: Path) -> VaspResult:
         raise ParseError(run_dir / "vasprun.xml", "neither vasprun.xml nor OUTCAR found")
     outcar = _read_outcar(outcar_path) if outcar_path is not None else None
     if vasprun_path is not None:
-        return _from_vasprun(vasprun_path, outcar)
-    return _from_outcar(run_dir, outcar_path, outcar)
+        result, run = _from_vasprun(vasprun_path, outcar)
+        _check_same_run(run_dir, run, vasprun_path, outcar_path, outcar)
+    else:
+        result = _from_outcar(run_dir, outcar_path, outcar)
+    source = Path(result.source)
+    require_finite(source, result.ionic_energies, "energy(sigma->0) of an ionic step")
+    require_finite(source, result.final_energy, "final energy")
+    require_finite(source, result.forces.ravel(), "forces")
+    require_finite(source, result.structure.lattice.matrix.ravel(), "final lattice")
+    require_finite(source, result.structure.cart_coords.ravel(), "final positions")
+    failure, failure_source = _failure(result, outcar_path)
+    return replace(result, failure=failure, failure_source=failure_source)
+
+
+#: INCAR tags that must agree between the run directory's INCAR and vasprun.xml.
+SAME_RUN_TAGS = ("NSW", "IBRION", "ISIF", "ISPIN", "ENCUT")
+
+
+def _check_same_run(
+    run_dir: Path, run: Vasprun, vasprun_path: Path, outcar_path: Path | None, outcar: Outcar | None
+) -> None:
+    """vasprun.xml, OUTCAR and INCAR must come from one run: the OUTCAR's last free energy
+    equals vasprun's, and the INCAR tags in :data:`SAME_RUN_TAGS` agree."""
+    fr_outcar = getattr(outcar, "final_fr_energy", None) if outcar is not None else None
+    fr_vasprun = float(run.ionic_steps[-1]["e_fr_energy"])
+    if fr_outcar is not None and abs(float(fr_outcar) - fr_vasprun) > 1e-5:
+        raise ParseError(
+            outcar_path, f"last free energy {fr_outcar} eV, but {vasprun_path.name} has "
+            f"{fr_vasprun} eV: not the same run"
+        )  # fmt: skip
+    incar_path = find_output(run_dir, "INCAR", required=False)
+    if incar_path is None:
+        return
+    try:
+        incar = Incar.from_str(read_text(incar_path))
+    except Exception as exc:  # pymatgen raises assorted errors on corrupt files
+        raise ParseError(incar_path, f"corrupt INCAR: {exc}") from exc
+    for tag in SAME_RUN_TAGS:
+        ours, theirs = incar.get(tag), run.incar.get(tag)
+        if ours is not None and theirs is not None and ours != theirs:
+            raise ParseError(
+                vasprun_path, f"made with {tag}={theirs}, but the run's INCAR has {tag}={ours}: "
+                "not this run's output"
+            )  # fmt: skip
+
+
+def _failure(result: VaspResult, outcar_path: Path | None) -> tuple[str | None, str | None]:
+    """Why the run cannot be used: a cut OUTCAR, an unconverged last SCF or relaxation."""
+    if outcar_path is not None and OUTCAR_FOOTER not in read_text(outcar_path):
+        return (
+            "truncated OUTCAR: no 'General timing' footer (VASP was killed or is still running)",
+            str(outcar_path),
+        )
+    n = len(result.ionic_energies)
+    if not result.converged_electronic:
+        nelm = result.incar.get("NELM", 60)
+        return (
+            f"electronic SCF of ionic step {n} did not reach EDIFF within NELM={nelm} steps",
+            result.source,
+        )
+    if not result.converged_ionic:
+        nsw = result.incar.get("NSW", "?")
+        return (
+            f"run stopped after ionic step {n} of NSW={nsw} without reaching EDIFFG",
+            result.source,
+        )
+    return None, None
 
 
 def _read_outcar(path: Path) -> Outcar:
+    check_file_text(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -99,7 +169,8 @@ def _site_magmoms(outcar: Outcar | None) -> tuple[float, ...] | None:
     return tuple(float(site["tot"]) for site in outcar.magnetization)
 
 
-def _from_vasprun(path: Path, outcar: Outcar | None) -> VaspResult:
+def _from_vasprun(path: Path, outcar: Outcar | None) -> tuple[VaspResult, Vasprun]:
+    check_file_text(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -124,7 +195,7 @@ def _from_vasprun(path: Path, outcar: Outcar | None) -> VaspResult:
     total_mag = None
     if outcar is not None and outcar.total_mag is not None:
         total_mag = float(outcar.total_mag)
-    return VaspResult(
+    result = VaspResult(
         final_energy=final_energy,
         energy_per_atom=final_energy / len(structure),
         forces=forces,
@@ -143,6 +214,7 @@ def _from_vasprun(path: Path, outcar: Outcar | None) -> VaspResult:
         ionic_energies=tuple(_step_energy(s) for s in steps),
         source=str(path),
     )
+    return result, run
 
 
 def _from_outcar(run_dir: Path, path: Path, outcar: Outcar) -> VaspResult:

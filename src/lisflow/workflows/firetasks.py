@@ -17,8 +17,9 @@ from typing import Any
 from fireworks import FiretaskBase, FWAction, explicit_serialize
 
 from lisflow.calculation import Calculation, calc_from_dict
+from lisflow.db.validate import NonFiniteValueError
 from lisflow.engines.base import ParsedResult
-from lisflow.errors import EngineError, ParseError
+from lisflow.errors import EngineError, LisflowError, ParseError
 from lisflow.fsutil import atomic_write_text, hash_directory
 
 RESULT_FILE = "lisflow_result.json"
@@ -175,15 +176,7 @@ class RunCalculationTask(FiretaskBase):
         except EngineError as exc:
             _mark(store, calc, "FAILED", str(exc))
             raise
-        try:
-            parsed = engine.parse(calc, run_dir)
-        except ParseError as exc:
-            _mark(store, calc, "PARSE_ERROR", str(exc))
-            raise
-        _write_final_structure(engine, calc, run_dir)
-        atomic_write_text(run_dir / RESULT_FILE, _result_json(calc, parsed, input_hash, fw_id))
-        if store is not None:
-            store_parsed(store, calc, parsed, run_dir, input_hash, fw_id)
+        parse_and_store(engine, calc, run_dir, store, input_hash, fw_id)
         return self._action(calc, run_dir)
 
     def _action(self, calc: Calculation, run_dir: Path, skipped: bool = False) -> FWAction:
@@ -194,6 +187,58 @@ class RunCalculationTask(FiretaskBase):
             stored_data={"calc_id": calc.calc_id, "skipped": skipped, "run_dir": str(run_dir)},
             mod_spec=[{"_set": {f"lisflow_parents->{spec_key(calc.calc_id)}": output}}],
         )
+
+
+def parse_and_store(
+    engine, calc: Calculation, run_dir: Path, store, input_hash: str, fw_id: int | None
+) -> ParsedResult:
+    """Parse the finished run, write its final structure and result file, store it.
+
+    Any failure of these steps (a ParseError naming the file, a non-finite value refused by
+    the store, or an unexpected exception inside a parser) leaves a PARSE_ERROR row whose
+    reason names the file, and is raised as a lisflow error, so the Firework fizzles with
+    that one-line reason and nothing downstream (E_ads) runs on it. Nothing is stored as
+    COMPLETED unless all of it succeeded.
+    """
+    try:
+        parsed = engine.parse(calc, run_dir)
+        check_parsed(parsed, run_dir)
+        _write_final_structure(engine, calc, run_dir)
+        text = _result_json(calc, parsed, input_hash, fw_id)
+    except LisflowError as exc:
+        _mark(store, calc, "PARSE_ERROR", str(exc))
+        raise
+    except Exception as exc:  # a parser bug must still leave a row naming the run's outputs
+        error = ParseError(run_dir, f"{engine.name} outputs: {type(exc).__name__}: {exc}")
+        _mark(store, calc, "PARSE_ERROR", str(error))
+        raise error from exc
+    atomic_write_text(run_dir / RESULT_FILE, text)
+    if store is not None:
+        try:
+            store_parsed(store, calc, parsed, run_dir, input_hash, fw_id)
+        except NonFiniteValueError as exc:
+            _mark(store, calc, "PARSE_ERROR", f"{run_dir}: {exc}")
+            raise
+    return parsed
+
+
+def check_parsed(parsed: ParsedResult, run_dir: Path) -> None:
+    """ParseError naming the run directory if a parsed number is NaN or infinite (the
+    parsers refuse those naming the file; this catches any they let through)."""
+    from lisflow.parsers import require_finite
+
+    require_finite(run_dir, parsed.energy_ev, "energy_ev")
+    for what, rows in (("charges", parsed.charges), ("bands", parsed.bands),
+                       ("icohps", parsed.icohps)):  # fmt: skip
+        for i, row in enumerate(rows):
+            values = row if isinstance(row, dict) else asdict(row)
+            numbers = [v for v in values.values() if isinstance(v, int | float)]
+            require_finite(run_dir, [v for v in numbers if not isinstance(v, bool)], f"{what}[{i}]")
+    for (analysis, quantity), (x, y, _, _) in parsed.series.items():
+        require_finite(run_dir, list(map(float, x)), f"{analysis}/{quantity} x")
+        require_finite(run_dir, list(map(float, y)), f"{analysis}/{quantity} y")
+    for name, (value, _) in parsed.scalars.items():
+        require_finite(run_dir, value, name)
 
 
 def _write_final_structure(engine, calc: Calculation, run_dir: Path) -> None:
@@ -226,6 +271,7 @@ class AdsorptionEnergyTask(FiretaskBase):
     optional_params = ["db_url"]
 
     def run_task(self, fw_spec: dict[str, Any]) -> FWAction:
+        # upsert_adsorption refuses a parent that is not COMPLETED (failed, unconverged)
         energy = open_store(self.get("db_url")).upsert_adsorption(
             self["adslab"], self["slab"], self["molecule"]
         )
@@ -240,8 +286,13 @@ class PolymorphEnergyTask(FiretaskBase):
     optional_params = ["db_url"]
 
     def run_task(self, fw_spec: dict[str, Any]) -> FWAction:
+        from lisflow.db.store import MissingResultError
+
         store = open_store(self.get("db_url"))
         record = store.get(self["calc_id"])
+        if record is None or record.state != "COMPLETED" or record.energy_ev is None:
+            state = "missing" if record is None else record.state
+            raise MissingResultError(f"no COMPLETED total energy for {self['calc_id']} ({state})")
         per_atom = record.energy_ev / record.n_atoms
         store.upsert_polymorph(self["calc_id"], self["polymorph"], per_atom)
         return FWAction(

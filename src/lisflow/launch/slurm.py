@@ -246,13 +246,15 @@ def slurm_states(job_ids: list[str] | None = None) -> dict[str, str]:
     recently ended ones as long as ``MinJobAge`` keeps them). Jobs absent are gone."""
     import subprocess
 
+    from lisflow.launch.doctor import shorten
+
     run = subprocess.run(
         ["squeue", "-h", "-t", "all", "-o", "%i %T"], capture_output=True, text=True, timeout=60
     )
     if run.returncode != 0:
         raise InputError(
             "squeue",
-            f"squeue failed: {run.stderr.strip()[:200]}",
+            f"squeue failed: {shorten(run.stderr, 160)}",
             "a reachable Slurm controller (check SLURM_CONF)",
         )
     states = {}

@@ -147,6 +147,7 @@ def test_corrupt_output_is_a_parse_error_and_stores_nothing(project, db_url, fix
     invoke("run", code=1)
     record = ResultStore(db_url).get(f"{STUDY}/molecule/O/relax")
     assert record.state == "PARSE_ERROR" and "vasprun.xml" in record.state_reason
+    assert record.energy_ev is None
 
 
 def test_resubmit_after_failure_reruns_the_original_firework(project, db_url):
@@ -170,4 +171,3 @@ def test_resubmit_after_failure_reruns_the_original_firework(project, db_url):
     assert energies == pytest.approx(EXPECTED, abs=1e-3)
     fireworks = invoke("status", "--fireworks", "--study", STUDY)
     assert fireworks.count("COMPLETED") == 13 and "FIZZLED" not in fireworks
-    assert record.energy_ev is None

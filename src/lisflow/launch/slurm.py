@@ -194,6 +194,8 @@ class LaunchReport:
     """Jobs submitted: ``(fw_id, Firework name, Slurm job id)``."""
 
     jobs: list[tuple[int, str, str]] = field(default_factory=list)
+    #: why submitting stopped although READY Fireworks were left (None: all went well)
+    failed: str | None = None
 
 
 def launch_jobs(
@@ -232,6 +234,12 @@ def launch_jobs(
             )
             save(lpad)
             if not job_id:
+                query = dict(fworker.query, state="READY") if fw_id is None else {"fw_id": fw_id}
+                if lpad.fireworks.find_one(dict(query, state="READY")):  # submission failed
+                    report.failed = (
+                        "a READY Firework could not be submitted (sbatch failed; the "
+                        "reservation was cancelled): check the queue settings and Slurm"
+                    )
                 break
             launch = lpad.launches.find_one({"state_history.reservation_id": job_id}, {"fw_id": 1})
             doc = lpad.fireworks.find_one({"fw_id": launch["fw_id"]}, {"name": 1})

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,11 @@ def _one_line(error: dict[str, Any]) -> InputError:
         message = "unknown key"
     elif "expected" in ctx:
         allowed = str(ctx["expected"])
-    if error["type"] not in ("extra_forbidden", "missing"):
+    if field == "<root>" and (named := re.match(r"([a-z_][\w.\[\]]*): (.+)", message)):
+        field, message = named.groups()  # a model-level check names its field first
+    if error["type"] not in ("extra_forbidden", "missing") and not isinstance(
+        error.get("input"), dict
+    ):
         if "got" not in message:
             message = f"{message} (got {short_repr(error.get('input'))})"
     return one_line(field, message, allowed)

@@ -137,10 +137,10 @@ class MdStudy(Strict):
     def _unique(self) -> MdStudy:
         names = [s.name for s in self.systems]
         if len(set(names)) != len(names):
-            raise ValueError("system names must be unique (each names one calculation)")
+            raise ValueError("systems: names must be unique (each names one calculation)")
         stages = [s.name for s in self.protocol]
         if len(set(stages)) != len(stages):
-            raise ValueError("protocol stage names must be unique")
+            raise ValueError("protocol: stage names must be unique")
         return self
 
 

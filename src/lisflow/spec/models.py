@@ -170,7 +170,7 @@ def check_preset(engine: str, preset: str | None) -> None:
 
     names = [k for k in vasp_presets()]
     if preset not in names:
-        raise ValueError(f"unknown VASP preset {preset!r} (allowed: {', '.join(names)})")
+        raise ValueError(f"preset: unknown VASP preset {preset!r} (allowed: {', '.join(names)})")
 
 
 def check_overrides(tags: dict[str, Any]) -> dict[str, Any]:

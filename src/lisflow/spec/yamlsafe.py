@@ -42,7 +42,7 @@ class _Bounded(yaml.SafeLoader):
         self._depth += 1
         if self._depth > MAX_DEPTH:
             mark = self.peek_event().start_mark
-            raise _Limit(f"nested deeper than {MAX_DEPTH} levels at line {mark.line + 1}")
+            raise _Limit(f"is nested deeper than {MAX_DEPTH} levels at line {mark.line + 1}")
         try:
             before = self._nodes
             node = super().compose_node(parent, index)
@@ -51,6 +51,16 @@ class _Bounded(yaml.SafeLoader):
             return node
         finally:
             self._depth -= 1
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+        keys = set()
+        for key_node, _ in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else id(key_node)
+            if key in keys:
+                line = key_node.start_mark.line + 1
+                raise _Limit(f"repeats the key {str(key)[:40]!r} at line {line}")
+            keys.add(key)
+        return super().construct_mapping(node, deep=deep)
 
     def _count(self, size: int, mark) -> None:
         self._nodes += size
@@ -76,6 +86,8 @@ def read_yaml(path: Path, field: str = "spec") -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(field, f"{path.name} is not UTF-8 text (byte {exc.start})") from None
+    if (depth := _bracket_depth(text)) > MAX_DEPTH:
+        raise InputError(field, f"{path.name} is nested deeper than {MAX_DEPTH} levels ({depth})")
     loader = _Bounded(text)
     try:
         return loader.get_single_data()
@@ -89,3 +101,28 @@ def read_yaml(path: Path, field: str = "spec") -> Any:
         raise InputError(field, f"{path.name} is nested too deeply") from None
     finally:
         loader.dispose()
+
+
+def _bracket_depth(text: str) -> int:
+    """Deepest ``[``/``{`` nesting of flow collections (quoted text and comments skipped);
+    PyYAML's scanner is quadratic in it, so thousands of brackets are refused before parsing."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0
+    depth = deepest = 0
+    quote = None
+    comment = False
+    for char in text:
+        if comment:
+            comment = char != "\n"
+        elif quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#":
+            comment = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return deepest

@@ -78,9 +78,9 @@ def project(tmp_path, monkeypatch, db_url, fixtures_dir):
     return tmp_path
 
 
-def invoke(*args: str) -> str:
+def invoke(*args: str, code: int = 0) -> str:
     result = CliRunner().invoke(app, list(args))
-    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert result.exit_code == code, result.output + repr(result.exception)
     return result.output
 
 
@@ -115,14 +115,23 @@ def test_replay_fails_loudly_on_input_mismatch(project, db_url):
     spec["overrides"]["ENCUT"] = 520
     (project / "au.yaml").write_text(yaml.safe_dump(spec))
     invoke("submit", "au.yaml", "--replay", "refs.json")
-    invoke("run")
+    out = invoke("run", code=1)  # a FIZZLED Firework is a failed run, not exit 0
+    assert "FIZZLED" in out and f"{STUDY}/slab/Au100/relax" in out
     store = ResultStore(db_url)
     record = store.get(f"{STUDY}/slab/Au100/relax")
     assert record.state == "FAILED"
     assert "INCAR ENCUT: lisflow 520.0 != reference 700.0" in record.state_reason
     assert store.count("adsorption_energies") == 0
-    fireworks = invoke("status", "--fireworks")
-    assert "FIZZLED" in fireworks
+    fireworks = invoke("status", "--fireworks", "--study", STUDY)
+    assert "FIZZLED" in fireworks and "reason" in fireworks
+    # the fizzle's reason, from the launch's stored _exception, one line of whole words
+    from lisflow.launch.local import firework_states
+    from lisflow.launch.profiles import load_profile
+
+    rows = {r["name"]: r for r in firework_states(load_profile("local"))}
+    row = rows[f"{STUDY}/slab/Au100/relax"]
+    assert row["state"] == "FIZZLED" and len(row["reason"]) <= 200
+    assert "INCAR ENCUT: lisflow 520.0 != reference 700.0" in row["reason"]
 
 
 def test_corrupt_output_is_a_parse_error_and_stores_nothing(project, db_url, fixtures_dir):
@@ -135,7 +144,30 @@ def test_corrupt_output_is_a_parse_error_and_stores_nothing(project, db_url, fix
     refs[f"{STUDY}/molecule/O/relax"] = str(broken)
     (project / "refs.json").write_text(json.dumps(refs))
     invoke("submit", "au.yaml", "--replay", "refs.json")
-    invoke("run")
+    invoke("run", code=1)
     record = ResultStore(db_url).get(f"{STUDY}/molecule/O/relax")
     assert record.state == "PARSE_ERROR" and "vasprun.xml" in record.state_reason
     assert record.energy_ev is None
+
+
+def test_resubmit_after_failure_reruns_the_original_firework(project, db_url):
+    """A failed calculation re-submitted (outputs fixed) reruns its own Firework in place, so
+    the molecule static and the three E_ads that waited on it complete."""
+    good = json.loads((project / "refs.json").read_text())
+    broken = dict(good, **{f"{STUDY}/molecule/O/relax": str(project / "no_such_run")})
+    (project / "refs.json").write_text(json.dumps(broken))
+    assert "13 new Fireworks" in invoke("submit", "au.yaml", "--replay", "refs.json")
+    invoke("run", code=1)
+    store = ResultStore(db_url)
+    assert store.count("adsorption_energies") == 0
+    (project / "refs.json").write_text(json.dumps(good))
+    out = " ".join(invoke("submit", "au.yaml", "--replay", "refs.json").split())
+    # 0 new: the FIZZLED relax reruns in place; its static (and the 3 E_ads) still WAITING
+    assert "0 new Fireworks, 8 already completed, 1 already queued, 1 FIZZLED rerun" in out
+    invoke("run")
+    assert store.get(f"{STUDY}/molecule/O/static").state == "COMPLETED"
+    rows = json.loads(invoke("query", "adsorption", "--study", STUDY, "--format", "json"))
+    energies = {int(row["configuration"]): row["energy_ev"] for row in rows}
+    assert energies == pytest.approx(EXPECTED, abs=1e-3)
+    fireworks = invoke("status", "--fireworks", "--study", STUDY)
+    assert fireworks.count("COMPLETED") == 13 and "FIZZLED" not in fireworks

@@ -13,6 +13,7 @@ from lisflow.errors import InputError
 from lisflow.launch.profiles import load_profile
 
 console = Console()
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 PROFILE = typer.Option("local", "--profile", help="configs/profiles/<name>.yaml")
 
 
@@ -35,9 +36,10 @@ def submit(
             raise InputError("--replay", f"no such file {str(replay)!r}")
         options = {"engine": "replay", "references": json.loads(replay.read_text())}
     for report in do_submit(list(specs), load_profile(profile), options):
+        rerun = f", {len(report.rerun)} FIZZLED rerun" if report.rerun else ""
         console.print(
             f"{report.study}: {len(report.new)} new Fireworks, "
-            f"{len(report.done)} already completed, {len(report.queued)} already queued"
+            f"{len(report.done)} already completed, {len(report.queued)} already queued{rerun}"
         )
 
 
@@ -45,14 +47,26 @@ def run(
     profile: str = PROFILE,
     max_launches: int = typer.Option(0, "--max", help="Stop after N launches (0: all)."),
 ) -> None:
-    """Run READY Fireworks on this machine (rapidfire) with a progress bar."""
+    """Run READY Fireworks on this machine (rapidfire) with a progress bar.
+
+    Exits with code 1 when a Firework FIZZLED (in this run or earlier and not yet rerun)."""
     from lisflow.launch.local import run_local
 
+    if max_launches < 0:
+        raise InputError("--max", "must be >= 0", "0 (all) or a positive integer")
     summary = run_local(load_profile(profile), max_launches)
     console.print(
         f"launched {summary.launched}; LaunchPad: {summary.completed} COMPLETED, "
         f"{summary.fizzled} FIZZLED"
     )
+    if summary.fizzled:
+        names = ", ".join(summary.fizzled_names[:3]) + (", ..." if summary.fizzled > 3 else "")
+        err_console.print(
+            f"error: {summary.fizzled} Fireworks FIZZLED ({len(summary.failed)} in this run): "
+            f"{names}; reasons: lisflow status --fireworks; rerun: lisflow doctor --rerun",
+            highlight=False,
+        )
+        raise typer.Exit(1)
 
 
 def status(

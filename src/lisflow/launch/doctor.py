@@ -20,6 +20,8 @@ through the idempotent ingest of ``lisflow recover``: a rerun never duplicates a
 from __future__ import annotations
 
 import datetime
+import os
+import re
 from dataclasses import dataclass, field
 
 from lisflow.launch.launchpad import open_launchpad, save
@@ -53,14 +55,47 @@ class DoctorReport:
         return sum(f.action == "rerun" for f in self.findings)
 
 
-def _fizzle_reason(lpad, launch_id: int | None) -> str:
+def shorten(text: str, width: int = 160) -> str:
+    """``text`` on one line, at most ``width`` characters, cut at a word boundary."""
+    import textwrap
+
+    return textwrap.shorten(" ".join(str(text).split()), width=width, placeholder=" ...")
+
+
+def fizzle_reason(lpad, launch_id: int | None, width: int = 200) -> str:
+    """Why a launch FIZZLED: the last line of its stored exception (one line, whole words)."""
     if launch_id is None:
         return "no launch"
     doc = lpad.launches.find_one({"launch_id": launch_id}, {"action": 1}) or {}
     data = (doc.get("action") or {}).get("stored_data") or {}
     trace = (data.get("_exception") or {}).get("_stacktrace") or data.get("_message") or ""
     lines = [line for line in str(trace).strip().splitlines() if line.strip()]
-    return lines[-1][:300] if lines else "FIZZLED without a recorded error"
+    if not lines:
+        return "FIZZLED without a recorded error"
+    heads = [i for i, line in enumerate(lines) if re.match(r"[\w.]+(Error|Exception)\w*: ", line)]
+    message = " ".join(lines[heads[-1] :] if heads else lines[-1:])
+    return shorten(re.sub(r"^(\w+\.)+", "", message), width)  # EngineError: ..., not a.b.c.
+
+
+_fizzle_reason = fizzle_reason
+
+
+def _runner_alive(lpad, launch_id: int) -> bool | None:
+    """Whether the local ``lisflow run`` process that reserved a launch still runs (None:
+    not a local launch, or another host)."""
+    import socket
+
+    doc = lpad.launches.find_one({"launch_id": launch_id}, {"lisflow_runner": 1}) or {}
+    runner = doc.get("lisflow_runner") or {}
+    if not runner or runner.get("host") != socket.gethostname():
+        return None
+    try:
+        os.kill(int(runner["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _age_s(lpad, launch_id: int) -> float:
@@ -80,8 +115,11 @@ def _age_s(lpad, launch_id: int) -> float:
     return (datetime.datetime.now(datetime.UTC) - last).total_seconds()
 
 
-def find_problems(lpad, slurm: dict[str, str], grace_s: float = 300.0) -> list[Finding]:
-    """Lost and FIZZLED Fireworks, given a ``squeue`` snapshot ``{job id: state}``."""
+def find_problems(
+    lpad, slurm: dict[str, str] | None, grace_s: float = 300.0
+) -> list[Finding]:
+    """Lost and FIZZLED Fireworks, given a ``squeue`` snapshot ``{job id: state}`` (None on a
+    profile without Slurm: a reservation is lost when its local runner process is gone)."""
     from lisflow.launch.slurm import ALIVE_STATES
 
     findings = []
@@ -98,13 +136,17 @@ def find_problems(lpad, slurm: dict[str, str], grace_s: float = 300.0) -> list[F
                     doc["fw_id"],
                     doc["name"],
                     "fizzled",
-                    _fizzle_reason(lpad, launch_id),
+                    fizzle_reason(lpad, launch_id),
                     job_id,
                     retries,
                 )
             )
             continue
-        if job_id is None:
+        if slurm is None:
+            if launch_id is None or _runner_alive(lpad, launch_id) is not False:
+                continue
+            reason = f"{doc['state']} but its lisflow run process is gone"
+        elif job_id is None:
             if launch_id is None or _age_s(lpad, launch_id) < grace_s:
                 continue  # a submission may be in flight
             reason = f"{doc['state']} but never submitted to Slurm"
@@ -153,7 +195,8 @@ def doctor(
     from lisflow.launch.local import results_store
     from lisflow.launch.slurm import slurm_states
 
-    slurm = slurm_states()  # before recovering: a job gone now had written its files
+    # before recovering: a job gone now had written its files; no Slurm on a local profile
+    slurm = slurm_states() if profile.queue else None
     store = results_store(profile)
     report = DoctorReport()
     with open_launchpad(profile) as lpad:

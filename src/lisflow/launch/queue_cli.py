@@ -27,6 +27,9 @@ def launch(
     for fw_id, name, job_id in report.jobs:
         console.print(f"fw {fw_id} {name} -> Slurm job {job_id}", highlight=False)
     console.print(f"submitted {len(report.jobs)} jobs")
+    if report.failed:
+        Console(stderr=True).print(f"error: {report.failed}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 def recover(profile: str = PROFILE) -> None:

@@ -194,6 +194,8 @@ class LaunchReport:
     """Jobs submitted: ``(fw_id, Firework name, Slurm job id)``."""
 
     jobs: list[tuple[int, str, str]] = field(default_factory=list)
+    #: why submitting stopped although READY Fireworks were left (None: all went well)
+    failed: str | None = None
 
 
 def launch_jobs(
@@ -232,6 +234,12 @@ def launch_jobs(
             )
             save(lpad)
             if not job_id:
+                query = dict(fworker.query, state="READY") if fw_id is None else {"fw_id": fw_id}
+                if lpad.fireworks.find_one(dict(query, state="READY")):  # submission failed
+                    report.failed = (
+                        "a READY Firework could not be submitted (sbatch failed; the "
+                        "reservation was cancelled): check the queue settings and Slurm"
+                    )
                 break
             launch = lpad.launches.find_one({"state_history.reservation_id": job_id}, {"fw_id": 1})
             doc = lpad.fireworks.find_one({"fw_id": launch["fw_id"]}, {"name": 1})
@@ -246,13 +254,15 @@ def slurm_states(job_ids: list[str] | None = None) -> dict[str, str]:
     recently ended ones as long as ``MinJobAge`` keeps them). Jobs absent are gone."""
     import subprocess
 
+    from lisflow.launch.doctor import shorten
+
     run = subprocess.run(
         ["squeue", "-h", "-t", "all", "-o", "%i %T"], capture_output=True, text=True, timeout=60
     )
     if run.returncode != 0:
         raise InputError(
             "squeue",
-            f"squeue failed: {run.stderr.strip()[:200]}",
+            f"squeue failed: {shorten(run.stderr, 160)}",
             "a reachable Slurm controller (check SLURM_CONF)",
         )
     states = {}

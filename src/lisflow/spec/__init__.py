@@ -7,10 +7,10 @@
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from lisflow import WORKFLOWS_DIR
@@ -43,7 +43,27 @@ def field_path(loc: tuple[Any, ...]) -> str:
     return text or "<root>"
 
 
+#: Longest error line (the field first, then the message, cut at a word boundary).
+MAX_ERROR = 200
+
+
+def one_line(field: str, message: str, allowed: str | None = None) -> InputError:
+    """An ``InputError`` of at most ``MAX_ERROR`` characters on one line, naming ``field``."""
+    import textwrap
+
+    field = field if len(field) <= 80 else field[:77] + "..."
+    text = " ".join(str(message).split())
+    room = MAX_ERROR - len(field) - 2 - (len(allowed) + 12 if allowed else 0)
+    if allowed and room < 40:
+        allowed, room = None, MAX_ERROR - len(field) - 2
+    if len(text) > room:
+        text = textwrap.shorten(text, width=max(room, 20), placeholder=" ...")
+    return InputError(field, text, allowed)
+
+
 def _one_line(error: dict[str, Any]) -> InputError:
+    from lisflow.spec.overrides import short_repr
+
     field = field_path(tuple(error["loc"]))
     message = error["msg"].removeprefix("Value error, ")
     allowed = None
@@ -52,36 +72,46 @@ def _one_line(error: dict[str, Any]) -> InputError:
         message = "unknown key"
     elif "expected" in ctx:
         allowed = str(ctx["expected"])
-    if error["type"] not in ("extra_forbidden", "missing"):
-        message = f"{message} (got {error.get('input')!r})" if "got" not in message else message
-    return InputError(field, message.replace("\n", " "), allowed)
+    if field == "<root>" and (named := re.match(r"([a-z_][\w.\[\]]*): (.+)", message)):
+        field, message = named.groups()  # a model-level check names its field first
+    if error["type"] not in ("extra_forbidden", "missing") and not isinstance(
+        error.get("input"), dict
+    ):
+        if "got" not in message:
+            message = f"{message} (got {short_repr(error.get('input'))})"
+    return one_line(field, message, allowed)
 
 
 def validate_spec(data: Any, source: str = "<spec>") -> BaseModel:
     """Validate a parsed YAML mapping; raise ``InputError`` with one line on any problem."""
     if not isinstance(data, dict):
-        raise InputError(source, "a study definition must be a YAML mapping")
+        raise one_line("spec", f"{Path(source).name}: a study definition must be a YAML mapping")
     kind = data.get("kind")
     if not isinstance(kind, str) or kind not in KINDS:
-        raise InputError("kind", f"unknown study kind {kind!r}", ", ".join(KINDS))
+        raise one_line("kind", f"unknown study kind {_short(kind)}", ", ".join(KINDS))
     try:
         return _model_for(kind).model_validate(data)
     except ValidationError as exc:
         raise _one_line(exc.errors()[0]) from None
+    except RecursionError:
+        raise one_line("spec", "nested too deeply") from None
+
+
+def _short(value: Any) -> str:
+    from lisflow.spec.overrides import short_repr
+
+    return short_repr(value)
 
 
 def load_spec(path: str | Path) -> BaseModel:
-    """Read and validate one study YAML (safe-loaded). The model's ``study`` names it."""
+    """Read and validate one study YAML (safe-loaded with size, depth and alias bounds; see
+    :mod:`lisflow.spec.yamlsafe`). The model's ``study`` names it."""
+    from lisflow.spec.yamlsafe import read_yaml
+
     spec_file = Path(path)
     if not spec_file.is_file():
-        raise InputError("spec", f"no such study file {str(spec_file)!r}")
-    try:
-        data = yaml.safe_load(spec_file.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise InputError("spec", f"{spec_file} is not valid YAML{where}") from None
-    return validate_spec(data, str(spec_file))
+        raise one_line("spec", f"no such study file {_short(str(spec_file))}")
+    return validate_spec(read_yaml(spec_file), str(spec_file))
 
 
 def study_files(directory: Path = WORKFLOWS_DIR) -> list[Path]:

@@ -8,29 +8,33 @@ stage lengths, so CI can run tiny versions of the same study.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from lisflow.errors import InputError
-
-STUDY_ID = r"^[a-z][a-z0-9_]*$"
+STUDY_ID = r"^[a-z][a-z0-9_]{0,99}$"
+#: A system name becomes a directory: no leading dot (never . or ..), no separator, <= 100.
+SAFE_NAME = r"^[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,99}$"
+ONE_LINE = r"^[^\x00-\x1f\x7f]{0,1000}$"
+#: Longest stage (ps): 1 µs; paper 000 samples 90 ns.
+MAX_TIME_PS = 1.0e6
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Unknown keys refused; every float finite (no NaN, no ±inf)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class MdStage(Strict):
     """One protocol stage. ``temperature_end_k`` ramps the thermostat target linearly."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_]+$")
+    name: str = Field(pattern=r"^[A-Za-z0-9_]{1,100}$")
     ensemble: Literal["minimize", "nvt", "npt", "nve"]
-    time_ps: float = Field(0.0, ge=0)
-    temperature_k: float = Field(300.0, gt=0)
-    temperature_end_k: float | None = Field(None, gt=0)
-    pressure_bar: float | None = None
+    time_ps: float = Field(0.0, ge=0, le=MAX_TIME_PS)
+    temperature_k: float = Field(300.0, gt=0, le=5000.0)
+    temperature_end_k: float | None = Field(None, gt=0, le=5000.0)
+    pressure_bar: float | None = Field(None, ge=-1.0e5, le=1.0e5)  # ±10 GPa
 
     @model_validator(mode="after")
     def _consistent(self) -> MdStage:
@@ -41,29 +45,47 @@ class MdStage(Strict):
         return self
 
 
+#: Atoms per molecule: Li2S6 8, LiTFSI (Li + C2F6NO4S2) 16, DOL (C3H6O2) 11, DME (C4H10O2) 16.
+ATOMS_PER = {"li2s6": 8, "litfsi": 16, "dol": 11, "dme": 16}
+#: Most electrolyte atoms in one box (the paper's largest box has ~151k).
+MAX_ATOMS = 2_000_000
+#: One box edge (Å): paper 000 uses 98.4 × 76.695 × 200.
+BoxLength = Annotated[float, Field(gt=5.0, le=1000.0)]
+
+
 class MdSystemSpec(Strict):
     """One box: ``kind`` picks the builder; counts are the paper's full-size numbers."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.+-]+$")
+    name: str = Field(pattern=SAFE_NAME)
     kind: Literal["bulk", "interface", "dense_phase"]
     electrode: Literal["mo_ngraphene", "ti0001"] | None = None
-    n_li2s6: int = Field(ge=0)
-    n_litfsi: int = Field(255, ge=0)
-    n_dol: int = Field(1020, ge=0)
-    n_dme: int = Field(1020, ge=0)
-    box: tuple[float, float, float] | None = None
-    n_mo: int | None = Field(None, ge=4)
-    charges: str | None = None  # CSV site_index,charge of the DFT electrode cell (Bader)
+    # counts: the dense phase of paper 000 has 3060 Li2S6, 1020 LiTFSI, 4080 DOL, 4080 DME
+    # (~151k atoms); the bounds (and MAX_ATOMS) allow ~10x that and keep inputs buildable
+    n_li2s6: int = Field(ge=0, le=30_000)
+    n_litfsi: int = Field(255, ge=0, le=30_000)
+    n_dol: int = Field(1020, ge=0, le=100_000)
+    n_dme: int = Field(1020, ge=0, le=100_000)
+    box: tuple[BoxLength, BoxLength, BoxLength] | None = None
+    n_mo: int | None = Field(None, ge=4, le=1000)
+    charges: str | None = Field(None, max_length=4096, pattern=ONE_LINE)  # CSV of Bader charges
 
     @model_validator(mode="after")
     def _electrode(self) -> MdSystemSpec:
         if self.kind == "bulk" and self.electrode is not None:
             raise ValueError(f"system {self.name}: a bulk box has no electrode")
+        atoms = sum(n * ATOMS_PER[k] for k, n in self.counts().items())
+        if atoms > MAX_ATOMS:
+            raise ValueError(f"system {self.name}: {atoms} atoms (at most {MAX_ATOMS})")
+        if self.kind == "bulk" and self.box is not None:
+            raise ValueError(f"system {self.name}: a bulk box is sized by its density; no box")
         if self.kind != "bulk" and self.electrode is None:
             raise ValueError(
                 f"system {self.name}: {self.kind} needs electrode (mo_ngraphene, ti0001)"
             )
         return self
+
+    def counts(self) -> dict[str, int]:
+        return {"li2s6": self.n_li2s6, "litfsi": self.n_litfsi, "dol": self.n_dol, "dme": self.n_dme}
 
     def builder_args(self, scale: float) -> dict:
         """Keyword arguments of :func:`lisflow.structures.md_boxes.build_system`."""
@@ -93,42 +115,50 @@ class MdStudy(Strict):
     study: str = Field(pattern=STUDY_ID)
     kind: Literal["md"]
     engine: Literal["lammps"] = "lammps"
-    description: str = ""
-    source: str = ""
-    systems: list[MdSystemSpec] = Field(min_length=1)
-    protocol: list[MdStage] = Field(min_length=1)
-    timestep_fs: float = Field(1.0, gt=0)
-    dump_every_ps: float = Field(10.0, gt=0)
-    thermo_every_ps: float = Field(10.0, gt=0)
-    restart_every_ps: float = Field(1000.0, gt=0)
-    thermostat_damp_ps: float = Field(0.1, gt=0)
-    barostat_damp_ps: float = Field(1.0, gt=0)
-    cutoff_a: float = Field(12.0, gt=2.0)
-    pppm_accuracy: float = Field(1.0e-5, gt=0, lt=1.0)
-    neighbor_skin_a: float = Field(2.0, gt=0)
-    minimize_max_iter: int = Field(1000, ge=1)
-    scale: float = Field(1.0, gt=0, le=1.0)
-    time_scale: float = Field(1.0, gt=0, le=1.0)
-    seed: int = Field(20231001, ge=1)
+    description: str = Field("", pattern=ONE_LINE)
+    source: str = Field("", pattern=ONE_LINE)
+    systems: list[MdSystemSpec] = Field(min_length=1, max_length=100)
+    protocol: list[MdStage] = Field(min_length=1, max_length=50)
+    timestep_fs: float = Field(1.0, ge=0.01, le=10.0)
+    dump_every_ps: float = Field(10.0, gt=0, le=MAX_TIME_PS)
+    thermo_every_ps: float = Field(10.0, gt=0, le=MAX_TIME_PS)
+    restart_every_ps: float = Field(1000.0, gt=0, le=MAX_TIME_PS)
+    thermostat_damp_ps: float = Field(0.1, gt=0, le=1000.0)
+    barostat_damp_ps: float = Field(1.0, gt=0, le=1000.0)
+    cutoff_a: float = Field(12.0, gt=2.0, le=50.0)
+    pppm_accuracy: float = Field(1.0e-5, ge=1e-12, lt=1.0)
+    neighbor_skin_a: float = Field(2.0, gt=0, le=10.0)
+    minimize_max_iter: int = Field(1000, ge=1, le=10_000_000)
+    scale: float = Field(1.0, ge=1e-4, le=1.0)
+    time_scale: float = Field(1.0, ge=1e-9, le=1.0)
+    seed: int = Field(20231001, ge=1, le=2**31 - 1)  # LAMMPS random seeds are 32-bit ints
 
     @model_validator(mode="after")
     def _unique(self) -> MdStudy:
         names = [s.name for s in self.systems]
         if len(set(names)) != len(names):
-            raise ValueError(f"system names must be unique, got {names}")
+            raise ValueError("systems: names must be unique (each names one calculation)")
+        stages = [s.name for s in self.protocol]
+        if len(set(stages)) != len(stages):
+            raise ValueError("protocol: stage names must be unique")
         return self
 
 
 def load_md_study(path: str | Path, **overrides) -> MdStudy:
     """Read and validate a study file; ``overrides`` replace top-level keys (e.g. scale)."""
+    from lisflow.spec import _one_line, one_line
+    from lisflow.spec.yamlsafe import read_yaml
+
     path = Path(path)
     if not path.is_file():
-        raise InputError("spec", f"file {path} does not exist")
-    data = yaml.safe_load(path.read_text()) or {}
+        raise one_line("spec", f"file {str(path)[:100]} does not exist")
+    data = read_yaml(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise one_line("spec", f"{path.name}: a study definition must be a YAML mapping")
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return MdStudy.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "spec"
-        raise InputError(field, err["msg"]) from None
+        raise _one_line(exc.errors()[0]) from None

@@ -6,14 +6,18 @@ Every model forbids unknown keys. Defaults come from the papers (see the presets
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pymatgen.core.periodic_table import Element
 
-STUDY_ID = r"^[a-z][a-z0-9_]*$"
+#: A study id: lower-case letters, digits, _; at most 100 characters (it names directories).
+STUDY_ID = r"^[a-z][a-z0-9_]{0,99}$"
+#: A name that becomes a path component: no leading dot (so never . or ..), no separator.
+SAFE_NAME = r"^[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,99}$"
+#: Free text (description, source): one line, no control characters.
+ONE_LINE = r"^[^\x00-\x1f\x7f]{0,1000}$"
 #: d-block metals a DASC/SASC site may hold (3d, 4d, 5d; paper 002 screens M1–M2 pairs).
 TRANSITION_METALS = (
     "Sc Ti V Cr Mn Fe Co Ni Cu Zn Y Zr Nb Mo Tc Ru Rh Pd Ag Cd La Hf Ta W Re Os Ir Pt Au Hg"
@@ -23,13 +27,14 @@ MO_CLUSTER_SIZES = (1, 4, 9)
 #: Named adsorbates (``lisflow.structures.molecule``); a single element symbol is an atom.
 NAMED_ADSORBATES = ("Li2S", "Li2S2", "Li2S4", "Li2S6", "Li2S8", "S8")
 
-#: Numeric VASP tags that must be positive / non-negative when overridden.
-_POSITIVE_TAGS = ("ENCUT", "SIGMA", "NELM", "POTIM", "ENAUG")
-_NON_NEGATIVE_TAGS = ("NSW", "EDIFF", "LORBIT", "ISPIN")
+#: Vacuum / box sizes (Å): > 5 so images do not interact, <= 50 so a cell stays buildable.
+MAX_VACUUM_A = 50.0
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Unknown keys refused; every float finite (no NaN, no ±inf)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class MoNGrapheneSubstrate(StrictModel):
@@ -57,7 +62,7 @@ class DascSubstrate(StrictModel):
     metals: list[str] = Field(min_length=1, max_length=2)
     supercell: int = Field(6, ge=4, le=12)
     a: float = Field(2.47, gt=2.0, lt=3.0)
-    vacuum: float = Field(15.0, gt=5.0)
+    vacuum: float = Field(15.0, gt=5.0, le=MAX_VACUUM_A)
 
     @field_validator("metals")
     @classmethod
@@ -76,8 +81,8 @@ class TiSubstrate(StrictModel):
     builder: Literal["ti0001"]
     layers: int = Field(6, ge=2, le=12)
     a: float = Field(2.93, gt=2.0, lt=4.0)
-    size: tuple[int, int] = (4, 4)
-    vacuum: float = Field(15.0, gt=5.0)
+    size: tuple[Annotated[int, Field(ge=1, le=12)], Annotated[int, Field(ge=1, le=12)]] = (4, 4)
+    vacuum: float = Field(15.0, gt=5.0, le=MAX_VACUUM_A)
 
 
 class MoleculeSubstrate(StrictModel):
@@ -85,7 +90,7 @@ class MoleculeSubstrate(StrictModel):
 
     builder: Literal["molecule"]
     name: str
-    box: float = Field(14.0, gt=5.0)
+    box: float = Field(14.0, gt=5.0, le=MAX_VACUUM_A)
 
     @field_validator("name")
     @classmethod
@@ -101,8 +106,8 @@ class FileSubstrate(StrictModel):
     """A slab read from a structure file (POSCAR, CIF, ...), relative to the spec file."""
 
     builder: Literal["file"]
-    path: str
-    name: str = Field(pattern=r"^[A-Za-z0-9_.+-]+$")
+    path: str = Field(min_length=1, max_length=4096, pattern=ONE_LINE)
+    name: str = Field(pattern=SAFE_NAME)
 
 
 RoleKey = Annotated[
@@ -115,13 +120,17 @@ Substrate = Annotated[
 ]
 
 
+#: One k-mesh division: 1–32 (32³ k-points is beyond any slab or bulk study here).
+KMesh = Annotated[int, Field(ge=1, le=32)]
+
+
 class KpointRule(StrictModel):
     """``length``: n_i = max(1, round(length / a_i)) along periodic axes (paper 000:
     k-points × lattice length ≈ 20 Å); ``mesh``: a fixed Γ-centred mesh (paper 002: 2×2×1)."""
 
     rule: Literal["length", "mesh"]
-    length: float | None = Field(None, gt=0)
-    mesh: tuple[int, int, int] | None = None
+    length: float | None = Field(None, gt=0, le=100.0)  # Å; k × L ≈ 20 Å in paper 000
+    mesh: tuple[KMesh, KMesh, KMesh] | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> KpointRule:
@@ -134,9 +143,9 @@ class KpointRule(StrictModel):
 
 class StudyBase(StrictModel):
     study: str = Field(pattern=STUDY_ID)
-    description: str = ""
-    source: str = ""
-    preset: str | None = None
+    description: str = Field("", pattern=ONE_LINE)
+    source: str = Field("", pattern=ONE_LINE)
+    preset: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,100}$")
     overrides: dict[str, Any] = Field(default_factory=dict)
     overrides_by_task: dict[
         Literal["relax", "static", "geo_opt", "energy", "aimd"], dict[str, Any]
@@ -161,24 +170,14 @@ def check_preset(engine: str, preset: str | None) -> None:
 
     names = [k for k in vasp_presets()]
     if preset not in names:
-        raise ValueError(f"unknown VASP preset {preset!r} (allowed: {', '.join(names)})")
+        raise ValueError(f"preset: unknown VASP preset {preset!r} (allowed: {', '.join(names)})")
 
 
 def check_overrides(tags: dict[str, Any]) -> dict[str, Any]:
-    """Reject impossible values of well-known engine parameters (negative cutoff, ...)."""
-    for key, value in tags.items():
-        name = key.upper()
-        if not re.fullmatch(r"[A-Z][A-Z0-9_.]*", name):
-            raise ValueError(f"{key!r} is not an engine parameter name (letters, digits, _ .)")
-        number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
-        last = name.rsplit(".", 1)[-1]
-        if last in _POSITIVE_TAGS + ("CUTOFF", "REL_CUTOFF", "TIMESTEP", "TEMPERATURE") and (
-            number is None or number <= 0
-        ):
-            raise ValueError(f"{key} must be a number > 0, got {value!r}")
-        if last in _NON_NEGATIVE_TAGS and (number is None or number < 0):
-            raise ValueError(f"{key} must be a number >= 0, got {value!r}")
-    return tags
+    """Type and range of every override per tag (see :mod:`lisflow.spec.overrides`)."""
+    from lisflow.spec.overrides import check_overrides as check
+
+    return check(tags)
 
 
 class AdsorptionStudy(StudyBase):
@@ -186,8 +185,8 @@ class AdsorptionStudy(StudyBase):
 
     kind: Literal["adsorption"]
     engine: Literal["vasp", "cp2k"] = "vasp"
-    substrates: list[Substrate] = Field(min_length=1)
-    adsorbates: list[str] = Field(min_length=1)
+    substrates: list[Substrate] = Field(min_length=1, max_length=50)
+    adsorbates: list[str] = Field(min_length=1, max_length=50)
     configurations: int = Field(2, ge=1, le=12)
     placement: Literal["active_site", "site_finder"] = "active_site"
     li_towards_n: bool = False
@@ -195,7 +194,7 @@ class AdsorptionStudy(StudyBase):
     static: bool = True
     bader: bool = True
     lobster: bool = False
-    molecule_box: float = Field(20.0, gt=5.0)
+    molecule_box: float = Field(20.0, gt=5.0, le=MAX_VACUUM_A)
     kpoints: KpointRule | None = None
     #: keys ``role`` or ``role.task`` (``molecule.static``); the most specific wins.
     kpoints_by_role: dict[RoleKey, KpointRule] = Field(default_factory=dict)
@@ -210,6 +209,25 @@ class AdsorptionStudy(StudyBase):
     def _preset_exists(self) -> AdsorptionStudy:
         check_preset(self.engine, self.preset)
         return self
+
+    @field_validator("substrates")
+    @classmethod
+    def _distinct_sites(cls, value: list[Any]) -> list[Any]:
+        seen: dict[tuple, int] = {}
+        for index, sub in enumerate(value):
+            key = (
+                sub.builder,
+                getattr(sub, "n_mo", None),
+                tuple(getattr(sub, "metals", ()) or ()),
+                getattr(sub, "name", None),
+            )
+            if key in seen:
+                raise ValueError(
+                    f"substrates[{index}] names the same site as substrates[{seen[key]}] "
+                    "(two calculations would share one id)"
+                )
+            seen[key] = index
+        return value
 
     @field_validator("adsorbates")
     @classmethod
@@ -230,9 +248,16 @@ class PolymorphStudy(StudyBase):
 
     kind: Literal["polymorphs"]
     engine: Literal["vasp"] = "vasp"
-    polymorphs: list[str] = Field(min_length=1)
+    polymorphs: list[Annotated[str, Field(pattern=SAFE_NAME)]] = Field(min_length=1, max_length=50)
     kpoints: KpointRule | None = None
     diffraction: bool = True
+
+    @field_validator("polymorphs")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("polymorph names must be unique (each names one calculation)")
+        return value
 
     @model_validator(mode="after")
     def _preset_exists(self) -> PolymorphStudy:
@@ -241,8 +266,8 @@ class PolymorphStudy(StudyBase):
 
 
 class AimdStage(StrictModel):
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    time_ps: float = Field(gt=0)
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,99}$")
+    time_ps: float = Field(gt=0, le=1000.0)  # AIMD of paper 000: 20 + 8 ps
     electrode_li: bool
 
 
@@ -251,18 +276,27 @@ class AimdStudy(StudyBase):
 
     kind: Literal["aimd"]
     engine: Literal["cp2k"] = "cp2k"
-    n_li2s6: int = Field(3, ge=1)
-    n_litfsi: int = Field(3, ge=0)
-    n_dol: int = Field(12, ge=0)
-    n_dme: int = Field(12, ge=0)
-    electrode_li: int = Field(6, ge=0)
+    # molecule counts: paper 000 uses 3/3/12/12 and 6 Li; bounds keep the cell DFT-sized
+    n_li2s6: int = Field(3, ge=1, le=50)
+    n_litfsi: int = Field(3, ge=0, le=50)
+    n_dol: int = Field(12, ge=0, le=200)
+    n_dme: int = Field(12, ge=0, le=200)
+    electrode_li: int = Field(6, ge=0, le=100)
     deuterate: bool = True
-    temperature_k: float = Field(350.0, gt=0)
-    timestep_fs: float = Field(1.0, gt=0)
-    langevin_gamma_per_fs: float = Field(0.001, gt=0)
-    region_gamma_mo_per_fs: float = Field(5e5, gt=0)
-    region_gamma_other_per_fs: float = Field(2.1e4, gt=0)
-    stages: list[AimdStage] = Field(min_length=1)
+    temperature_k: float = Field(350.0, gt=0, le=5000.0)
+    timestep_fs: float = Field(1.0, ge=0.01, le=10.0)
+    langevin_gamma_per_fs: float = Field(0.001, gt=0, le=1e7)
+    region_gamma_mo_per_fs: float = Field(5e5, gt=0, le=1e7)
+    region_gamma_other_per_fs: float = Field(2.1e4, gt=0, le=1e7)
+    stages: list[AimdStage] = Field(min_length=1, max_length=20)
+
+    @field_validator("stages")
+    @classmethod
+    def _unique(cls, value: list[AimdStage]) -> list[AimdStage]:
+        names = [stage.name for stage in value]
+        if len(set(names)) != len(names):
+            raise ValueError("stage names must be unique (each names one calculation)")
+        return value
 
 
 def _is_element(name: str) -> bool:

@@ -37,6 +37,8 @@ class BuildReport:
     new: list[str] = field(default_factory=list)
     done: list[str] = field(default_factory=list)
     queued: list[str] = field(default_factory=list)
+    #: FIZZLED earlier: the original Firework is rerun with these (current) inputs
+    rerun: dict[str, Firework] = field(default_factory=dict)
 
 
 def adsorption_triples(calcs: list[Calculation]) -> list[tuple[Calculation, str, str]]:
@@ -59,8 +61,12 @@ def build_workflow(
     db_url: str | None,
     active_names: set[str] = frozenset(),
     engine_options: dict | None = None,
+    rerun: set[str] = frozenset(),
 ) -> tuple[Workflow | None, BuildReport]:
-    """The Workflow of what still has to run for ``spec`` (None when nothing does)."""
+    """The Workflow of what still has to run for ``spec`` (None when nothing does).
+
+    Calculations named in ``rerun`` (FIZZLED Fireworks already in the LaunchPad) get no new
+    Firework: theirs is returned in ``report.rerun`` for the caller to rerun in place."""
     calcs = plan(spec, spec_file)
     report = BuildReport(study=spec.study, planned=len(calcs))
     fireworks: dict[str, Firework] = {}
@@ -85,15 +91,24 @@ def build_workflow(
             calc=calc_to_dict(calc), db_url=public_db, engine_options=engine_options or {}
         )
         fw = Firework([task], spec=spec_dict, name=calc.calc_id)
+        if calc.calc_id in rerun:
+            report.rerun[calc.calc_id] = fw
+            continue
         fireworks[calc.calc_id] = fw
         report.new.append(calc.calc_id)
         for parent in calc.parents:
             if parent in fireworks:
                 links.setdefault(fireworks[parent], []).append(fw)
     energy_fws = _energy_fireworks(spec, calcs, fireworks, store, public_db, active_names, links)
+    for fw in [fw for fw in energy_fws if fw.name in rerun]:
+        report.rerun[fw.name] = fw
+        energy_fws.remove(fw)
+        for children in links.values():
+            if fw in children:
+                children.remove(fw)
     report.new += [fw.name for fw in energy_fws]
     if not report.new:
-        return None, report
+        return None, report  # (report.rerun may still hold Fireworks to rerun)
     wf = Workflow(
         list(fireworks.values()) + energy_fws,
         links_dict=links,

@@ -8,13 +8,15 @@ Units are in the column names: ``*_ev`` eV, ``*_a`` Å, charges in e.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import Select, String, select
 
 from lisflow.db import schema as s
 from lisflow.db.store import ResultStore
+
+if TYPE_CHECKING:  # pandas is imported on first query, not by ``lisflow --help``
+    import pandas as pd
 
 C = s.CalculationRow
 #: The three calculations of an adsorption energy (table aliases, built once).
@@ -49,6 +51,8 @@ def _frame(store: ResultStore, query: Select, order: tuple[str, ...]) -> pd.Data
         if postgres and isinstance(column.type, String):
             column = column.collate("C")
         keys.append(column.asc().nulls_first())
+    import pandas as pd
+
     with store.engine.connect() as connection:
         result = connection.execute(query.order_by(*keys))
         return pd.DataFrame(result.all(), columns=list(result.keys()))

@@ -62,28 +62,24 @@ def _frame(store: ResultStore, query: Select, order: tuple[str, ...]) -> pd.Data
 
 
 def _sqlite_frame(connection: Any, query: Select) -> pd.DataFrame:
-    """SQLite fast path: the compiled SQL through the DBAPI cursor, then column-wise type
+    """SQLite fast path: the rows straight from the DBAPI cursor, then column-wise type
     conversion (datetimes parsed vectorised) instead of SQLAlchemy's per-row processing.
     The frame equals the one of the generic path (tests/unit/test_db_fast.py)."""
     import pandas as pd
 
-    compiled = query.compile(dialect=connection.dialect)
-    params = tuple(compiled.params[name] for name in compiled.positiontup or ())
-    cursor = connection.exec_driver_sql(compiled.string, params)
-    names = list(cursor.keys())
-    rows = cursor.fetchall()
+    result = connection.execute(query)  # SQLAlchemy's compiled-statement cache
+    names = list(result.keys())
+    rows = result.cursor.fetchall()  # raw DBAPI tuples: no per-row result processing
+    result.close()
     if not rows:
         return pd.DataFrame([], columns=names)
-    data = {}
-    columns = list(zip(*rows, strict=True))
-    for name, column, values in zip(names, query.selected_columns, columns, strict=True):
-        kind = column.type
-        if isinstance(kind, DateTime):
-            data[name] = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601")
-            continue
-        process = kind.result_processor(connection.dialect, None)
-        data[name] = [process(v) for v in values] if process is not None else list(values)
-    return pd.DataFrame(data, columns=names)
+    frame = pd.DataFrame.from_records(rows, columns=names, coerce_float=False)
+    for name, column in zip(names, query.selected_columns, strict=True):
+        if isinstance(column.type, DateTime):
+            frame[name] = pd.to_datetime(frame[name], format="ISO8601")
+        elif (process := column.type.result_processor(connection.dialect, None)) is not None:
+            frame[name] = [process(v) for v in frame[name].tolist()]
+    return frame
 
 
 def _with_calc(table: Any, columns: tuple[str, ...]) -> Select:

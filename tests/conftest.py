@@ -1,4 +1,6 @@
-"""Shared pytest fixtures: paths to the real reference outputs in ../shared/fixtures."""
+"""Shared pytest fixtures: paths to the real reference outputs in ../shared/fixtures, one
+PostgreSQL server and one Slurm cluster per session. ``tests/validate/`` (long physics checks,
+``make validate``) is collected only when named on the command line."""
 
 from __future__ import annotations
 
@@ -12,6 +14,23 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 FIXTURES_DIR = Path(os.environ.get("LISFLOW_FIXTURES", REPO_ROOT.parent / "shared" / "fixtures"))
 SCIENCE_MD = FIXTURES_DIR.parent / "SCIENCE.md"
+VALIDATE_DIR = Path(__file__).resolve().with_name("validate")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Skip collecting tests/validate unless a command-line path lies inside it."""
+    if collection_path.resolve() != VALIDATE_DIR:
+        return None
+    requested = [Path(arg.split("::")[0]).resolve() for arg in config.args]
+    return not any(p == VALIDATE_DIR or VALIDATE_DIR in p.parents for p in requested)
+
+
+def _load_helper(name: str):
+    """Import tests/<name>.py (the tests directory is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")
@@ -33,11 +52,7 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def pg_server():
     """A PostgreSQL 15 server started for this test session (fails if it cannot start)."""
-    spec = importlib.util.spec_from_file_location(
-        "pgserver", Path(__file__).with_name("pgserver.py")
-    )
-    pgserver = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pgserver)
+    pgserver = _load_helper("pgserver")
     PgServer, PgServerError = pgserver.PgServer, pgserver.PgServerError
 
     server = PgServer()
@@ -66,3 +81,17 @@ def db_url(request, tmp_path) -> str:
     url = server.create_database(name)
     yield url
     server.drop_database(name)
+
+
+# --- Slurm: one real single-node cluster for the session (tests/slurmcluster.py) --------------
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    """munged + slurmctld + slurmd started once for every Slurm test module.
+
+    3 job slots on 2 cores: the chaos test's walltime victim only sleeps while the others
+    compute. Jobs of earlier modules stay listed (MinJobAge) but tests track their own job ids.
+    """
+    with _load_helper("slurmcluster").running_cluster(cpus=3) as slurm:
+        yield slurm

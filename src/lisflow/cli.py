@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import warnings
 
+import click
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
@@ -20,6 +21,31 @@ class LisflowGroup(TyperGroup):
     ``InputError`` (bad spec, option, table) exits with 2; other ``LisflowError`` with 1.
     Doing this in the group (not in ``main``) makes ``CliRunner`` tests see the same codes.
     """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*LAZY_COMMANDS, *(name for name in self.commands if name not in LAZY_COMMANDS)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """A registered command, or (for help listings) a placeholder that loads on use."""
+        if cmd_name in self.commands or cmd_name not in LAZY_COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        return LazyCommand(self, cmd_name)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[override]
+        name, command, rest = super().resolve_command(ctx, args)
+        if isinstance(command, LazyCommand):
+            command = command.load()
+        return name, command, rest
+
+    def load_module_of(self, cmd_name: str) -> click.Command:
+        """Import the module registering ``cmd_name`` and add all its commands to this group."""
+        module_name = LAZY_COMMANDS[cmd_name][0]
+        sub_app = typer.Typer()
+        importlib.import_module(module_name).register(sub_app)
+        sub_group = typer.main.get_group(sub_app)
+        for name, command in sub_group.commands.items():
+            self.commands.setdefault(name, command)
+        return self.commands[cmd_name]
 
     def invoke(self, ctx):  # type: ignore[override]
         try:
@@ -40,7 +66,12 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold database credentials
 )
 
-#: Modules that add their commands to ``app`` through a ``register(app)`` function.
+@app.callback()
+def root() -> None:
+    """Declarative DFT/AIMD/MD/ML workflows for lithium-sulfur battery chemistry."""
+
+
+#: Modules that add their commands to the root app through a ``register(app)`` function.
 COMMAND_MODULES = (
     "lisflow.workflows.cli",
     "lisflow.launch.cli",
@@ -51,19 +82,74 @@ COMMAND_MODULES = (
     "lisflow.ml.cli",
 )
 
+#: Root command -> (module registering it, its one-line help for ``lisflow --help``).
+#: Modules are imported only when one of their commands runs, so ``lisflow --help`` and
+#: argument errors never import pymatgen, FireWorks, SQLAlchemy, pandas, numba or sklearn.
+#: tests/unit/test_cli_lazy.py checks this table against what the modules register.
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "studies": ("lisflow.workflows.cli", "List the study definitions shipped in workflows/."),
+    "dry-run": (
+        "lisflow.workflows.cli",
+        "Write the inputs of every calculation (one directory each) and manifest.json.",
+    ),
+    "submit": (
+        "lisflow.launch.cli",
+        "Add each study's not-yet-done calculations to the LaunchPad as a Workflow.",
+    ),
+    "run": (
+        "lisflow.launch.cli",
+        "Run READY Fireworks on this machine (rapidfire) with a progress bar.",
+    ),
+    "status": (
+        "lisflow.launch.cli",
+        "Table of workflows (or Fireworks) and their states, with Slurm job states.",
+    ),
+    "launch": (
+        "lisflow.launch.queue_cli",
+        "Reserve READY Fireworks and submit one offline Slurm job for each.",
+    ),
+    "recover": (
+        "lisflow.launch.queue_cli",
+        "Recover offline launches, store their results, run analysis Fireworks that are READY.",
+    ),
+    "doctor": (
+        "lisflow.launch.queue_cli",
+        "Find lost (Slurm job gone), FIZZLED and stuck runs; with --rerun, re-queue them.",
+    ),
+    "query": ("lisflow.db.cli", "Print results from the database."),
+    "report": (
+        "lisflow.db.cli",
+        "Write PNG figures (adsorption energies, band centres) of every study.",
+    ),
+    "analyze": (
+        "lisflow.analysis.cli",
+        "One streaming pass over TRAJ; writes series.json, summary.json and PNG plots to --out.",
+    ),
+    "experiment": ("lisflow.analysis.cli", "Analyse in-situ experiment data (paper 000)."),
+    "pack": (
+        "lisflow.forcefield.cli",
+        "Pack one MD box with packmol and write its LAMMPS data file (full scale works).",
+    ),
+    "md-info": (
+        "lisflow.forcefield.cli",
+        "Counts, Li2S6 wt%, atoms, net charge and box of every system of an MD study.",
+    ),
+    "ml": ("lisflow.ml.cli", "Feature selection, XGBoost models and screening (paper 002)."),
+}
 
-def _register_commands() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.register(app)
 
+class LazyCommand(click.Command):
+    """Stand-in for a not-yet-imported command: its name and help line, loaded when used."""
 
-_register_commands()
+    def __init__(self, group: LisflowGroup, name: str) -> None:
+        super().__init__(name, short_help=LAZY_COMMANDS[name][1], help=LAZY_COMMANDS[name][1])
+        self.group = group
+
+    def load(self) -> click.Command:
+        return self.group.load_module_of(self.name)
+
+    def main(self, *args, **kwargs):  # pragma: no cover - only when called directly
+        return self.load().main(*args, **kwargs)
 
 
 def quiet_library_warnings() -> None:

@@ -39,10 +39,9 @@ TIMEOUT_S = 420.0
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    # 3 job slots on 2 cores: the walltime victim only sleeps while the others compute
-    with slurmcluster.running_cluster(cpus=3) as slurm:
-        yield slurm
+def cluster(slurm_cluster):
+    """The session's Slurm cluster (tests/conftest.py: one per session, 3 job slots)."""
+    return slurm_cluster
 
 
 def _invoke(*args: str) -> str:

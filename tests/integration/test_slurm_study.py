@@ -52,9 +52,9 @@ CP2K_STUDY = {
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    with slurmcluster.running_cluster() as slurm:
-        yield slurm
+def cluster(slurm_cluster):
+    """The session's Slurm cluster (tests/conftest.py: one per session, 3 job slots)."""
+    return slurm_cluster
 
 
 def _invoke(*args: str) -> str:

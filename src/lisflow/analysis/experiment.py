@@ -16,16 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import constants, integrate, stats
 
 from lisflow.errors import InputError
+
+# scipy.stats / scipy.integrate are imported where used: `lisflow experiment --help` stays fast.
 
 #: Boltzmann constant as paper 000 prints it (Methods, after eq. 3): 1.38e-23 J/K.
 KB_PAPER_J_PER_K = 1.38e-23
 #: Temperature of the liquid-cell experiment, K (paper 000, Methods, after eq. 3).
 T_PAPER_K = 300.0
-#: Boltzmann constant in eV/K (CODATA 2018 via scipy.constants), for Arrhenius fits.
-KB_EV_PER_K = constants.k / constants.e
+#: Boltzmann constant in eV/K for Arrhenius fits: k / e with the exact SI 2019 values
+#: (k = 1.380649e-23 J/K, e = 1.602176634e-19 C; identical to scipy.constants.k / .e).
+KB_EV_PER_K = 1.380649e-23 / 1.602176634e-19
 #: nm²/s → m²/s, nm/s → m/s, N → pN.
 _NM = 1e-9
 _PN_PER_N = 1e12
@@ -110,6 +112,7 @@ def einstein_diffusion_2d(
         lag, msd = lag[keep], msd[keep]
     if len(lag) < 2:
         raise InputError("max_lag_s", f"{max_lag_s} leaves {len(lag)} points", ">= 2 points")
+    from scipy import stats
     reg = stats.linregress(lag, msd)
     return DiffusionFit(
         float(reg.slope / 4.0),
@@ -159,6 +162,7 @@ def lsw_exponent(t_s, area_nm2) -> PowerLawFit:
         raise InputError("csv.t", "times must be > 0 for a log–log fit", "t > 0")
     if np.any(area <= 0):
         raise InputError("csv.area", "areas must be > 0 for a log–log fit", "area > 0")
+    from scipy import stats
     reg = stats.linregress(np.log(t), np.log(area))
     return PowerLawFit(float(reg.slope), float(np.exp(reg.intercept)), float(reg.rvalue**2))
 
@@ -179,6 +183,7 @@ def arrhenius_activation_energy(temperature_k, r_ct_ohm) -> ArrheniusFit:
         raise InputError("csv.T", "temperatures must be > 0 K", "T > 0")
     if np.any(r_ct <= 0):
         raise InputError("csv.R_ct", "resistances must be > 0 Ω", "R_ct > 0")
+    from scipy import stats
     reg = stats.linregress(1.0 / temp, np.log(1.0 / r_ct))
     return ArrheniusFit(
         float(-reg.slope * KB_EV_PER_K), float(np.exp(reg.intercept)), float(reg.rvalue**2)
@@ -197,6 +202,7 @@ def faraday_capacity(t_s, current_ma, sulfur_mass_mg: float | None = None) -> Ca
     """Capacity (mAh) = ∫ |I| dt by the trapezoid rule; per gram of S if ``sulfur_mass_mg``."""
     t, current = np.asarray(t_s, dtype=float), np.asarray(current_ma, dtype=float)
     _require_increasing(t, "csv.t")
+    from scipy import integrate
     mah = float(integrate.trapezoid(np.abs(current), t) / _S_PER_H)
     if sulfur_mass_mg is None:
         return Capacity(mah, None)

@@ -12,9 +12,8 @@ import json
 import math
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -23,6 +22,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from lisflow.db import queries
 from lisflow.db.store import ResultStore, mask_url, resolve_url
 from lisflow.errors import InputError, LisflowError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMATS = ("table", "csv", "json")
 
@@ -76,6 +78,8 @@ def render(frame: pd.DataFrame, fmt: str) -> str | Table:
             for row in frame.astype(object).to_dict(orient="records")
         ]
         return json.dumps(records, indent=1) + "\n"
+    import pandas as pd
+
     table = Table(show_lines=False)
     for column in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[column])

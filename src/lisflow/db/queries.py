@@ -8,13 +8,15 @@ Units are in the column names: ``*_ev`` eV, ``*_a`` Å, charges in e.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-from sqlalchemy import Select, String, select
+from sqlalchemy import DateTime, Select, String, select
 
 from lisflow.db import schema as s
 from lisflow.db.store import ResultStore
+
+if TYPE_CHECKING:  # pandas is imported on first query, not by ``lisflow --help``
+    import pandas as pd
 
 C = s.CalculationRow
 #: The three calculations of an adsorption energy (table aliases, built once).
@@ -49,9 +51,35 @@ def _frame(store: ResultStore, query: Select, order: tuple[str, ...]) -> pd.Data
         if postgres and isinstance(column.type, String):
             column = column.collate("C")
         keys.append(column.asc().nulls_first())
+    import pandas as pd
+
+    query = query.order_by(*keys)
     with store.engine.connect() as connection:
-        result = connection.execute(query.order_by(*keys))
+        if not postgres:
+            return _sqlite_frame(connection, query)
+        result = connection.execute(query)
         return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def _sqlite_frame(connection: Any, query: Select) -> pd.DataFrame:
+    """SQLite fast path: the rows straight from the DBAPI cursor, then column-wise type
+    conversion (datetimes parsed vectorised) instead of SQLAlchemy's per-row processing.
+    The frame equals the one of the generic path (tests/unit/test_db_fast.py)."""
+    import pandas as pd
+
+    result = connection.execute(query)  # SQLAlchemy's compiled-statement cache
+    names = list(result.keys())
+    rows = result.cursor.fetchall()  # raw DBAPI tuples: no per-row result processing
+    result.close()
+    if not rows:
+        return pd.DataFrame([], columns=names)
+    frame = pd.DataFrame.from_records(rows, columns=names, coerce_float=False)
+    for name, column in zip(names, query.selected_columns, strict=True):
+        if isinstance(column.type, DateTime):
+            frame[name] = pd.to_datetime(frame[name], format="ISO8601")
+        elif (process := column.type.result_processor(connection.dialect, None)) is not None:
+            frame[name] = [process(v) for v in frame[name].tolist()]
+    return frame
 
 
 def _with_calc(table: Any, columns: tuple[str, ...]) -> Select:

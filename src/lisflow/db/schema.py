@@ -18,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -146,6 +147,8 @@ class AdsorptionEnergyRow(Base):
     """E_ads = E_adslab − E_slab − E_molecule (eV); negative binds."""
 
     __tablename__ = "adsorption_energies"
+    #: "one site + adsorbate" (``lisflow query adsorption --site --adsorbate``) in one lookup
+    __table_args__ = (Index("ix_adsorption_energies_site_adsorbate", "site", "adsorbate"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     study: Mapped[str] = mapped_column(String(128), index=True)

@@ -26,7 +26,7 @@ import itertools
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC
-from importlib.metadata import version as package_version
+from importlib.metadata import version as _metadata_version
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +131,9 @@ def create_db_engine(url: URL) -> Engine:
     return engine
 
 
+#: Installed version of a package (cached: reading package metadata costs ~1 ms per call).
+package_version = functools.lru_cache(maxsize=None)(_metadata_version)
+
 #: Columns of ``calculations`` an upsert always overwrites; the others only when not None.
 _IDENTITY = ("study", "engine", "task", "role", "formula", "n_atoms", "labels", "site", "adsorbate")
 _RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(s.CalculationRecord))
@@ -218,6 +221,28 @@ class ResultStore:
         ).returning(s.CalculationRow.id)
         with self.transaction() as session:
             return session.execute(stmt).scalar_one()
+
+    def upsert_calculations(self, records: Sequence[s.CalculationRecord]) -> list[int]:
+        """Upsert many calculations in one transaction, one statement per batch of records with
+        the same set of given fields; same result per record as :meth:`upsert_calculation`.
+        Returns the primary keys in the order of ``records``."""
+        groups: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = {}
+        for position, record in enumerate(records):
+            values, changed = _calculation_upsert_values(record)
+            groups.setdefault(changed, []).append((position, values))
+        ids: list[int] = [0] * len(records)
+        with self.transaction() as session:
+            for changed, items in groups.items():
+                stmt = self._insert(s.CalculationRow)
+                set_ = {k: stmt.excluded[k] for k in changed}
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["calc_id"], set_={**set_, "updated_at": stmt.excluded.updated_at}
+                ).returning(s.CalculationRow.id, sort_by_parameter_order=True)
+                for batch in _batched(items, CHUNK):
+                    rows = session.execute(stmt, [values for _, values in batch]).all()
+                    for (position, _), row in zip(batch, rows, strict=True):
+                        ids[position] = row[0]
+        return ids
 
     def set_state(self, calc_id: str, state: str, reason: str | None = None) -> None:
         """Set the life-cycle state (one of ``STATES``) and its reason."""
@@ -431,6 +456,28 @@ class ResultStore:
                 session.execute(delete(table).where(*condition))
                 cleared.add(value)
             session.execute(self._insert(table), batch)
+
+
+def _calculation_upsert_values(record: s.CalculationRecord) -> tuple[dict, tuple[str, ...]]:
+    """Row values of ``record`` and the columns an upsert overwrites on conflict (the rules
+    of :meth:`ResultStore.upsert_calculation`, for the batch :meth:`upsert_calculations`)."""
+    values = {name: getattr(record, name) for name in _RECORD_FIELDS}
+    values.pop("created_at"), values.pop("updated_at")
+    values["state"] = s.choice(values["state"] or "PLANNED", s.STATES, "state")
+    values.update(site=record.site, adsorbate=record.adsorbate, labels=dict(record.labels))
+    values["lisflow_version"] = values["lisflow_version"] or lisflow.__version__
+    values["pymatgen_version"] = values["pymatgen_version"] or package_version("pymatgen")
+    values["files"] = values["files"] or {}
+    changed = [
+        k
+        for k in values
+        if k != "calc_id" and (k in _IDENTITY or getattr(record, k) is not None)
+    ]
+    if record.state is not None and "state_reason" not in changed:
+        changed.append("state_reason")  # a new state always comes with its own reason
+    now = s.utc_now()
+    values.update(created_at=now, updated_at=now)
+    return values, tuple(changed)
 
 
 def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

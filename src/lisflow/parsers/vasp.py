@@ -239,6 +239,9 @@ def _from_outcar(run_dir: Path, path: Path, outcar: Outcar) -> VaspResult:
         ibrion is not None and int(ibrion.group(1)) == -1
     )
     incar_path = find_output(run_dir, "INCAR", required=False)
+    incar = dict(Incar.from_file(str(incar_path))) if incar_path else {}
+    if nsw is not None:
+        incar.setdefault("NSW", int(nsw.group(1)))
     version = _VERSION_RE.search(text)
     symbols = list(dict.fromkeys(_POTCAR_RE.findall(text)))
     return VaspResult(
@@ -255,7 +258,7 @@ def _from_outcar(run_dir: Path, path: Path, outcar: Outcar) -> VaspResult:
         n_atoms=len(structure),
         efermi=None if outcar.efermi is None else float(outcar.efermi),
         vasp_version=version.group(1) if version else None,
-        incar=dict(Incar.from_file(str(incar_path))) if incar_path else {},
+        incar=incar,
         potcar_symbols=tuple(symbols),
         ionic_energies=energies,
         source=str(path),

@@ -79,9 +79,12 @@ def resolve_url(url: str | URL | None = None) -> URL:
 
 
 def mask_url(url: str | URL) -> str:
-    """The URL as text with its password replaced by ``***``."""
+    """The URL as text with its password (user info and ``?password=``-like query arguments,
+    see :mod:`lisflow.urls`) replaced by ``***``."""
+    from lisflow.urls import mask_url as mask_text
+
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        return mask_text(make_url(url).render_as_string(hide_password=True))
     except ArgumentError:
         return "<invalid database URL>"
 

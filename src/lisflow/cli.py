@@ -159,9 +159,22 @@ def quiet_library_warnings() -> None:
     warnings.filterwarnings("ignore", message="Not all sites have property tags")
 
 
+def _exit_on_sigterm() -> None:
+    """SIGTERM (``kill``, a Slurm time limit) unwinds like Ctrl-C, so temporary directories
+    (``.study.*``) and half-written files are removed on the way out."""
+    import signal
+    import sys
+
+    def handler(signum, frame):
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def main() -> None:
     """Console entry point (``lisflow``)."""
     quiet_library_warnings()
+    _exit_on_sigterm()
     app()
 
 

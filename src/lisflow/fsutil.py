@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -11,18 +12,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+def atomic_write_text(path: str | os.PathLike, text: str, mode: int | None = None) -> Path:
     """Write ``text`` to ``path`` through a temporary file in the same directory and rename."""
-    return atomic_write_bytes(path, text.encode())
+    return atomic_write_bytes(path, text.encode(), mode)
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temp file + fsync + rename)."""
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, mode: int | None = None) -> Path:
+    """Write ``data`` to ``path`` atomically (temp file + fsync + rename). ``mode``: the file's
+    permissions (e.g. 0o600 for files holding connection data); default 0666 minus umask."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
+        os.fchmod(fd, mode if mode is not None else 0o666 & ~_umask())  # mkstemp makes 0600
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -41,18 +43,74 @@ def _umask() -> int:
     return mask
 
 
+#: File in every directory ``atomic_directory`` writes: the files lisflow put there (JSON).
+MARKER = ".lisflow-output"
+
+
+def _written_by_lisflow(directory: Path) -> set[str] | None:
+    """The files lisflow wrote in ``directory`` (from its marker), or None without a marker."""
+    marker = directory / MARKER
+    if not marker.is_file():
+        return None
+    try:
+        names = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return None
+    return set(names) if isinstance(names, list) else None
+
+
+def _files_below(directory: Path) -> set[str]:
+    return {
+        p.relative_to(directory).as_posix()
+        for p in directory.rglob("*")
+        if not p.is_dir() or p.is_symlink()
+    }
+
+
+def check_replaceable(path: Path, field: str = "--out") -> None:
+    """Refuse to replace ``path`` unless it is absent, empty, or a lisflow output holding only
+    files lisflow wrote (never delete what lisflow did not write)."""
+    from lisflow.errors import InputError
+
+    if not path.exists() and not path.is_symlink():
+        return
+    if not path.is_dir() or path.is_symlink():
+        raise InputError(field, f"{path} exists and is not a directory; choose another path")
+    present = _files_below(path)
+    if not present:
+        return
+    written = _written_by_lisflow(path)
+    if written is None:
+        raise InputError(
+            field,
+            f"{path} is not empty and was not written by lisflow; choose a new directory",
+        )
+    foreign = sorted(present - written - {MARKER})
+    if foreign:
+        raise InputError(
+            field, f"{path} holds {foreign[0][:60]!r}, not written by lisflow; move it first"
+        )
+
+
 @contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_directory(path: str | os.PathLike, field: str = "--out") -> Iterator[Path]:
     """Yield a temporary sibling directory; on success it replaces ``path`` whole.
 
-    On any exception the temporary directory is removed and ``path`` is left as it was.
+    ``path`` must be absent, empty or an earlier lisflow output (its ``.lisflow-output``
+    marker lists every file lisflow wrote there; any other file makes this refuse with
+    ``InputError`` naming ``field``). On any exception the temporary directory is removed
+    and ``path`` is left as it was.
     """
     target = Path(path)
+    check_replaceable(target, field)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    tmp.chmod(0o777 & ~_umask())
     try:
+        tmp.chmod(0o777 & ~_umask())
         yield tmp
+        names = sorted(_files_below(tmp) - {MARKER})
+        atomic_write_text(tmp / MARKER, json.dumps(names, indent=0) + "\n")
+        check_replaceable(target, field)  # again: nothing appeared meanwhile
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -42,9 +42,20 @@ def open_store(db: str | None) -> ResultStore:
     try:
         return ResultStore(url, create=False)
     except SQLAlchemyError as exc:
+        from lisflow.urls import SECRET_QUERY_KEYS
+        from lisflow.urls import mask_url as mask_text
+
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        if url.password:
-            reason = reason.replace(str(url.password), "***")
+        secrets = [str(url.password)] if url.password else []
+        secrets += [
+            str(v)
+            for k, values in url.query.items()
+            if k.lower() in SECRET_QUERY_KEYS
+            for v in (values if isinstance(values, tuple) else (values,))
+        ]
+        for secret in filter(None, secrets):
+            reason = reason.replace(secret, "***")
+        reason = mask_text(reason)
         raise LisflowError(f"cannot open database {mask_url(url)}: {reason}") from None
 
 

@@ -80,9 +80,12 @@ def resolve_url(url: str | URL | None = None) -> URL:
 
 
 def mask_url(url: str | URL) -> str:
-    """The URL as text with its password replaced by ``***``."""
+    """The URL as text with its password (user info and ``?password=``-like query arguments,
+    see :mod:`lisflow.urls`) replaced by ``***``."""
+    from lisflow.urls import mask_url as mask_text
+
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        return mask_text(make_url(url).render_as_string(hide_password=True))
     except ArgumentError:
         return "<invalid database URL>"
 
@@ -134,6 +137,30 @@ def create_db_engine(url: URL) -> Engine:
 #: Installed version of a package (cached: reading package metadata costs ~1 ms per call).
 package_version = functools.lru_cache(maxsize=None)(_metadata_version)
 
+
+#: Key of the PostgreSQL advisory lock that serialises schema creation (any fixed bigint).
+SCHEMA_LOCK_KEY = 0x6C6973666C6F77  # "lisflow"
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the missing tables, race-free when several processes open a fresh database.
+
+    SQLite: in one ``BEGIN IMMEDIATE`` transaction (the write lock is taken before the
+    existence checks, so a second process waits on the busy timeout instead of failing with
+    "database is locked"). PostgreSQL: under a transaction-level advisory lock, so the second
+    process sees the committed tables instead of violating ``pg_type``'s unique index.
+    """
+    if engine.dialect.name == "sqlite":
+        with engine.connect().execution_options(**{WRITE_OPTION: True}) as connection:
+            with connection.begin():
+                s.Base.metadata.create_all(connection)
+        return
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
+        s.Base.metadata.create_all(connection)
+
+
 #: Columns of ``calculations`` an upsert always overwrites; the others only when not None.
 _IDENTITY = ("study", "engine", "task", "role", "formula", "n_atoms", "labels", "site", "adsorbate")
 _RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(s.CalculationRecord))
@@ -154,7 +181,7 @@ class ResultStore:
         self.engine = create_db_engine(self.url)
         self._session: Session | None = None
         self._insert = _dialect_insert(self.engine.dialect.name)
-        s.Base.metadata.create_all(self.engine)
+        create_schema(self.engine)
 
     @property
     def display_url(self) -> str:

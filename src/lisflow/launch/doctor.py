@@ -80,13 +80,13 @@ def fizzle_reason(lpad, launch_id: int | None, width: int = 200) -> str:
 _fizzle_reason = fizzle_reason
 
 
-def _runner_alive(lpad, launch_id: int) -> bool | None:
-    """Whether the local ``lisflow run`` process that reserved a launch still runs (None:
-    not a local launch, or another host)."""
+def _runner_alive(lpad, fw_id: int) -> bool | None:
+    """Whether the local ``lisflow run`` process that reserved a Firework still runs (None:
+    not reserved by a local run, or on another host)."""
     import socket
 
-    doc = lpad.launches.find_one({"launch_id": launch_id}, {"lisflow_runner": 1}) or {}
-    runner = doc.get("lisflow_runner") or {}
+    doc = lpad.fireworks.find_one({"fw_id": fw_id}, {"spec._lisflow_runner": 1}) or {}
+    runner = (doc.get("spec") or {}).get("_lisflow_runner") or {}
     if not runner or runner.get("host") != socket.gethostname():
         return None
     try:
@@ -143,7 +143,7 @@ def find_problems(
             )
             continue
         if slurm is None:
-            if launch_id is None or _runner_alive(lpad, launch_id) is not False:
+            if launch_id is None or _runner_alive(lpad, doc["fw_id"]) is not False:
                 continue
             reason = f"{doc['state']} but its lisflow run process is gone"
         elif job_id is None:

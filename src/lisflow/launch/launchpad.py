@@ -44,15 +44,15 @@ def _mongomock_launchpad(file: Path, wait: bool) -> Iterator:
     from fireworks.core import launchpad as fw_launchpad
     from mongomock.gridfs import enable_gridfs_integration
 
-    file.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(file.parent)
     lock_path = file.with_suffix(file.suffix + ".lock")
-    with open(lock_path, "a+") as lock:
+    with open(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600), "a+") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             raise LaunchPadBusy(f"{file} is in use by another lisflow process") from None
         if not file.exists() or file.stat().st_size == 0:
-            atomic_write_text(file, "{}")
+            atomic_write_text(file, "{}", mode=0o600)
         previous = os.environ.get("MONGOMOCK_SERVERSTORE_FILE")
         os.environ["MONGOMOCK_SERVERSTORE_FILE"] = str(file)
         enable_gridfs_integration()  # as fireworks.fw_config does in mongomock mode
@@ -84,7 +84,18 @@ def save(lpad) -> None:
         return
     from bson import json_util
 
-    atomic_write_text(file, json_util.dumps(lpad.connection._store.to_dict()))
+    # 0600: Firework specs may name databases and run directories
+    atomic_write_text(file, json_util.dumps(lpad.connection._store.to_dict()), mode=0o600)
+
+
+def private_dir(directory: Path) -> None:
+    """Create ``directory`` (and parents) 0700; a directory lisflow created earlier with a
+    wider mode is narrowed (it holds the LaunchPad and results)."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(OSError):
+        if directory.stat().st_uid == os.getuid() and directory.stat().st_mode & 0o077:
+            if (directory / "launchpad.json").exists() or not any(directory.iterdir()):
+                directory.chmod(0o700)
 
 
 def _mongodb_launchpad(profile: Profile):
@@ -98,6 +109,12 @@ def _mongodb_launchpad(profile: Profile):
             "not set: the cluster profile needs the MongoDB URI",
             f"${variable} or ${variable}_FILE",
         )
-    return LaunchPad(
-        host=uri, uri_mode=True, name=profile.launchpad.get("name", "lisflow"), strm_lvl="ERROR"
-    )
+    try:
+        return LaunchPad(
+            host=uri, uri_mode=True, name=profile.launchpad.get("name", "lisflow"), strm_lvl="ERROR"
+        )
+    except Exception as exc:  # pymongo's messages may quote the URI: never print it whole
+        from lisflow.urls import mask_url
+
+        message = mask_url(str(exc).replace(uri, mask_url(uri)))
+        raise LisflowError(f"cannot open the MongoDB LaunchPad (${variable}): {message}") from None

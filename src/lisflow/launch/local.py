@@ -153,6 +153,8 @@ def _quiet_ping() -> None:
     rocket.do_ping = do_ping
 
 
+#: Firework spec key: host and pid of the ``lisflow run`` that reserved it (doctor: alive?).
+RUNNER_KEY = "_lisflow_runner"
 #: Categories a local runner takes: every engine and the small analysis Fireworks.
 LOCAL_CATEGORIES = ("cp2k", "lammps", "vasp", "replay", "analysis")
 
@@ -172,7 +174,7 @@ def _reserve(profile: Profile, fworker) -> tuple[int, str, int, Path] | None:
         launch_dir.mkdir(parents=True, exist_ok=True)
         lpad.change_launch_dir(launch_id, str(launch_dir))
         runner = {"host": socket.gethostname(), "pid": os.getpid()}  # lisflow doctor: alive?
-        lpad.launches.update_one({"launch_id": launch_id}, {"$set": {"lisflow_runner": runner}})
+        lpad.fireworks.update_one({"fw_id": fw.fw_id}, {"$set": {f"spec.{RUNNER_KEY}": runner}})
         cwd = os.getcwd()
         os.chdir(launch_dir)
         try:

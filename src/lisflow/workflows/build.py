@@ -17,6 +17,7 @@ from typing import Any
 from fireworks import Firework, Workflow
 
 from lisflow.calculation import Calculation, calc_to_dict
+from lisflow.urls import has_credentials
 from lisflow.workflows.firetasks import (
     STRUCTURE_FILE,
     AdsorptionEnergyTask,
@@ -71,7 +72,8 @@ def build_workflow(
     report = BuildReport(study=spec.study, planned=len(calcs))
     fireworks: dict[str, Firework] = {}
     links: dict[Firework, list[Firework]] = {}
-    public_db = db_url if db_url and "@" not in db_url else None  # no credentials in specs
+    # no credentials in Firework specs (launchpad.json): the task reads $LISFLOW_DB_URL then
+    public_db = db_url if db_url and not has_credentials(db_url) else None
     for calc in calcs:
         record = store.get(calc.calc_id)
         if record is not None and record.state == "COMPLETED":

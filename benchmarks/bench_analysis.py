@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> dict:
         "system": {"atoms": 150_000, "sulfur": 18_360, "frames": n_done, "baseline_frames": n_base},
         "ms_per_frame": times | base,
         "whole_pass_over_freud": ratio,
-        "target_whole_pass_over_freud": 0.5,
+        "target_whole_pass_over_freud": 0.4,
         "memory": memory,
         "cpu_count": os.cpu_count(),
         "load_average": os.getloadavg(),
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"{'quantity':44s} {'ms/frame':>10s}")
     for key, value in result["ms_per_frame"].items():
         print(f"{key:44s} {value:10.2f}")
-    print(f"whole pass / freud cluster alone = {ratio:.2f} (target <= 0.5)")
+    print(f"whole pass / freud cluster alone (baseline, same pass) = {ratio:.2f} (target <= 0.4)")
     for m in memory:
         print(
             f"{m['frames']:5d} frames: traced peak {m['traced_peak_mib']:.1f} MiB, max RSS {m['max_rss_mib']:.0f} MiB"

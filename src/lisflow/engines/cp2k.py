@@ -98,6 +98,7 @@ class Cp2kEngine:
             charges=charges,
         )
         parsed.files.update(md_output_files(directory))
+        parsed.series.update(aimd_layer_series(calc, directory))
         return parsed
 
     def final_structure(self, calc: Calculation, directory: Path):
@@ -120,6 +121,23 @@ def md_output_files(directory: Path) -> dict[str, str]:
     if any(directory.glob(pattern)):
         files["density_cubes"] = str(directory / pattern)
     return files
+
+
+def aimd_layer_series(calc: Calculation, directory: Path) -> dict:
+    """Layer-resolved Bader charges of the polysulfide ions from the density cubes of an AIMD
+    of the Mo4/N-G model (ED Fig. 8g); empty for other runs or without cubes."""
+    structure = calc.structure
+    if calc.task != "aimd" or structure is None or "molecule" not in structure.site_properties:
+        return {}
+    cubes = sorted(directory.glob(f"{PROJECT}-ELECTRON_DENSITY-1_*.cube"))
+    if not cubes:
+        return {}
+    from lisflow.analysis.aimd_layers import layer_series
+    from lisflow.io.cp2k import GTH_VALENCE
+
+    timestep = float(calc.params.get("aimd", {}).get("timestep_fs", 1.0))
+    valence = {el: float(q) for el, q in GTH_VALENCE.items()}
+    return layer_series(structure, cubes, timestep, valence)
 
 
 def final_md_structure(calc: Calculation, directory: Path):

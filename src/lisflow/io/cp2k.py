@@ -293,7 +293,7 @@ class AimdSettings:
     aspc_order: int = 3
     corrector_steps: int = 1
     full_scf_max: int = 50
-    cube_every_steps: int = 0
+    cube_every_steps: int = 1000  # 1 ps at 1 fs: 20 + 8 cubes over the two stages
     cube_stride: int = 2
     steps_override: int | None = None  # tiny test runs: run this many MD steps
 

@@ -136,17 +136,16 @@ def analyze(
         build_analyses,
         load_universe,
     )
-    from lisflow.fsutil import atomic_directory
-
     from lisflow.analysis.window import AnalysisWindow
+    from lisflow.fsutil import atomic_directory
 
     if step < 1:
         raise InputError("step", f"{step}", ">= 1")
     universe = load_universe(trajectory, topology, dt_ps=dt_ps)
     type_s, type_electrode = selections_from_types(topology)
-    window = AnalysisWindow(start or 0.0, stop, sample_every)
+    frame_window = AnalysisWindow(start or 0.0, stop, sample_every)
     frame_dt = dt_ps if dt_ps is not None else float(universe.trajectory.dt)
-    first, last, every = window.frames(frame_dt, len(universe.trajectory))
+    first, last, every = frame_window.frames(frame_dt, len(universe.trajectory))
     built = build_analyses(
         universe,
         [n.strip() for n in analyses.split(",") if n.strip()],

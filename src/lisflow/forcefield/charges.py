@@ -143,10 +143,12 @@ def _read_acf(path: Path) -> ChargeTable:
     if zval is None:
         raise InputError("charges", f"{path}: no OUTCAR with ZVAL next to it (net charges)")
     result = read_acf(path, zval=zval)
-    from pymatgen.core import Structure as S
-
-    poscar = next((path.parent / n for n in ("CONTCAR", "POSCAR") if (path.parent / n).is_file()))
-    structure = S.from_file(str(poscar))
+    poscar = next(
+        (path.parent / n for n in ("CONTCAR", "POSCAR") if (path.parent / n).is_file()), None
+    )
+    if poscar is None:
+        raise InputError("charges", f"{path}: no POSCAR/CONTCAR next to it (site positions)")
+    structure = Structure.from_file(str(poscar))
     return ChargeTable(structure, tuple(float(q) for q in result.net_charges), str(path),
                        result.method)
 

@@ -184,3 +184,33 @@ def test_analyze_cli_on_ifabp(ifabp, tmp_path):
         app, ["analyze", str(dcd), "--topology", str(data), "--analyses", "rdf"]
     )
     assert bad.exit_code == 2 and "analyses" in bad.output
+
+
+def test_analyze_selects_s6_by_the_pack_type_map_and_window(ifabp, tmp_path):
+    """``analyze`` takes the polysulfide S from <stem>.types.json (TFSI S has another type)
+    and only the frames of --start/--stop (ns); issue 11 item 6."""
+    import bz2
+
+    from lisflow.analysis.trajectory import load_universe
+
+    dcd, data = ifabp
+    plain = tmp_path / "system.data"
+    plain.write_bytes(bz2.decompress(data.read_bytes()))
+    u = load_universe(dcd, plain, dt_ps=0.5)
+    na_type = int(u.select_atoms("prop mass > 22.9 and prop mass < 23.0").types[0])
+    (tmp_path / "system.types.json").write_text(
+        json.dumps({"s6_sulfur_types": [na_type], "electrode_types": []})
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app,
+        ["analyze", str(dcd), "--topology", str(plain), "--analyses", "clusters", "--out",
+         str(out), "--no-progress", "--dt-ps", "0.5", "--start", "0.0005", "--stop", "0.0015"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["sulfur_selection"] == f"type {na_type}"
+    assert summary["n_frames"] == 3 and summary["window_ns"] == [0.0005, 0.0015]
+    series = json.loads((out / "series.json").read_text())
+    largest = next(s for s in series if s["quantity"] == "largest_size")
+    assert largest["x"] == [0.5, 1.0, 1.5]  # frames 1-3 of 0, 0.5, ..., 2 ps

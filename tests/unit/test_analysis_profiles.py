@@ -81,10 +81,15 @@ def test_surface_count_and_dense_distance():
     dense = DensePhaseDistance(sulfur, electrode, edge_percentile=10.0)
     run_analyses(u, [surface, dense], progress=False)
     for i, _ in enumerate(u.trajectory):
-        top = electrode.positions[:, 2].max()
+        z = np.sort(electrode.positions[:, 2])[::-1]
+        # surface = top atomic plane: the highest z with >= 10 % of the atoms within 0.5 A
+        # (this rough synthetic plate: the first such z from the top), their mean z
+        need = int(np.ceil(0.1 * len(z)))
+        top_z = next(t for t in z if np.sum(np.abs(z - t) <= 0.5) >= need)
+        top = z[np.abs(z - top_z) <= 0.5].mean()
         height = sulfur.positions[:, 2] - top
         assert surface.counts[i] == np.sum((height >= 0) & (height <= 15))
-        assert surface.surface_z[i] == pytest.approx(top)
+        assert surface.surface_z[i] == pytest.approx(top, abs=1e-4)
         assert dense.edge[i] == pytest.approx(
             np.sort(height)[int(0.1 * (len(height) - 1))], abs=0.2
         )
@@ -157,3 +162,18 @@ def test_failed_pass_removes_msd_temporary_file(tmp_path):
     with pytest.raises(InputError, match="triclinic"):
         run_analyses(u, [msd, SliceChargeDensity(u.select_atoms("prop mass < 40"))], progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_surface_is_the_sheet_plane_not_the_cluster_top():
+    """0-15 A is measured from the graphene sheet / top Ti layer (issue 11 item 9)."""
+    import MDAnalysis as mda
+
+    from lisflow.analysis.profiles import surface_z
+
+    sheet = [(x, y, 5.0 + 0.01 * ((x + y) % 3)) for x in range(10) for y in range(10)]
+    cluster = [(4.0, 4.0, 7.1), (5.0, 4.0, 7.1), (4.5, 5.0, 7.1), (4.5, 4.5, 9.3)]
+    ti = [(x, y, 2.0 + 2.34 * layer) for layer in range(6) for x in range(4) for y in range(4)]
+    for xyz, expected in ((sheet + cluster, np.mean([p[2] for p in sheet])), (ti, 2.0 + 5 * 2.34)):
+        u = mda.Universe.empty(len(xyz), trajectory=True)
+        u.atoms.positions = np.array(xyz)
+        assert surface_z(u.atoms) == pytest.approx(expected, abs=1e-5)

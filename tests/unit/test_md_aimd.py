@@ -57,3 +57,31 @@ def test_deuterated_and_distances(model):
 def test_deterministic(model):
     again = aimd_interface_model()
     assert np.allclose(again.cart_coords, model.cart_coords)
+
+
+def test_layer_charges_group_ions_by_lateral_distance(model):
+    """ED Fig. 8g: S6 ions ranked by x-y distance of their S centroid from the Mo centre."""
+    from lisflow.analysis.aimd_layers import LAYERS, layer_charges, polysulfide_ions
+
+    ions = polysulfide_ions(model)
+    assert sorted(ions) == ["Li2S6:0", "Li2S6:1", "Li2S6:2"]
+    assert all(len(idx) == 6 for idx in ions.values())
+    q = np.zeros(len(model))
+    for k, idx in enumerate(sorted(ions.values())):
+        q[idx] = -0.1 * (k + 1)  # ion k: -0.6 (k+1) e in total
+    q[[i for i, s in enumerate(model) if s.specie.symbol == "Li"]] = 0.9  # not in an ion
+    layers = layer_charges(model, q)
+    mo = model.cart_coords[[i for i, s in enumerate(model) if s.specie.symbol == "Mo"], :2]
+    ab = np.array([model.lattice.a, model.lattice.b])
+    dist = {}
+    for name, idx in ions.items():
+        d = model.cart_coords[idx, :2].mean(axis=0) - mo.mean(axis=0)  # packed ions unwrapped
+        dist[name] = float(np.hypot(*(d - ab * np.round(d / ab))))
+    order = sorted(dist, key=dist.get)
+    for layer, name in zip(LAYERS, order, strict=True):
+        k = sorted(ions).index(name)
+        assert layers[layer]["ions"] == [name]
+        assert layers[layer]["charges_e"] == pytest.approx([-0.6 * (k + 1)])
+        assert layers[layer]["lateral_distance_a"] == pytest.approx([dist[name]])
+    with pytest.raises(Exception, match="charges"):
+        layer_charges(model, q[:-1])

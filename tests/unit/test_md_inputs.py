@@ -63,7 +63,19 @@ def test_interface_script_slab_and_fixed_electrode():
     assert "boundary p p f" in text and "kspace_modify slab 3.0" in text
     assert f"group electrode type {' '.join(map(str, lay.electrode_types))}" in text
     assert "fix freeze electrode setforce 0.0 0.0 0.0" in text and "wall/reflect" in text
-    assert "fix integ mobile nvt" in text and "npt" not in text
+    # one Nose-Hoover thermostat per species group (paper 000 Methods MD, "respectively")
+    groups = lay.thermostat_groups
+    assert list(groups) == ["Li2S6", "LiTFSI", "DOL", "DME"]
+    n_e = len(system.electrode)
+    assert groups["Li2S6"][0][0] == n_e + 1
+    ends = [r for ranges in groups.values() for r in ranges]
+    assert sum(b - a + 1 for a, b in ends) == system.n_atoms - n_e  # every mobile atom once
+    for name, ranges in groups.items():
+        ids = " ".join(f"{a}:{b}" for a, b in ranges)
+        assert f"group g_{name} id {ids}" in text
+        assert f"fix nvt_{name} g_{name} nvt temp 300.0 300.0 100.0" in text
+        assert f"unfix nvt_{name}" in text
+    assert "fix integ" not in text and "npt" not in text
 
 
 def test_dense_phase_anneal_and_time_scale():

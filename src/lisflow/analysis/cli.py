@@ -99,9 +99,18 @@ def analyze(
     out: Path = typer.Option(Path("analysis_out"), "--out", help="Output directory."),
     step: int = typer.Option(1, help="Analyse every step-th frame."),
     dt_ps: float = typer.Option(None, "--dt-ps", help="Time between frames, ps (LAMMPS output)."),
-    s_select: str = typer.Option(None, help="MDAnalysis selection of S atoms (default: by mass)."),
+    s_select: str = typer.Option(
+        None,
+        help="MDAnalysis selection of S atoms (default: the S6(2-) S types of the "
+        "<topology stem>.types.json that pack writes; by mass only without it).",
+    ),
     electrode_select: str = typer.Option(
-        None, help="Selection of electrode atoms (default: Mo/Ti by mass)."
+        None, help="Selection of electrode atoms (default: electrode types of the types file)."
+    ),
+    start: float = typer.Option(None, "--start", help="Window start, ns (t of frame k = k dt)."),
+    stop: float = typer.Option(None, "--stop", help="Window end, ns (inclusive)."),
+    sample_every: float = typer.Option(
+        None, "--sample-every", help="Sampling interval, ps (a multiple of the frame interval)."
     ),
     periodic_z: bool = typer.Option(False, help="Clusters periodic in z too (bulk boxes)."),
     unwrap: bool = typer.Option(False, help="Unwrap a wrapped trajectory frame to frame for MSD."),
@@ -127,23 +136,36 @@ def analyze(
         build_analyses,
         load_universe,
     )
+    from lisflow.analysis.window import AnalysisWindow
     from lisflow.fsutil import atomic_directory
 
     if step < 1:
         raise InputError("step", f"{step}", ">= 1")
     universe = load_universe(trajectory, topology, dt_ps=dt_ps)
+    type_s, type_electrode = selections_from_types(topology)
+    frame_window = AnalysisWindow(start or 0.0, stop, sample_every)
+    frame_dt = dt_ps if dt_ps is not None else float(universe.trajectory.dt)
+    first, last, every = frame_window.frames(frame_dt, len(universe.trajectory))
     built = build_analyses(
         universe,
         [n.strip() for n in analyses.split(",") if n.strip()],
-        sulfur_selection=s_select or SULFUR_SELECTION,
-        electrode_selection=electrode_select or ELECTRODE_SELECTION,
+        sulfur_selection=s_select or type_s or SULFUR_SELECTION,
+        electrode_selection=electrode_select or type_electrode or ELECTRODE_SELECTION,
         periodic_z=periodic_z,
         unwrap=unwrap,
         grouping=grouping,
     )
-    report = run_analyses(universe, built, step=step, progress=progress)
+    report = run_analyses(
+        universe, built, start=first, stop=last, step=every * step, progress=progress
+    )
     series = {}
-    summary: dict[str, object] = {"n_frames": report.n_frames, "ms_per_frame": {}}
+    summary: dict[str, object] = {
+        "n_frames": report.n_frames,
+        "window_ns": [first * frame_dt / 1000.0, (last - 1) * frame_dt / 1000.0],
+        "sample_ps": every * step * frame_dt,
+        "sulfur_selection": s_select or type_s or SULFUR_SELECTION,
+        "ms_per_frame": {},
+    }
     for analysis in built:
         series.update(analysis.to_series())
         summary["ms_per_frame"][analysis.name] = 1e3 * report.s_per_frame[analysis.name]
@@ -166,6 +188,22 @@ def analyze(
         with ResultStore(db) as store:
             summary["stored_points"] = save_series(store, calc_id, series)
     console.print(json.dumps(summary, indent=1))
+
+
+def selections_from_types(topology: Path) -> tuple[str | None, str | None]:
+    """S6(2-) S and electrode selections by LAMMPS type from ``<stem>.types.json`` (written
+    by ``pack`` next to the data file); ``(None, None)`` when there is no such file. TFSI
+    contains S too, so selecting S by mass would mix TFSI S into the polysulfide S."""
+    types_file = Path(topology).with_suffix(".types.json")
+    if not types_file.is_file():
+        return None, None
+    types = json.loads(types_file.read_text())
+    s_types = types.get("s6_sulfur_types") or []
+    e_types = types.get("electrode_types") or []
+    return (
+        "type " + " ".join(map(str, s_types)) if s_types else None,
+        "type " + " ".join(map(str, e_types)) if e_types else None,
+    )
 
 
 def _parse_window(text: str | None, lagtimes: np.ndarray) -> tuple[float, float]:

@@ -5,7 +5,8 @@
 - :class:`SurfaceSulfurCount`: S atoms with z in [0, 15] Å above the electrode surface.
 - :class:`DensePhaseDistance`: z-distance of the dense phase from the electrode surface.
 
-The electrode surface is the largest z of the electrode atoms in each frame. Memory: one
+The electrode surface is the topmost atomic plane of the electrode in each frame
+(:func:`surface_z`: the graphene sheet of Mo NCs/N-G, the top Ti layer). Memory: one
 frame of the selections plus fixed-size accumulators (one profile per finished block).
 """
 
@@ -22,7 +23,8 @@ SLICE_WIDTH_A = 0.5
 BLOCK_PS = 1000.0
 #: Charge of one S6 centre, e (paper 000, eq. 9: q_S6 = 2).
 Q_S6_E = 2.0
-#: Surface shell, Å above the electrode (paper 000, Methods: "z coordinate 0–15 Å").
+#: Surface shell, Å above the electrode's top atomic plane (paper 000, Methods: "z coordinate
+#: 0–15 Å"; measured from the sheet / top-layer plane, :func:`surface_z`).
 SURFACE_SHELL_A = (0.0, 15.0)
 #: Atoms per S6 unit.
 S_PER_S6 = 6
@@ -155,9 +157,23 @@ class SliceChargeDensity(StreamingAnalysis):
         return series
 
 
+#: An atomic plane holds at least this fraction of the electrode atoms (graphene sheet ~99 %,
+#: each of six Ti layers 1/6; the Mo clusters, ~1 % of the Mo NCs/N-G atoms, are not a plane).
+PLANE_MIN_FRACTION = 0.10
+PLANE_TOLERANCE_A = 0.5  # Å, atoms within this of a plane's z belong to it
+
+
 def surface_z(electrode) -> float:
-    """Electrode surface height (Å): largest z of the electrode atoms in the current frame."""
-    return float(electrode.positions[:, 2].max())
+    """Electrode surface height (Å): mean z of the topmost atomic plane of the electrode in
+    the current frame (the graphene sheet of Mo NCs/N-G, not the top of its Mo clusters; the
+    top layer of Ti(001)). "0–15 Å above the surface" (paper 000) is measured from it."""
+    z = np.sort(electrode.positions[:, 2].astype(np.float64))[::-1]
+    need = max(1, int(np.ceil(PLANE_MIN_FRACTION * len(z))))
+    for top in z:
+        plane = z[np.abs(z - top) <= PLANE_TOLERANCE_A]
+        if len(plane) >= need:
+            return float(plane.mean())
+    return float(z[0])
 
 
 class SurfaceSulfurCount(StreamingAnalysis):

@@ -34,6 +34,7 @@ def generator(calc: Calculation) -> Cp2kInputGenerator:
         else None
     )
     charge = int(round(getattr(calc.structure, "charge", 0) or 0))
+    extra = {k: params[k] for k in ("basis_set", "cutoff_ry") if k in params}
     return Cp2kInputGenerator(
         task=params["task"],
         project=PROJECT,
@@ -41,6 +42,7 @@ def generator(calc: Calculation) -> Cp2kInputGenerator:
         charge=charge,
         overrides=params.get("overrides", {}),
         aimd=aimd,
+        **extra,
     )
 
 
@@ -128,7 +130,76 @@ class Cp2kEngine:
             engine_version=result.cp2k_version,
             charges=charges,
         )
-        trajectory = directory / f"{PROJECT}-pos-1.xyz"
-        if trajectory.exists():
-            parsed.files["trajectory"] = str(trajectory)
+        parsed.files.update(md_output_files(directory))
+        parsed.series.update(aimd_layer_series(calc, directory))
         return parsed
+
+    def final_structure(self, calc: Calculation, directory: Path):
+        """Final structure of an MD run (restart file: positions and, as site property
+        ``cp2k_velocity_au``, velocities) with the input's site properties; None otherwise."""
+        return final_md_structure(calc, Path(directory))
+
+
+def md_output_files(directory: Path) -> dict[str, str]:
+    """Trajectory, velocities, restart file and density cubes of a CP2K MD in ``directory``."""
+    files = {}
+    for key, name in (
+        ("trajectory", f"{PROJECT}-pos-1.xyz"),
+        ("velocities", f"{PROJECT}-vel-1.xyz"),
+        ("restart", f"{PROJECT}-1.restart"),
+    ):
+        if (directory / name).exists():
+            files[key] = str(directory / name)
+    pattern = f"{PROJECT}-ELECTRON_DENSITY-1_*.cube"
+    if any(directory.glob(pattern)):
+        files["density_cubes"] = str(directory / pattern)
+    return files
+
+
+def aimd_layer_series(calc: Calculation, directory: Path) -> dict:
+    """Layer-resolved Bader charges of the polysulfide ions from the density cubes of an AIMD
+    of the Mo4/N-G model (ED Fig. 8g); empty for other runs or without cubes."""
+    structure = calc.structure
+    if calc.task != "aimd" or structure is None or "molecule" not in structure.site_properties:
+        return {}
+    cubes = sorted(directory.glob(f"{PROJECT}-ELECTRON_DENSITY-1_*.cube"))
+    if not cubes:
+        return {}
+    from lisflow.analysis.aimd_layers import layer_series
+    from lisflow.io.cp2k import GTH_VALENCE
+
+    timestep = float(calc.params.get("aimd", {}).get("timestep_fs", 1.0))
+    valence = {el: float(q) for el, q in GTH_VALENCE.items()}
+    return layer_series(structure, cubes, timestep, valence)
+
+
+def final_md_structure(calc: Calculation, directory: Path):
+    """Structure from ``<project>-1.restart`` (Å; velocities in a.u.), or None if absent."""
+    from pymatgen.core import Lattice, Structure
+
+    from lisflow.io.cp2k import VELOCITY_PROPERTY, read_restart
+
+    restart = directory / f"{PROJECT}-1.restart"
+    if calc.task != "aimd" or not restart.is_file():
+        return None
+    state = read_restart(restart)
+    reference = calc.structure
+    n = len(state["positions"])
+    if reference is not None and len(reference) != n:
+        raise EngineError(f"{restart}: {n} atoms, the calculation has {len(reference)}")
+    species = (
+        [site.specie for site in reference]
+        if reference is not None
+        else ["H" if k == "D" else k for k in state["symbols"]]
+    )
+    lattice = Lattice(state["cell"]) if state["cell"] else reference.lattice
+    props = dict(reference.site_properties) if reference is not None else {}
+    if state["velocities"] is not None:
+        props[VELOCITY_PROPERTY] = [list(v) for v in state["velocities"]]
+    structure = Structure(
+        lattice, species, state["positions"], coords_are_cartesian=True,
+        site_properties=props, charge=getattr(reference, "charge", 0) or 0,
+    )
+    structure.properties = {**(reference.properties if reference is not None else {}),
+                            "md_step": state["step"]}
+    return structure

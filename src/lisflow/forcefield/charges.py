@@ -1,22 +1,76 @@
-"""Atomic charges of the fixed electrode atoms from Bader analysis (paper 000 Methods MD).
+"""Atomic charges of the fixed electrode atoms from Bader analysis (paper 000 Methods MD:
+"electrode atom charges from Bader analysis of the DFT cell"; Mo centre +7.37 e, Fig. 4e).
 
-Sources, in order of preference: a mapping ``{site_index: charge}`` or a callable returning
-it (e.g. a query of the results database, ``lisflow.db``), or a CSV file with the header
-``site_index,charge`` (site indices of the DFT cell, charges in e). Without a source the
-electrode is neutral: every atom gets 0 e. This is the documented default because the
-Bader results of ``mo_cluster_adsorption`` are produced by another study; pass them in once
-that study has run. The Mo centre's Bader charge in paper 000 is +7.37 e (Fig. 4e caption).
+A charge source gives per-site charges (e) of a reference DFT electrode cell:
+
+* ``builtin:<name>`` or a ``.json`` file in the format of ``inputs/electrode_charges/``
+  (cell, per-site element, xyz and charge, with method and provenance); the shipped default
+  :data:`DEFAULT_MO_NGRAPHENE` comes from a CP2K + baderkit run made here
+  (``inputs/electrode_charges/make_mo4ng_charges.py``);
+* a Henkelman ``ACF.dat`` (POSCAR/CONTCAR and OUTCAR with ZVAL next to it);
+* a CSV ``site_index,charge`` of the lisflow ``mo_ngraphene(4)`` cell;
+* a mapping ``{site_index: charge}`` or a callable returning one, of that same cell (e.g. a
+  query of the results database made by a higher layer).
+
+:func:`map_by_motif` puts them on an MD electrode: atoms with the same element and the same
+first neighbour shell (element counts within 1.15 × the sum of covalent radii) get the mean
+charge of the reference sites with that motif; an atom whose motif does not occur in the
+reference gets the mean of its element (counted and reported). Neutrality is made by the box
+builder (:mod:`lisflow.structures.md_boxes`): the residual of the whole system is spread
+evenly over the electrode C atoms (Ti slabs: over the Ti atoms).
 """
 
 from __future__ import annotations
 
 import csv
+import json
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+from pymatgen.core import Element, Lattice, Structure
+
+from lisflow import INPUTS_DIR
 from lisflow.errors import InputError
 
 ChargeSource = Mapping[int, float] | Callable[[], Mapping[int, float]] | str | Path | None
+CHARGES_DIR = INPUTS_DIR / "electrode_charges"
+#: Shipped Bader charges of the Mo4/N-G DFT cell (CP2K + baderkit, made here).
+DEFAULT_MO_NGRAPHENE = "builtin:mo4ng_bader_cp2k"
+BOND_SCALE = 1.15  # neighbour if d < 1.15 (r_cov,i + r_cov,j): C-C 1.42 in, C-C 2.46 out
+
+
+@dataclass(frozen=True)
+class ChargeTable:
+    """Charges (e) of the sites of a reference cell and where they came from."""
+
+    structure: Structure
+    charges: tuple[float, ...]
+    source: str
+    method: str
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.charges) != len(self.structure):
+            raise InputError(
+                "charges", f"{len(self.charges)} charges for {len(self.structure)} sites"
+            )
+
+    def element_total(self, element: str) -> float:
+        return float(sum(q for s, q in zip(self.structure, self.charges, strict=True)
+                         if s.specie.symbol == element))
+
+
+@dataclass(frozen=True)
+class MappedCharges:
+    """Charges (e) of the target sites, their motif keys, and the mapping record."""
+
+    charges: np.ndarray
+    motifs: list[str]
+    table: dict[str, dict]  # motif -> {charge, n_reference, reference_sites}
+    unmatched: dict[str, int]  # motif -> count of target atoms given the element mean
 
 
 def read_charge_csv(path: str | Path) -> dict[int, float]:
@@ -35,11 +89,7 @@ def read_charge_csv(path: str | Path) -> dict[int, float]:
 
 
 def electrode_charges(n_sites: int, source: ChargeSource = None) -> list[float]:
-    """Charges (e) of the ``n_sites`` sites of the DFT electrode cell.
-
-    Sites absent from the source get 0 e. The result is NOT renormalised here; the box
-    builder makes the whole electrode neutral (see ``md_boxes``).
-    """
+    """Charges (e) of ``n_sites`` sites from a mapping / callable / CSV (absent sites 0 e)."""
     if source is None:
         return [0.0] * n_sites
     if isinstance(source, str | Path):
@@ -52,3 +102,130 @@ def electrode_charges(n_sites: int, source: ChargeSource = None) -> list[float]:
     if bad:
         raise InputError("charges.site_index", f"indices {bad[:5]} outside 0..{n_sites - 1}")
     return [float(mapping.get(i, 0.0)) for i in range(n_sites)]
+
+
+def resolve_path(source: str | Path) -> Path:
+    """``builtin:<name>`` → ``inputs/electrode_charges/<name>.json``; else the path itself."""
+    text = str(source)
+    if text.startswith("builtin:"):
+        path = CHARGES_DIR / f"{text.split(':', 1)[1]}.json"
+        if not path.is_file():
+            known = sorted(p.stem for p in CHARGES_DIR.glob("*.json"))
+            raise InputError("charges", f"no built-in charge set {text!r}", ", ".join(known))
+        return path
+    path = Path(text)
+    if not path.is_file():
+        raise InputError("charges", f"file {path} does not exist")
+    return path
+
+
+def read_charge_json(path: Path) -> ChargeTable:
+    """A charge file of ``inputs/electrode_charges/`` (see make_mo4ng_charges.py)."""
+    try:
+        data = json.loads(Path(path).read_text())
+        sites = data["sites"]
+        lattice = Lattice.orthorhombic(*data["cell"])
+        structure = Structure(
+            lattice, [s["element"] for s in sites], [s["xyz"] for s in sites],
+            coords_are_cartesian=True,
+        )
+        charges = tuple(float(s["charge"]) for s in sites)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError("charges", f"{path}: not a lisflow charge file ({exc})") from None
+    meta = {k: v for k, v in data.items() if k not in ("sites",)}
+    return ChargeTable(structure, charges, str(path), str(data.get("method", "")), meta)
+
+
+def _read_acf(path: Path) -> ChargeTable:
+    from lisflow.parsers.bader import read_acf, zval_from_outcar
+
+    zval = zval_from_outcar(path.parent)
+    if zval is None:
+        raise InputError("charges", f"{path}: no OUTCAR with ZVAL next to it (net charges)")
+    result = read_acf(path, zval=zval)
+    poscar = next(
+        (path.parent / n for n in ("CONTCAR", "POSCAR") if (path.parent / n).is_file()), None
+    )
+    if poscar is None:
+        raise InputError("charges", f"{path}: no POSCAR/CONTCAR next to it (site positions)")
+    structure = Structure.from_file(str(poscar))
+    return ChargeTable(structure, tuple(float(q) for q in result.net_charges), str(path),
+                       result.method)
+
+
+def load_charge_table(source: ChargeSource, reference: Structure | None = None) -> ChargeTable:
+    """The :class:`ChargeTable` of ``source``; CSV / mapping / callable sources index the
+    sites of ``reference`` (the builder's DFT cell)."""
+    if source is None:
+        raise InputError("charges", "no charge source given")
+    if isinstance(source, str | Path):
+        text = str(source)
+        if text.startswith("builtin:") or text.endswith(".json"):
+            return read_charge_json(resolve_path(text))
+        if Path(text).name.startswith("ACF"):
+            return _read_acf(resolve_path(text))
+        if reference is None:
+            raise InputError("charges", f"{text}: a CSV source needs the reference cell")
+        charges = electrode_charges(len(reference), text)
+        return ChargeTable(reference, tuple(charges), text, "CSV site_index,charge")
+    if reference is None:
+        raise InputError("charges", "a mapping source needs the reference cell")
+    charges = electrode_charges(len(reference), source)
+    return ChargeTable(reference, tuple(charges), "mapping given in Python", "mapping")
+
+
+def _radius(symbol: str) -> float:
+    from pymatgen.analysis.molecule_structure_comparator import CovalentRadius
+
+    r = CovalentRadius.radius.get(symbol)
+    return float(r) if r is not None else float(Element(symbol).atomic_radius or 1.5)
+
+
+def motif_keys(structure: Structure) -> list[str]:
+    """``El:n1El1,n2El2`` per site: element and the element counts of its first shell."""
+    symbols = [s.specie.symbol for s in structure]
+    rmax = 2 * BOND_SCALE * max(_radius(e) for e in set(symbols))
+    centres, points, _, dists = structure.get_neighbor_list(rmax)
+    shells: dict[int, Counter] = defaultdict(Counter)
+    for i, j, d in zip(centres, points, dists, strict=True):
+        if i != j or d > 1e-6:
+            if d < BOND_SCALE * (_radius(symbols[i]) + _radius(symbols[j])):
+                shells[int(i)][symbols[j]] += 1
+    return [
+        f"{el}:" + ",".join(f"{n}{e}" for e, n in sorted(shells[i].items()))
+        for i, el in enumerate(symbols)
+    ]
+
+
+def map_by_motif(table: ChargeTable, target: Structure) -> MappedCharges:
+    """Mean reference charge of each (element, first shell) motif onto ``target``'s sites."""
+    ref_keys = motif_keys(table.structure)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, key in enumerate(ref_keys):
+        groups[key].append(i)
+    by_element: dict[str, list[float]] = defaultdict(list)
+    for site, q in zip(table.structure, table.charges, strict=True):
+        by_element[site.specie.symbol].append(q)
+    record = {
+        key: {
+            "charge": float(np.mean([table.charges[i] for i in idx])),
+            "n_reference": len(idx),
+            "reference_sites": idx,
+        }
+        for key, idx in sorted(groups.items())
+    }
+    keys = motif_keys(target)
+    q = np.zeros(len(target))
+    unmatched: Counter = Counter()
+    for i, key in enumerate(keys):
+        if key in record:
+            q[i] = record[key]["charge"]
+            continue
+        element = key.split(":")[0]
+        if element not in by_element:
+            raise InputError("charges", f"{table.source} has no {element} site to map from")
+        q[i] = float(np.mean(by_element[element]))
+        unmatched[key] += 1
+    used = set(keys)
+    table_used = {k: v for k, v in record.items() if k in used}
+    return MappedCharges(q, keys, table_used, dict(unmatched))

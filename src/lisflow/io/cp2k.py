@@ -1,5 +1,6 @@
 """CP2K inputs: geometry optimisation / single points of molecules and clusters, and the
-two-stage SGCPMD/Langevin AIMD of paper 000 (Methods DFT). A small renderer turns nested
+two-stage SGCPMD/Langevin AIMD of paper 000 (Methods DFT); :func:`read_restart` reads the
+final positions and velocities of a run from its ``<project>-1.restart`` file. A small renderer turns nested
 dicts into CP2K's ``&SECTION ... &END`` text; overrides are dotted paths
 (``FORCE_EVAL.DFT.MGRID.CUTOFF: 400``).
 """
@@ -124,15 +125,27 @@ def _kind_name(site) -> str:
     return "D" if site.properties.get("isotope") == "D" else site.specie.symbol
 
 
-def _kinds(structure: Structure | Molecule) -> list[dict[str, Any]]:
+def _kinds(structure: Structure | Molecule, basis_set: str = BASIS_SET) -> list[dict[str, Any]]:
     """One &KIND per kind used; deuterium is H with the mass of 2H."""
     kinds = []
     for name in sorted({_kind_name(site) for site in structure}):
         kind = {"_": name, "ELEMENT": "H" if name == "D" else name}
         if name == "D":
             kind["MASS"] = DEUTERIUM_MASS
-        kinds.append({**kind, "BASIS_SET": BASIS_SET, "POTENTIAL": POTENTIAL})
+        kinds.append({**kind, "BASIS_SET": basis_set, "POTENTIAL": POTENTIAL})
     return kinds
+
+
+#: Site property with the CP2K velocities (bohr / a.u. of time, as in CP2K restart files).
+VELOCITY_PROPERTY = "cp2k_velocity_au"
+
+
+def _velocities(structure: Structure | Molecule) -> list[str] | None:
+    """&VELOCITY rows (a.u.) when every site carries :data:`VELOCITY_PROPERTY`."""
+    values = structure.site_properties.get(VELOCITY_PROPERTY)
+    if values is None or any(v is None for v in values):
+        return None
+    return [f"{v[0]:.16e} {v[1]:.16e} {v[2]:.16e}" for v in values]
 
 
 def _coords(structure: Structure | Molecule) -> list[str]:
@@ -143,7 +156,9 @@ def _coords(structure: Structure | Molecule) -> list[str]:
     return rows
 
 
-def _subsys(structure: Structure | Molecule, periodic: str) -> dict[str, Any]:
+def _subsys(
+    structure: Structure | Molecule, periodic: str, basis_set: str = BASIS_SET
+) -> dict[str, Any]:
     if isinstance(structure, Structure):
         a, b, c = (
             tuple(round(float(x), 10) + 0.0 for x in row) for row in structure.lattice.matrix
@@ -151,7 +166,15 @@ def _subsys(structure: Structure | Molecule, periodic: str) -> dict[str, Any]:
         cell = {"A": a, "B": b, "C": c, "PERIODIC": periodic}
     else:
         raise InputError("structure", "CP2K inputs need a periodic cell (box molecules first)")
-    return {"CELL": cell, "COORD": {"_lines": _coords(structure)}, "KIND": _kinds(structure)}
+    subsys = {
+        "CELL": cell,
+        "COORD": {"_lines": _coords(structure)},
+        "KIND": _kinds(structure, basis_set),
+    }
+    velocities = _velocities(structure)
+    if velocities is not None:
+        subsys["VELOCITY"] = {"_lines": velocities}  # continue a previous MD (a.u.)
+    return subsys
 
 
 @dataclass
@@ -168,6 +191,8 @@ class Cp2kInputGenerator:
     charge: int = 0
     overrides: dict[str, Any] = field(default_factory=dict)
     aimd: AimdSettings | None = None
+    basis_set: str = BASIS_SET
+    cutoff_ry: int = CUTOFF_RY
 
     def sections(self, structure: Structure) -> dict[str, Any]:
         electrons = electron_count(structure, self.charge)
@@ -176,7 +201,7 @@ class Cp2kInputGenerator:
             "BASIS_SET_FILE_NAME": "BASIS_MOLOPT",
             "POTENTIAL_FILE_NAME": "GTH_POTENTIALS",
             "CHARGE": self.charge,
-            "MGRID": {"CUTOFF": CUTOFF_RY, "REL_CUTOFF": 50, "NGRIDS": 4},
+            "MGRID": {"CUTOFF": self.cutoff_ry, "REL_CUTOFF": 50, "NGRIDS": 4},
             "QS": {"METHOD": "GPW", "EPS_DEFAULT": 1.0e-12},
             "SCF": {
                 "EPS_SCF": 1.0e-6,
@@ -203,13 +228,13 @@ class Cp2kInputGenerator:
         if self.periodic == "NONE":
             dft["POISSON"] = {"PERIODIC": "NONE", "PSOLVER": "WAVELET"}
         if self.task == "aimd":
-            dft["QS"]["EXTRAPOLATION"] = "ASPC"  # SGCPMD (Kühne et al.) uses ASPC extrapolation
-            dft["QS"]["EXTRAPOLATION_ORDER"] = 3
-            dft["SCF"]["SCF_GUESS"] = "ATOMIC"
+            if self.aimd is None:
+                raise InputError("aimd", "AIMD task needs AIMD settings")
+            self.aimd.sgcpmd_scf(dft)
         run_type = {"geo_opt": "GEO_OPT", "energy": "ENERGY_FORCE", "aimd": "MD"}.get(self.task)
         if run_type is None:
             raise InputError("task", f"unknown CP2K task {self.task!r}", "geo_opt, energy, aimd")
-        subsys = _subsys(structure, self.periodic)
+        subsys = _subsys(structure, self.periodic, self.basis_set)
         sections: dict[str, Any] = {
             "GLOBAL": {"PROJECT": self.project, "RUN_TYPE": run_type, "PRINT_LEVEL": "MEDIUM"},
             "FORCE_EVAL": {
@@ -224,9 +249,12 @@ class Cp2kInputGenerator:
                 "GEO_OPT": {"OPTIMIZER": "BFGS", "MAX_ITER": 200, "MAX_FORCE": 4.5e-4}
             }
         if self.task == "aimd":
-            if self.aimd is None:
-                raise InputError("aimd", "AIMD task needs AIMD settings")
             sections["MOTION"] = self.aimd.motion(structure)
+            if self.aimd.cube_every_steps:
+                dft["PRINT"]["E_DENSITY_CUBE"] = {
+                    "STRIDE": self.aimd.cube_stride,
+                    "EACH": {"MD": self.aimd.cube_every_steps},
+                }
         sections = apply_overrides(sections, self.overrides)
         scf = sections["FORCE_EVAL"]["DFT"]["SCF"]
         outer_override = any(k.upper().endswith("OUTER_SCF.EPS_SCF") for k in self.overrides)
@@ -240,8 +268,21 @@ class Cp2kInputGenerator:
 
 @dataclass
 class AimdSettings:
-    """SGCPMD/Langevin NVT of paper 000 Methods: 350 K, 1 fs, γ_L 0.001 fs⁻¹, region γ
-    5×10⁵ fs⁻¹ (Mo) and 2.1×10⁴ fs⁻¹ (other atoms) as printed, fixed electrode Li."""
+    """Second-generation Car–Parrinello MD (SGCPMD) with Langevin NVT, paper 000 Methods:
+    350 K, 1 fs, γ_L 0.001 fs⁻¹, region γ 5×10⁵ fs⁻¹ (Mo) and 2.1×10⁴ fs⁻¹ (other atoms) as
+    printed, fixed electrode Li.
+
+    SGCPMD as the CP2K 2023.1 manual sets it up (Kühne et al., PRL 98, 066401 (2007), cited
+    there): wavefunction predictor ``QS/EXTRAPOLATION ASPC`` of order
+    ``aspc_order`` (manual: "typically 2-4", default 3); a full SCF (``SCF/MAX_SCF``) only
+    until the ASPC history is filled, then a fixed small number of corrector SCF steps per MD
+    step (``SCF/MAX_SCF_HISTORY`` = ``corrector_steps``; Kühne 2007: one corrector step) with
+    no outer SCF loop; the dissipation of the inexact forces is compensated by the imaginary
+    Langevin friction ``MD/LANGEVIN/NOISY_GAMMA`` ("for LD with noisy forces"), per region
+    ``THERMAL_REGION/DEFINE_REGION/NOISY_GAMMA_REGION`` (the paper's region coefficients).
+    ``cube_every_steps`` writes the electron density cube every N MD steps (0: never) for the
+    layer-resolved Bader charges (ED Fig. 8g).
+    """
 
     time_ps: float
     temperature_k: float = 350.0
@@ -249,10 +290,31 @@ class AimdSettings:
     gamma_per_fs: float = 0.001
     region_gamma: dict[str, float] = field(default_factory=dict)  # "Mo" / "other" -> fs⁻¹
     fixed_indices: tuple[int, ...] = ()
+    aspc_order: int = 3
+    corrector_steps: int = 1
+    full_scf_max: int = 50
+    cube_every_steps: int = 1000  # 1 ps at 1 fs: 20 + 8 cubes over the two stages
+    cube_stride: int = 2
+    steps_override: int | None = None  # tiny test runs: run this many MD steps
+
+    def sgcpmd_scf(self, dft: dict[str, Any]) -> None:
+        """Set the SGCPMD predictor/corrector keywords in the &DFT dict (see class doc)."""
+        if self.corrector_steps < 1:
+            raise InputError("aimd.corrector_steps", f"{self.corrector_steps}", ">= 1")
+        dft["QS"]["EXTRAPOLATION"] = "ASPC"
+        dft["QS"]["EXTRAPOLATION_ORDER"] = self.aspc_order
+        scf = dft["SCF"]
+        scf["SCF_GUESS"] = "ATOMIC"
+        scf["MAX_SCF"] = self.full_scf_max
+        scf["MAX_SCF_HISTORY"] = self.corrector_steps
+        scf["EPS_SCF_HISTORY"] = scf["EPS_SCF"]
+        scf.pop("OUTER_SCF", None)  # a fixed number of corrector steps: no outer loop
 
     @property
     def steps(self) -> int:
         """MD steps = time / timestep (20 ps at 1 fs = 20000)."""
+        if self.steps_override is not None:
+            return int(self.steps_override)
         return int(round(self.time_ps * 1000.0 / self.timestep_fs))
 
     def motion(self, structure: Structure) -> dict[str, Any]:
@@ -263,6 +325,9 @@ class AimdSettings:
             "TEMPERATURE": self.temperature_k,
             "LANGEVIN": {"GAMMA": self.gamma_per_fs},
         }
+        if "other" in self.region_gamma:
+            # imaginary friction of SGCPMD for atoms in no region (regions cover the rest)
+            md["LANGEVIN"]["NOISY_GAMMA"] = self.region_gamma["other"]
         regions = []
         mo = [i for i, s in enumerate(structure) if s.specie.symbol == "Mo"]
         other = [
@@ -293,3 +358,66 @@ class AimdSettings:
         if self.fixed_indices:
             motion["CONSTRAINT"] = {"FIXED_ATOMS": {"LIST": index_ranges(self.fixed_indices)}}
         return motion
+
+
+def read_restart(path) -> dict[str, Any]:
+    """Final state of a CP2K MD from its restart file: ``symbols`` (kind names), ``positions``
+    (Å, n × 3), ``velocities`` (bohr / a.u. time, n × 3, or None), ``cell`` (Å, 3 × 3),
+    ``step`` (MD STEP_START_VAL). ParseError if a section is missing or inconsistent."""
+    from pathlib import Path
+
+    from lisflow.errors import ParseError
+
+    path = Path(path)
+    if not path.is_file():
+        raise ParseError(path, "no CP2K restart file")
+    lines = path.read_text(errors="replace").splitlines()
+
+    def block(name: str, after: str | None = None) -> list[str] | None:
+        start = 0
+        if after is not None:
+            start = next((i for i, ln in enumerate(lines) if ln.strip().upper() == after), -1)
+            if start < 0:
+                return None
+        for i in range(start, len(lines)):
+            words = lines[i].strip().split()
+            if words[:1] == [f"&{name}"]:
+                end = next(
+                    (j for j in range(i + 1, len(lines))
+                     if lines[j].strip().upper().startswith(f"&END {name}")
+                     or lines[j].strip().upper() == "&END"),
+                    None,
+                )
+                if end is None:
+                    raise ParseError(path, f"&{name} is not closed (truncated file)")
+                return [ln.strip() for ln in lines[i + 1 : end]]
+        return None
+
+    coord = block("COORD")
+    if not coord:
+        raise ParseError(path, "no &COORD section")
+    symbols, positions = [], []
+    for row in coord:
+        words = row.split()
+        if not words or words[0].upper() in ("SCALED", "UNIT"):
+            continue
+        symbols.append(words[0])
+        positions.append([float(w) for w in words[1:4]])
+    vel_rows = block("VELOCITY")
+    velocities = None
+    if vel_rows:
+        velocities = [[float(w) for w in row.split()[:3]] for row in vel_rows if row]
+        if len(velocities) != len(positions):
+            raise ParseError(path, f"{len(velocities)} velocities for {len(positions)} atoms")
+    cell_rows = block("CELL") or []
+    cell = [[float(w) for w in row.split()[1:4]] for row in cell_rows
+            if row.split()[:1] and row.split()[0] in ("A", "B", "C")]
+    step = next((int(float(ln.split()[1])) for ln in lines
+                 if ln.strip().startswith("STEP_START_VAL")), 0)
+    return {
+        "symbols": symbols,
+        "positions": positions,
+        "velocities": velocities,
+        "cell": cell or None,
+        "step": step,
+    }

@@ -11,7 +11,10 @@ temperature_end_k, pressure_bar), ``timestep_fs``, ``dump_every_ps``, ``thermo_e
 ``restart_every_ps``, ``thermostat_damp_ps``, ``barostat_damp_ps``, ``cutoff_a``,
 ``pppm_accuracy``, ``time_scale``, ``neighbor_skin_a``, ``neigh_every``, ``seed``,
 ``minimize_max_iter``,
-``periodic_z`` (False for electrode boxes: ``boundary p p f`` + ``kspace_modify slab 3.0``).
+``periodic_z`` (False for electrode boxes: ``boundary p p f`` + ``kspace_modify slab 3.0``),
+``thermostat_per_group`` (default True: NVT stages couple each species group, LiTFSI, Li2S6,
+DOL, DME, to its own Nosé–Hoover thermostat, paper 000 Methods MD; NPT stages use one
+``fix npt`` on all mobile atoms, since one barostat must act on the whole box).
 """
 
 from __future__ import annotations
@@ -176,6 +179,10 @@ def input_script(
         L += ["group mobile union all"]
     if walls:
         L.append("fix walls mobile wall/reflect zlo EDGE zhi EDGE  # keep the p p f box closed")
+    groups = lay.thermostat_groups if p.get("thermostat_per_group", True) else {}
+    for name, ranges in groups.items():
+        ids = " ".join(f"{a}:{b}" for a, b in ranges)
+        L.append(f"group g_{name} id {ids}")
     L += [
         "thermo_style custom step time temp press pe ke etotal vol",
         "thermo_modify flush yes",
@@ -210,7 +217,15 @@ def input_script(
                 "dump_modify traj unwrap yes",
             ]
             first_md = False
-        if st.ensemble == "nvt":
+        fixes = ["integ"]
+        if st.ensemble == "nvt" and len(groups) > 1:
+            # one Nose-Hoover chain per species group (paper 000 Methods MD, "respectively")
+            fixes = [f"nvt_{name}" for name in groups]
+            L += [
+                f"fix nvt_{name} g_{name} nvt temp {st.t_start} {st.t_end} {damp_t}"
+                for name in groups
+            ]
+        elif st.ensemble == "nvt":
             L.append(f"fix integ mobile nvt temp {st.t_start} {st.t_end} {damp_t}")
         elif st.ensemble == "npt":
             bar = (st.pressure_bar if st.pressure_bar is not None else 1.0) * ATM_PER_BAR
@@ -220,6 +235,6 @@ def input_script(
             )
         else:
             L.append("fix integ mobile nve")
-        L += [f"run {st.end_step} upto", "unfix integ", "write_restart restart.*"]
+        L += [f"run {st.end_step} upto", *(f"unfix {f}" for f in fixes), "write_restart restart.*"]
     L.append(f"write_restart {FINAL_RESTART}")
     return "\n".join(L) + "\n"

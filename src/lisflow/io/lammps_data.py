@@ -31,6 +31,8 @@ class Layout:
     angle_types: list[Coeff] = field(default_factory=list)
     dihedral_types: list[Coeff] = field(default_factory=list)
     electrode_types: list[int] = field(default_factory=list)
+    #: species group -> 1-based inclusive atom id ranges (one Nose-Hoover thermostat each)
+    thermostat_groups: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
     def type_id(self, name: str) -> int:
         return [t.name for t in self.atom_types].index(name) + 1
@@ -75,7 +77,31 @@ def layout(system) -> Layout:
                 names.append(f"E_{el}")
     out.atom_types = [ff.types[n] for n in names]
     out.electrode_types = [names.index(n) + 1 for n in electrode]
+    out.thermostat_groups = thermostat_groups(system, ff)
     return out
+
+
+#: Packed species -> thermostat group. Paper 000 Methods MD: "coupling LiTFSI, Li2S6, DOL and
+#: DME molecules to a Nose-Hoover thermostat with a time constant of 0.1 ps, respectively".
+THERMOSTAT_GROUP = {"Li": "LiTFSI", "TFSI": "LiTFSI", "Li2S6": "Li2S6", "DOL": "DOL", "DME": "DME"}
+
+
+def thermostat_groups(system, ff: ForceField) -> dict[str, list[tuple[int, int]]]:
+    """Atom id ranges of each species group in data-file order (electrode first)."""
+    first = 1 + (0 if system.electrode is None else len(system.electrode))
+    groups: dict[str, list[tuple[int, int]]] = {}
+    for region in system.regions:
+        n = region.count * ff.species[region.species].n_atoms
+        if n == 0:
+            continue
+        name = THERMOSTAT_GROUP.get(region.species, region.species)
+        ranges = groups.setdefault(name, [])
+        if ranges and ranges[-1][1] + 1 == first:
+            ranges[-1] = (ranges[-1][0], first + n - 1)
+        else:
+            ranges.append((first, first + n - 1))
+        first += n
+    return groups
 
 
 def read_xyz(path: Path) -> np.ndarray:
@@ -96,6 +122,7 @@ def data_text(system, coords: np.ndarray, lay: Layout | None = None) -> str:
     lay = lay or layout(system)
     ff = lay.ff
     atoms, bonds, angles, dihedrals = [], [], [], []
+    notes: list[str] = []  # per-atom comments (electrode charge motifs)
     mol_id = 0
     if system.electrode is not None:
         mol_id = 1
@@ -104,6 +131,7 @@ def data_text(system, coords: np.ndarray, lay: Layout | None = None) -> str:
         ):
             t = lay.type_id(ELECTRODE_TYPES[str(site.specie)] if str(site.specie) != "Li" else "Li")
             atoms.append((mol_id, t, float(q), *site.coords))
+            notes.append(f"  # electrode {site.properties.get('motif', site.specie.symbol)}")
     k = 0
     for region in system.regions:
         sp = ff.species[region.species]
@@ -137,6 +165,7 @@ def data_text(system, coords: np.ndarray, lay: Layout | None = None) -> str:
     lx, ly, lz = system.box
     out = [
         f"LAMMPS data file: {system.name} ({system.kind}), written by lisflow; units real",
+        *charge_comments(system),
         "",
         f"{len(atoms)} atoms",
         f"{len(bonds)} bonds",
@@ -168,8 +197,11 @@ def data_text(system, coords: np.ndarray, lay: Layout | None = None) -> str:
                 for i, c in enumerate(table, 1)
             ]
     out += ["", "Atoms # full", ""]
+    # electrode charges with 10 decimals so that the written charges stay neutral to 1e-6 e
     out += [
-        f"{i} {m} {t} {q:.6f} {x:.6f} {y:.6f} {z:.6f}"
+        f"{i} {m} {t} {q:.10f} {x:.6f} {y:.6f} {z:.6f}" + notes[i - 1]
+        if i <= len(notes)
+        else f"{i} {m} {t} {q:.6f} {x:.6f} {y:.6f} {z:.6f}"
         for i, (m, t, q, x, y, z) in enumerate(atoms, 1)
     ]
     for title, rows in (("Bonds", bonds), ("Angles", angles), ("Dihedrals", dihedrals)):
@@ -177,6 +209,32 @@ def data_text(system, coords: np.ndarray, lay: Layout | None = None) -> str:
             out += ["", title, ""]
             out += [f"{i} " + " ".join(map(str, r)) for i, r in enumerate(rows, 1)]
     return "\n".join(out) + "\n"
+
+
+def charge_comments(system) -> list[str]:
+    """``#`` header lines saying where the electrode charges came from (LAMMPS ignores them)."""
+    if system.electrode is None:
+        return []
+    rec = system.electrode.properties.get("charges", {})
+    lines = [f"# electrode charges: {rec.get('source', 'not recorded')}"]
+    if rec.get("method"):
+        lines.append(f"# method: {rec['method']}")
+    if rec.get("mapping"):
+        lines.append(f"# mapping: {rec['mapping']}")
+    for key, m in rec.get("motifs", {}).items():
+        lines.append(
+            f"#   {key:<16} {m['charge']:+.5f} e  mean of {m['n_reference']} reference sites"
+        )
+    if rec.get("unmatched_element_mean"):
+        lines.append(f"# element mean (motif not in reference): {rec['unmatched_element_mean']}")
+    if rec.get("neutralisation"):
+        lines.append(f"# neutral: {rec['neutralisation']}")
+    if "mo_total_charge" in rec:
+        lines.append(
+            f"# Mo total {rec['mo_total_charge']:+.4f} e, per Mo4 centre "
+            f"{rec['mo_per_centre_charge']:+.4f} e (paper 000: +7.37 e)"
+        )
+    return lines
 
 
 def types_record(system, lay: Layout | None = None) -> dict:
@@ -192,6 +250,9 @@ def types_record(system, lay: Layout | None = None) -> dict:
         "n_electrode_atoms": 0 if system.electrode is None else len(system.electrode),
         "box": list(system.box),
         "periodic_z": system.periodic_z,
+        "electrode_charges": (
+            None if system.electrode is None else system.electrode.properties.get("charges")
+        ),
     }
 
 

@@ -67,7 +67,12 @@ class MdSystemSpec(Strict):
     n_dme: int = Field(1020, ge=0, le=100_000)
     box: tuple[BoxLength, BoxLength, BoxLength] | None = None
     n_mo: int | None = Field(None, ge=4, le=1000)
-    charges: str | None = Field(None, max_length=4096, pattern=ONE_LINE)  # CSV of Bader charges
+    # Electrode charge source (lisflow.forcefield.charges): builtin:<name> / a .json charge
+    # file / an ACF.dat / a CSV site_index,charge of the DFT cell; "neutral" = 0 e. Default:
+    # Mo NCs/N-G takes builtin:mo4ng_bader_cp2k (CP2K + baderkit, made here), Ti is 0 e.
+    charges: str | None = Field(None, max_length=4096, pattern=ONE_LINE)
+    # dense-phase wt% reading chosen by the user (paper 000 is inconsistent, see the study file)
+    wt_percent_reading: Literal["methods_counts", "caption_17.93"] | None = None
 
     @model_validator(mode="after")
     def _electrode(self) -> MdSystemSpec:
@@ -85,13 +90,22 @@ class MdSystemSpec(Strict):
         return self
 
     def counts(self) -> dict[str, int]:
-        return {"li2s6": self.n_li2s6, "litfsi": self.n_litfsi, "dol": self.n_dol, "dme": self.n_dme}
+        return {"li2s6": self.li2s6_count(), "litfsi": self.n_litfsi, "dol": self.n_dol, "dme": self.n_dme}
+
+    def li2s6_count(self) -> int:
+        """``n_li2s6``, or with ``wt_percent_reading: caption_17.93`` the count that makes
+        Li2S6 17.93 wt% with the given LiTFSI/DOL/DME counts (molar masses of SCIENCE.md:
+        Li2S6 206.24, LiTFSI 287.09, DOL 74.08, DME 90.12 g/mol; 1,020 for the dense phase)."""
+        if self.wt_percent_reading != "caption_17.93":
+            return self.n_li2s6
+        rest = 287.09 * self.n_litfsi + 74.08 * self.n_dol + 90.12 * self.n_dme
+        return round(0.1793 * rest / (206.24 * (1 - 0.1793)))
 
     def builder_args(self, scale: float) -> dict:
         """Keyword arguments of :func:`lisflow.structures.md_boxes.build_system`."""
         args = {
             "kind": self.kind,
-            "n_li2s6": self.n_li2s6,
+            "n_li2s6": self.li2s6_count(),
             "n_litfsi": self.n_litfsi,
             "n_dol": self.n_dol,
             "n_dme": self.n_dme,
@@ -107,6 +121,23 @@ class MdSystemSpec(Strict):
         if self.box is not None:
             args["box"] = list(self.box)
         return args
+
+
+class MdAnalysis(Strict):
+    """Analysis window of the stored statistics (ns; sampling ps): frames with
+    ``start_ns <= t <= stop_ns`` every ``sample_every_ps``, time series also averaged per
+    ``average_every_ns``. Scaled with ``time_scale`` like the protocol."""
+
+    start_ns: float = Field(0.0, ge=0, le=MAX_TIME_PS / 1000)
+    stop_ns: float | None = Field(None, gt=0, le=MAX_TIME_PS / 1000)
+    sample_every_ps: float | None = Field(None, gt=0, le=MAX_TIME_PS)
+    average_every_ns: float | None = Field(None, gt=0, le=MAX_TIME_PS / 1000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MdAnalysis:
+        if self.stop_ns is not None and self.stop_ns <= self.start_ns:
+            raise ValueError(f"stop_ns {self.stop_ns} must be > start_ns {self.start_ns}")
+        return self
 
 
 class MdStudy(Strict):
@@ -132,6 +163,7 @@ class MdStudy(Strict):
     scale: float = Field(1.0, ge=1e-4, le=1.0)
     time_scale: float = Field(1.0, ge=1e-9, le=1.0)
     seed: int = Field(20231001, ge=1, le=2**31 - 1)  # LAMMPS random seeds are 32-bit ints
+    analysis: MdAnalysis = MdAnalysis()
 
     @model_validator(mode="after")
     def _unique(self) -> MdStudy:
@@ -142,6 +174,32 @@ class MdStudy(Strict):
         if len(set(stages)) != len(stages):
             raise ValueError("protocol: stage names must be unique")
         return self
+
+    @model_validator(mode="after")
+    def _window_inside_protocol(self) -> MdStudy:
+        total_ns = sum(st.time_ps for st in self.protocol if st.ensemble != "minimize") / 1000.0
+        stop = self.analysis.stop_ns
+        if self.analysis.start_ns >= total_ns or (stop is not None and stop > total_ns + 1e-9):
+            raise ValueError(
+                f"analysis window {self.analysis.start_ns}-{stop} ns is outside the "
+                f"{total_ns:g} ns protocol"
+            )
+        if self.analysis.sample_every_ps is not None:
+            ratio = self.analysis.sample_every_ps / self.dump_every_ps
+            if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 1:
+                raise ValueError(
+                    f"analysis.sample_every_ps {self.analysis.sample_every_ps} must be a whole "
+                    f"multiple of dump_every_ps {self.dump_every_ps}"
+                )
+        return self
+
+    def analysis_window(self) -> dict:
+        """The window with start/stop scaled by ``time_scale`` (ns; for the run params)."""
+        w = self.analysis.model_dump()
+        for key in ("start_ns", "stop_ns", "average_every_ns"):
+            if w[key] is not None:
+                w[key] = w[key] * self.time_scale
+        return w
 
 
 def load_md_study(path: str | Path, **overrides) -> MdStudy:

@@ -15,8 +15,10 @@ Electrodes (fixed atoms, charges from Bader via :mod:`lisflow.forcefield.charges
   N-doped divacancy). Each copy is the part of the DFT cell within :data:`MOTIF_RADIUS` of its
   N centroid, mirrored x↔y (the DFT cell has x along armchair) and translated onto the sheet
   registry; the sheet atoms it replaces are removed. 10 centres = 40 Mo (paper: 40 Mo).
-  Charges of the transplanted atoms are the DFT cell's Bader charges; the rest of the
-  electrode's net charge is spread evenly over the plain sheet C atoms (neutral electrode).
+  Charges: the DFT cell's Bader charges mapped by local motif
+  (:func:`lisflow.forcefield.charges.map_by_motif`; default the shipped CP2K + baderkit set
+  ``builtin:mo4ng_bader_cp2k``); the whole box is made neutral by spreading its residual
+  evenly over the electrode C atoms (:func:`neutralise`, recorded in the data file).
 * ``ti0001``: orthogonal six-layer hcp Ti(0001) slab, a = 2.93 Å, c = 4.68 Å
   (``ase.build.hcp0001``, orthogonal cells need an even row count): 34 × 30 rows =
   99.62 × 76.12 Å ("a box size similar to that of the Mo NCs/N-G model").
@@ -34,7 +36,12 @@ from pymatgen.core import Lattice, Structure
 from scipy.spatial import cKDTree
 
 from lisflow.errors import InputError
-from lisflow.forcefield.charges import ChargeSource, electrode_charges
+from lisflow.forcefield.charges import (
+    DEFAULT_MO_NGRAPHENE,
+    ChargeSource,
+    load_charge_table,
+    map_by_motif,
+)
 from lisflow.forcefield.params import load_forcefield
 from lisflow.structures.molecules import molecule
 
@@ -207,13 +214,14 @@ def _cluster_sites(n: int, lx: float, ly: float) -> np.ndarray:
 
 
 def mo_ngraphene_electrode(
-    n_clusters: int, nx: int, ny: int, charges: ChargeSource = None
+    n_clusters: int, nx: int, ny: int, charges: ChargeSource = DEFAULT_MO_NGRAPHENE
 ) -> tuple[Structure, tuple[float, float]]:
-    """Mo4/N-G sheet of nx × ny rectangular cells with ``n_clusters`` active centres."""
+    """Mo4/N-G sheet of nx × ny rectangular cells with ``n_clusters`` active centres; site
+    property ``charge`` from ``charges`` mapped by local motif (``None``/``"neutral"``: 0 e).
+    The electrode is not neutralised here: see :func:`neutralise`."""
     from lisflow.structures.support import mo_ngraphene
 
     dft = mo_ngraphene(4)
-    q_dft = np.array(electrode_charges(len(dft), charges))
     lx, ly = nx * GRAPHENE_A, ny * GRAPHENE_A * math.sqrt(3)
     sheet = graphene_sheet(nx, ny)
     labels = np.array(dft.site_properties["label"])
@@ -224,7 +232,7 @@ def mo_ngraphene_electrode(
     keep_dft = near | (labels != "support")
     tree = cKDTree(sheet[:, :2], boxsize=(lx, ly))
     support = xyz[labels == "support", :2]
-    species, coords, q, lab = [], [], [], []
+    species, coords, lab = [], [], []
     drop = np.zeros(len(sheet), bool)
     for site in _cluster_sites(n_clusters, lx, ly):
         shift0 = site - centre
@@ -242,50 +250,103 @@ def mo_ngraphene_electrode(
             drop[idx] = True
         species += [str(s.specie) for s in np.array(dft, dtype=object)[keep_dft]]
         coords.append(moved)
-        q += list(q_dft[keep_dft])
         lab += list(labels[keep_dft])
     plain = sheet[~drop]
     species = ["C"] * len(plain) + species
     coords = np.vstack([plain, *coords]) if coords else plain
-    q = np.concatenate([np.zeros(len(plain)), np.array(q, float)])
-    q[: len(plain)] -= q.sum() / max(1, len(plain))  # neutral electrode
     lab = ["support"] * len(plain) + lab
-    lattice = Lattice.orthorhombic(lx, ly, 100.0)
     s = Structure(
-        lattice,
+        Lattice.orthorhombic(lx, ly, 100.0),
         species,
         coords,
         coords_are_cartesian=True,
-        site_properties={"label": lab, "charge": list(q)},
+        site_properties={"label": lab},
     )
+    _assign_charges(s, charges, dft)
     return s, (lx, ly)
 
 
 def ti_electrode(
     nx: int, ny: int, layers: int = 6, charges: ChargeSource = None
 ) -> tuple[Structure, tuple[float, float]]:
-    """Orthogonal hcp Ti(0001) slab (nx × ny rows, ny even), bottom layer at SLAB_Z0."""
+    """Orthogonal hcp Ti(0001) slab (nx × ny rows, ny even), bottom layer at SLAB_Z0.
+    Without ``charges`` every Ti is 0 e (no Ti Bader set is shipped)."""
     ny += ny % 2
     atoms = hcp0001("Ti", size=(nx, ny, layers), a=TI_A, c=TI_C, orthogonal=True, vacuum=0.0)
     xyz = atoms.get_positions()
     xyz[:, 2] += SLAB_Z0 - xyz[:, 2].min()
     lx, ly = float(atoms.cell[0, 0]), float(atoms.cell[1, 1])
-    q = electrode_charges(len(xyz), charges)
-    q = list(np.array(q) - np.mean(q))
     s = Structure(
         Lattice.orthorhombic(lx, ly, 100.0),
         ["Ti"] * len(xyz),
         xyz,
         coords_are_cartesian=True,
-        site_properties={"label": ["slab"] * len(xyz), "charge": q},
+        site_properties={"label": ["slab"] * len(xyz)},
     )
+    _assign_charges(s, charges, None)
     return s, (lx, ly)
+
+
+def _assign_charges(electrode: Structure, source: ChargeSource, reference) -> None:
+    """Set site property ``charge`` and ``electrode.properties["charges"]`` (provenance)."""
+    if source is None or str(source) == "neutral":
+        electrode.add_site_property("charge", [0.0] * len(electrode))
+        electrode.properties["charges"] = {
+            "source": "none: every electrode atom 0 e" + (" (user choice)" if source else ""),
+            "motifs": {},
+        }
+        return
+    table = load_charge_table(source, reference)
+    mapped = map_by_motif(table, electrode)
+    electrode.add_site_property("charge", [float(q) for q in mapped.charges])
+    electrode.add_site_property("motif", mapped.motifs)
+    totals = {
+        el: float(sum(q for q, s in zip(mapped.charges, electrode, strict=True)
+                      if s.specie.symbol == el))
+        for el in sorted({s.specie.symbol for s in electrode})
+    }
+    electrode.properties["charges"] = {
+        "source": table.source,
+        "method": table.method,
+        "reference": {k: table.meta[k] for k in ("cp2k_version", "settings", "mo_total_charge")
+                      if k in table.meta},
+        "mapping": "same element + same first neighbour shell -> mean reference charge",
+        "motifs": mapped.table,
+        "unmatched_element_mean": mapped.unmatched,
+        "element_totals_before_neutralising": totals,
+    }
+
+
+def neutralise(system: MdSystem) -> float:
+    """Make the whole box neutral: spread minus its net charge evenly over the electrode C
+    atoms (Ti slabs: Ti atoms). Returns the correction per atom (e); recorded in
+    ``electrode.properties["charges"]``."""
+    if system.electrode is None:
+        return 0.0
+    q = np.array(system.electrode.site_properties["charge"], float)
+    symbols = np.array([s.specie.symbol for s in system.electrode])
+    target = symbols == ("C" if "C" in set(symbols) else symbols[0])
+    residual = system.total_charge
+    shift = -residual / int(target.sum())
+    q[target] += shift
+    system.electrode.add_site_property("charge", [float(v) for v in q])
+    record = system.electrode.properties.setdefault("charges", {})
+    record["neutralisation"] = (
+        f"system net charge {residual:+.6f} e spread over {int(target.sum())} electrode "
+        f"{symbols[target][0]} atoms ({shift:+.3e} e each)"
+    )
+    mo = symbols == "Mo"
+    if mo.any():
+        record["mo_total_charge"] = float(q[mo].sum())
+        record["mo_per_centre_charge"] = float(q[mo].sum()) / (int(mo.sum()) / 4)
+    return shift
 
 
 def _electrode(electrode: str, area_cells: tuple[float, float], n_mo: int, scale: float, charges):
     if electrode == "mo_ngraphene":
         nx = max(4, round(area_cells[0] / GRAPHENE_A * math.sqrt(scale)))
         ny = max(3, round(area_cells[1] / (GRAPHENE_A * math.sqrt(3)) * math.sqrt(scale)))
+        charges = DEFAULT_MO_NGRAPHENE if charges is None else charges
         return mo_ngraphene_electrode(scaled_count(n_mo // 4, scale), nx, ny, charges)
     if electrode == "ti0001":
         nx = max(3, round(area_cells[0] / TI_A * math.sqrt(scale)))
@@ -327,6 +388,7 @@ def interface(
         electrode,
     )
     sys_.notes.append(f"solution layer {z0:.1f}-{z1:.1f} A at {PACK_DENSITY} g/cm^3")
+    neutralise(sys_)
     return sys_
 
 
@@ -364,6 +426,7 @@ def dense_phase(
     sys_.notes.append(
         f"Li2S6 layer {z0:.1f}-{z1:.1f} A at {DENSE_DENSITY} g/cm^3; solution to {z2:.1f} A"
     )
+    neutralise(sys_)
     return sys_
 
 

@@ -19,7 +19,7 @@ from fireworks import FiretaskBase, FWAction, explicit_serialize
 from lisflow.calculation import Calculation, calc_from_dict
 from lisflow.db.validate import NonFiniteValueError
 from lisflow.engines.base import ParsedResult
-from lisflow.errors import EngineError, LisflowError, ParseError
+from lisflow.errors import EngineError, InputError, LisflowError, ParseError
 from lisflow.fsutil import atomic_write_text, hash_directory
 
 RESULT_FILE = "lisflow_result.json"
@@ -41,8 +41,21 @@ def open_store(db_url: str | None):
     return ResultStore(db_url or os.environ.get("LISFLOW_DB_URL"))
 
 
+#: Atoms a child calculation may add to its parent's final structure (AIMD stage 2 adds the
+#: electrode Li under the sheet, paper 000 Methods DFT); they keep the child's own positions.
+ADDED_LABELS = ("electrode_Li",)
+
+
 def with_parent_structure(calc: Calculation, fw_spec: dict[str, Any]) -> Calculation:
-    """A static (or AIMD stage) starts from its parent's final structure, keeping site labels."""
+    """A static (or AIMD stage) starts from its parent's final structure, keeping site labels.
+
+    Same atom count: the parent's positions (and MD velocities) with the child's site
+    properties. When the child has extra atoms labelled :data:`ADDED_LABELS` (the six
+    electrode Li of AIMD stage 2), the parent's atoms are matched in order to the child's
+    other atoms (same elements required) and the added atoms keep the child's positions
+    with zero velocity, so ``FIXED_ATOMS`` indices of the child stay valid. Anything else
+    raises InputError rather than silently dropping atoms.
+    """
     outputs = fw_spec.get("lisflow_parents", {})
     for parent in calc.parents:
         final = outputs.get(spec_key(parent), {}).get("structure")
@@ -52,11 +65,48 @@ def with_parent_structure(calc: Calculation, fw_spec: dict[str, Any]) -> Calcula
 
         # FireWorks deserialises MSONable dicts in specs; accept both forms.
         structure = final.copy() if isinstance(final, Structure) else Structure.from_dict(final)
-        if calc.structure is not None and len(calc.structure) == len(structure):
-            for key, values in calc.structure.site_properties.items():
-                structure.add_site_property(key, values)
+        if calc.structure is not None:
+            structure = merge_parent_structure(calc.structure, structure, parent)
         calc.structure = structure
     return calc
+
+
+def merge_parent_structure(child, parent_final, parent_id: str = "parent"):
+    """The child's structure with the parent's final positions/velocities (see above)."""
+    from pymatgen.core import Structure
+
+    from lisflow.io.cp2k import VELOCITY_PROPERTY
+
+    labels = child.site_properties.get("label", [None] * len(child))
+    carried = [i for i, lab in enumerate(labels) if lab not in ADDED_LABELS]
+    if len(parent_final) == len(child):
+        carried = list(range(len(child)))
+    if len(carried) != len(parent_final):
+        raise InputError(
+            "parents",
+            f"{parent_id} ended with {len(parent_final)} atoms; the child has {len(child)} "
+            f"of which {len(child) - len(carried)} are added ({', '.join(ADDED_LABELS)})",
+        )
+    for i, site in zip(carried, parent_final, strict=True):
+        if site.specie.symbol != child[i].specie.symbol:
+            raise InputError(
+                "parents", f"{parent_id} atom order differs from the child at site {i}"
+            )
+    coords = child.cart_coords.copy()
+    coords[carried] = parent_final.cart_coords
+    props = {k: list(v) for k, v in child.site_properties.items()}
+    velocities = parent_final.site_properties.get(VELOCITY_PROPERTY)
+    if velocities is not None:
+        full = [[0.0, 0.0, 0.0] for _ in range(len(child))]
+        for i, v in zip(carried, velocities, strict=True):
+            full[i] = list(v)
+        props[VELOCITY_PROPERTY] = full
+    merged = Structure(
+        parent_final.lattice, [s.specie for s in child], coords, coords_are_cartesian=True,
+        site_properties=props, charge=getattr(child, "charge", 0) or 0,
+    )
+    merged.properties = dict(getattr(child, "properties", {}) or {})
+    return merged
 
 
 def provenance() -> dict[str, str]:

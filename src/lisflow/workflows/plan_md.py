@@ -34,6 +34,7 @@ def plan_md(spec: MdStudy) -> list[Calculation]:
         params["system"] = system.builder_args(spec.scale)
         params["stages"] = [stage.model_dump() for stage in spec.protocol]
         params["scale"] = spec.scale
+        params["analysis_window"] = spec.analysis_window()  # ns, scaled by time_scale
         labels = {
             "system": system.name,
             "kind": system.kind,
@@ -42,6 +43,10 @@ def plan_md(spec: MdStudy) -> list[Calculation]:
         }
         if system.electrode:
             labels["electrode"] = system.electrode
+            default = "builtin:mo4ng_bader_cp2k" if system.electrode == "mo_ngraphene" else "none"
+            labels["electrode_charges"] = system.charges or default
+        if system.wt_percent_reading:
+            labels["wt_percent_reading"] = system.wt_percent_reading
         calcs.append(
             Calculation(
                 calc_id=f"{spec.study}/{system.name}",

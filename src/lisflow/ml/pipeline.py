@@ -18,7 +18,7 @@ inner R² averaged over the outer folds, on its stable set.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -68,7 +68,7 @@ class FitResult:
         return predict_with_spread(self.model, self.ensemble, x[self.features])
 
 
-def _outer_fold(x, y, train, test, config, final_allowed) -> dict:
+def _outer_fold(x, y, train, test, config, final_allowed, baselines=BASELINES) -> dict:
     """Selection, baselines, inner scores and held-out R² of one outer fold."""
     xt, yt, xv, yv = x.iloc[train], y[train], x.iloc[test], y[test]
     sel = select_features(xt, yt, config, final_allowed)
@@ -81,11 +81,12 @@ def _outer_fold(x, y, train, test, config, final_allowed) -> dict:
             model = make_xgb(cfg).fit(xt[cols].to_numpy(float), yt)
             fitted[key] = (model, model.predict(xv[cols].to_numpy(float)))
         pred[stage] = fitted[key][1]
-    for name in BASELINES:
+    for name in baselines:
         model, inner[name] = fit_baseline(name, config, xt.to_numpy(float), yt)
         pred[name] = model.predict(xv.to_numpy(float))
-    outer = {c: float(r2_score(yv, pred[c])) for c in CANDIDATES}
-    chosen = max(CANDIDATES, key=lambda c: (round(inner[c], 12), -CANDIDATES.index(c)))
+    candidates = STAGES + tuple(baselines)
+    outer = {c: float(r2_score(yv, pred[c])) for c in candidates}
+    chosen = max(candidates, key=lambda c: (round(inner[c], 12), -candidates.index(c)))
     cols = sel.features["final"]
     final_model = fitted[(tuple(cols), sel.final_config.max_depth)][0]
     perm = permutation_importance(
@@ -113,6 +114,7 @@ def nested_cv(
     final_allowed: Collection[str] | None = None,
     repeats: int = 1,
     jobs: int = 1,
+    baselines: Sequence[str] = BASELINES,
 ) -> list[list[dict]]:
     """Per repeat (seed ``config.seed + r``), per outer fold: the :func:`_outer_fold` record."""
     check_folds(len(x), folds)
@@ -124,7 +126,8 @@ def nested_cv(
         outer = KFold(folds, shuffle=True, random_state=cfg.seed)
         tasks += [(r, tr, te, cfg) for tr, te in outer.split(x)]
     records = Parallel(n_jobs=jobs)(
-        delayed(_outer_fold)(x, y, tr, te, cfg, final_allowed) for _, tr, te, cfg in tasks
+        delayed(_outer_fold)(x, y, tr, te, cfg, final_allowed, tuple(baselines))
+        for _, tr, te, cfg in tasks
     )
     return [
         [rec for (r, *_), rec in zip(tasks, records, strict=True) if r == k] for k in range(repeats)
@@ -155,7 +158,7 @@ def stage_table(runs: list[list[dict]], stable: dict, chosen: str, n_final: int)
     """One row per candidate and one ``chosen`` row (the inner-CV choice per fold)."""
     records = [rec for run in runs for rec in run]
     rows = []
-    for name in (*CANDIDATES, "chosen"):
+    for name in (*records[0]["outer"], "chosen"):
         scores = [rec["outer"][name] if name != "chosen" else rec["outer"][rec["chosen"]]
                   for rec in records]  # fmt: skip
         per_seed = [
@@ -176,7 +179,9 @@ def stage_table(runs: list[list[dict]], stable: dict, chosen: str, n_final: int)
             "r2_std": float(np.std(scores)),
             "r2_seed_std": float(np.std(per_seed)),
             "skipped_folds": int(sum(rec["skipped"][name] for rec in records)) if is_stage else 0,
-            "chosen_folds": int(sum(rec["chosen"] == name for rec in records)),
+            "chosen_folds": len(records)
+            if name == "chosen"
+            else int(sum(rec["chosen"] == name for rec in records)),
             "final_model": name == chosen,
         })  # fmt: skip
     return pd.DataFrame(rows)
@@ -212,17 +217,19 @@ def fit_pipeline(
     n_ensemble: int = 8,
     repeats: int = 1,
     jobs: int = 1,
+    baselines: Sequence[str] = BASELINES,
 ) -> FitResult:
     """Nested CV (see module docstring), stable sets, then the chosen model on all rows plus a
     bootstrap ensemble (``n_ensemble`` models on resampled rows, seeds ``seed + i + 1``)."""
     config = config or ModelConfig()
     y = np.asarray(y, dtype=float)
-    runs = nested_cv(x, y, config, folds, final_allowed, repeats, jobs)
+    runs = nested_cv(x, y, config, folds, final_allowed, repeats, jobs, baselines)
     records = [rec for run in runs for rec in run]
     columns = list(x.columns)
     freq, stable = stability(columns, runs)
-    inner = {c: np.mean([rec["inner"][c] for rec in records]) for c in CANDIDATES}
-    chosen = max(CANDIDATES, key=lambda c: (round(float(inner[c]), 12), -CANDIDATES.index(c)))
+    candidates = STAGES + tuple(baselines)
+    inner = {c: np.mean([rec["inner"][c] for rec in records]) for c in candidates}
+    chosen = max(candidates, key=lambda c: (round(float(inner[c]), 12), -candidates.index(c)))
     depth = Counter(rec["depth"] for rec in records).most_common(1)[0][0]
     cols, model, ensemble = _final_model(x, y, config, chosen, stable, depth, n_ensemble)
     table = stage_table(runs, stable, chosen, len(cols))
@@ -259,7 +266,7 @@ def selection_verdict(table: pd.DataFrame) -> list[str]:
     """Plain-language lines: did selection beat the no-selection candidates, and what was chosen."""
     t = table.set_index("candidate")
     sel = max(SELECTING, key=lambda c: t.loc[c, "r2_mean"])
-    ref = max(("all", *BASELINES), key=lambda c: t.loc[c, "r2_mean"])
+    ref = max(("all", *[b for b in BASELINES if b in t.index]), key=lambda c: t.loc[c, "r2_mean"])
     a, b = t.loc[sel], t.loc[ref]
     helped = a["r2_mean"] > b["r2_mean"]
     word = "YES" if helped else "NO"
@@ -278,7 +285,7 @@ def format_stage_table(table: pd.DataFrame) -> str:
     """Plain-text stage-and-baseline table (R² mean ± std over outer folds) and the verdict."""
     lines = [f"{'candidate':<12} {'kind':<9} {'features':>8} {'inner R²':>9}  "
              f"{'R² (nested CV)':<16} notes"]  # fmt: skip
-    n = int(table["chosen_folds"].sum())
+    n = int(table.loc[table["candidate"] == "chosen", "chosen_folds"].iloc[0])
     for row in table.itertuples():
         notes = []
         if row.skipped_folds:

@@ -13,6 +13,8 @@ ml_app = typer.Typer(
 )
 
 _TARGET_DB = "energy_ev"
+#: Baselines of lisflow.ml.models.BASELINES (repeated here: no heavy import before validation).
+BASELINE_NAMES = ("rf", "xgb_default", "linear")
 
 
 def _config(seed: int, estimators: int):
@@ -72,12 +74,27 @@ def _fit(
     final_groups=(),
     ensemble: int = 8,
     repeats: int = 1,
+    baselines=BASELINE_NAMES,
 ):
     from lisflow.ml.pipeline import fit_pipeline
 
     config = _config(seed, estimators)
     allowed = _final_allowed(list(data.x.columns), list(final_groups))
-    return fit_pipeline(data.x, data.y, data.target, config, folds, allowed, ensemble, repeats, jobs)
+    return fit_pipeline(
+        data.x, data.y, data.target, config, folds, allowed, ensemble, repeats, jobs,
+        tuple(baselines),
+    )  # fmt: skip
+
+
+def _baselines(names: list[str]) -> tuple[str, ...]:
+    """``--baseline`` values: default all; ``none`` for stages only (XGBoost final model)."""
+    if not names:
+        return BASELINE_NAMES
+    allowed = (*BASELINE_NAMES, "none")
+    for name in names:
+        if name not in allowed:
+            raise InputError("--baseline", f"unknown baseline {name!r}", ", ".join(allowed))
+    return tuple(n for n in names if n != "none")
 
 
 @ml_app.command("fit")
@@ -116,6 +133,9 @@ def fit_command(
     repeats: int = typer.Option(
         1, "--repeats", help="Outer-CV seeds (seed, seed+1, ...) for stability selection."
     ),
+    baseline: list[str] = typer.Option(
+        [], "--baseline", help="Baselines: rf, xgb_default, linear (default all), none."
+    ),
 ) -> None:
     """Stages (filter → wrapper → embedded → final) and baselines (RF, XGBoost, ridge) in one
     nested CV; the final model is the inner-CV choice on its stable feature set."""
@@ -123,6 +143,7 @@ def fit_command(
 
     check_positive(estimators=estimators, jobs=jobs, repeats=repeats, ensemble=ensemble)
     check_groups(final_groups)
+    baselines = _baselines(baseline)
     data = _training_data(
         table, target, drop=drop, categorical=categorical, folds=folds,
         from_db=from_db, db=db, study=study, adsorbate=adsorbate,
@@ -132,11 +153,13 @@ def fit_command(
 
     result = _fit(
         data, seed=seed, folds=folds, estimators=estimators, jobs=jobs,
-        final_groups=final_groups, ensemble=ensemble, repeats=repeats,
+        final_groups=final_groups, ensemble=ensemble, repeats=repeats, baselines=baselines,
     )  # fmt: skip
     write_fit(result, data.x, out, known_sites=data.sites, encoding=data.encoding)
     typer.echo(format_stage_table(result.stage_table))
-    typer.echo(f"final model {result.chosen}, features: {', '.join(result.features)}")
+    shown = ", ".join(result.features[:20])
+    more = f" … (+{len(result.features) - 20})" if len(result.features) > 20 else ""
+    typer.echo(f"final model {result.chosen}, {len(result.features)} features: {shown}{more}")
     typer.echo(f"wrote {out}")
 
 

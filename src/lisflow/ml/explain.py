@@ -138,6 +138,14 @@ def _save_model(model, path: Path) -> str:
     return path.with_suffix(".joblib").name
 
 
+def model_params(model) -> dict:
+    """JSON-safe hyper-parameters of an XGBoost model (empty for other kinds)."""
+    if model_kind(model) != "xgb":
+        return {}
+    params = model.get_xgb_params()
+    return {k: v for k, v in params.items() if isinstance(v, int | float | str) and v is not None}
+
+
 def _load_model(path: Path):
     if path.suffix == ".json":
         model = XGBRegressor()
@@ -191,6 +199,7 @@ def write_fit(
             "stable_threshold": STABLE_THRESHOLD,
             "config": dataclasses.asdict(result.config),
             "final_max_depth": result.final_max_depth,
+            "model_params": model_params(result.model),
             "n_rows": len(x),
             "known_sites": known_sites or [],
             "encoding": encoding or {},

@@ -30,6 +30,9 @@ from xgboost import XGBRegressor
 from lisflow.errors import InputError
 from lisflow.ml.selection import ModelConfig, make_xgb
 
+#: Hyper-parameters carried from the pre-trained model (ModelConfig field names = XGBoost's).
+CARRIED = ("max_depth", "learning_rate", "subsample", "colsample_bytree", "min_child_weight",
+           "reg_lambda", "max_bin")  # fmt: skip
 #: Default kept groups: "site, structural and component features" (paper 002).
 TRANSFER_GROUPS = ("structure", "composite", "element")
 
@@ -117,12 +120,9 @@ def transfer_fit(
     names = list(pretrained.features)
     kept = kept_features(names, list(x.columns), tuple(groups))
     base = ModelConfig(**pretrained.meta["config"])
-    params = pretrained.model.get_xgb_params()
-    config = replace(
-        base,
-        max_depth=int(params.get("max_depth") or pretrained.meta.get("final_max_depth") or 3),
-        n_estimators=extra_trees or base.n_estimators,
-    )
+    params = pretrained.meta.get("model_params") or {}
+    carried = {k: params[k] for k in CARRIED if k in params}
+    config = replace(base, **carried, n_estimators=extra_trees or base.n_estimators)
     booster = pretrained.model.get_booster()
     values = _masked(x, names, kept)
     cv = KFold(folds, shuffle=True, random_state=config.seed)
@@ -151,8 +151,8 @@ def transfer_fit(
         "target": pretrained.meta["target"],
         "features": kept,
         "model_kind": "xgb",
-        "config": {**pretrained.meta["config"], "max_depth": config.max_depth,
-                   "n_estimators": config.n_estimators},
+        "config": {**pretrained.meta["config"], **carried, "n_estimators": config.n_estimators},
+        "model_params": {**params, "n_estimators": config.n_estimators},
         "transfer": {
             "pretrained_features": names,
             "kept": kept,

@@ -69,7 +69,12 @@ def relaxed_structure(run_dir: str | None, metals: Sequence[str]) -> Structure |
         path = Path(run_dir) / name
         if path.is_file() and path.stat().st_size > 0:
             relaxed = Structure.from_file(path)
-            built = dasc_graphene(list(metals))
+            if len(metals) == 3:
+                from lisflow.ml.trimetallic import trimetallic_graphene
+
+                built = trimetallic_graphene(list(metals))
+            else:
+                built = dasc_graphene(list(metals))
             if [s.specie for s in relaxed] != [s.specie for s in built]:
                 return None
             relaxed.add_site_property("label", built.site_properties["label"])

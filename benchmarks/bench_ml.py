@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -91,7 +92,7 @@ def main() -> None:
         print(f"{rows}x{features:<6} {rf:>16.2f} {fit:>14.2f} {statistics.median(ratios):>6.1f}")
         print(stages.round(3).to_string())
         report["cases"].append({
-            "rows": rows, "features": features, "rf_cv_s": rf, "rf_cv_times_s": rf_times,
+            "rows": rows, "features": features, "load_average_1min": os.getloadavg()[0], "rf_cv_s": rf, "rf_cv_times_s": rf_times,
             "fit_s": fit, "fit_times_s": fit_times, "ratio_median": statistics.median(ratios),
             "seeds": seeds,
             "stage_table": {k: {c: float(v) for c, v in row.items()}

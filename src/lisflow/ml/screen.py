@@ -24,7 +24,13 @@ import yaml
 from lisflow.errors import InputError
 from lisflow.fsutil import atomic_write_text
 from lisflow.ml.datasets import all_sites, trimetallic_sites
-from lisflow.ml.features import feature_frame, parse_site_name, site_feature_names, site_name
+from lisflow.ml.features import (
+    COMPUTED_CATALOGUE,
+    feature_frame,
+    parse_site_name,
+    site_feature_names,
+    site_name,
+)
 
 GOALS = ("min", "max")
 
@@ -76,8 +82,9 @@ def rank_rows(
 
 
 def is_site_model(features: Sequence[str]) -> bool:
-    """True when every model feature is a catalogue feature computable for unseen sites."""
-    return set(features) <= set(site_feature_names(trimetallic=True))
+    """True when every model feature is a catalogue feature (computed DB features included:
+    :func:`rank_candidates` then names those it cannot compute for unseen sites)."""
+    return set(features) <= set(site_feature_names(trimetallic=True)) | set(COMPUTED_CATALOGUE)
 
 
 def rank_candidates(

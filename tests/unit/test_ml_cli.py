@@ -178,15 +178,16 @@ DASC_DB = [f"{a}{b}-N6" for a, b in
             ("Ni", "Pt"), ("Cu", "Au"), ("Mn", "Fe"), ("Cr", "Fe"), ("Ti", "Fe"), ("V", "Fe")]]  # fmt: skip
 
 
-def test_fit_from_db_uses_relaxed_structures(tmp_path):
-    """E_ads depends only on the relaxed M1-M2 distance (random per site, not on the metals):
-    nested-CV skill is possible only through the relaxed structural features; relaxed
-    structures come as VASP CONTCAR or as a final_structure.json (e.g. an MLIP relaxation)."""
+@pytest.fixture(scope="module")
+def relaxed_db(tmp_path_factory):
+    """E_ads depends only on the relaxed M1-M2 distance (random per site, not on the metals);
+    relaxed structures as VASP CONTCAR or final_structure.json (e.g. an MLIP relaxation)."""
+    root = tmp_path_factory.mktemp("relaxed")
     rng = np.random.default_rng(4)
     stretch = dict(zip(DASC_DB, rng.uniform(-0.15, 0.15, len(DASC_DB)), strict=True))
     run_dirs = {}
     for k, site in enumerate(DASC_DB):
-        run = tmp_path / f"run{k}"
+        run = root / f"run{k}"
         run.mkdir()
         relaxed = _relaxed(parse_site_name(site), stretch[site])
         if k % 2:
@@ -194,20 +195,49 @@ def test_fit_from_db_uses_relaxed_structures(tmp_path):
         else:
             Poscar(relaxed).write_file(run / "CONTCAR")
         run_dirs[site] = str(run)
-    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    url = f"sqlite:///{root / 'r.sqlite'}"
     _fill_db(url, DASC_DB, run_dirs, energy=lambda site: -1.0 + 2.0 * stretch[site])
+    return url, stretch
+
+
+def test_fit_from_db_uses_relaxed_structures(relaxed_db, tmp_path):
+    """Nested-CV skill is possible only through the relaxed structural features."""
+    url, stretch = relaxed_db
     with ResultStore(url) as store:
         frame = table_from_db(store, study="s").set_index("site")
     assert len(frame) == len(DASC_DB)
     for site in DASC_DB:  # built DASC: M1-M2 = 2.15 A (DASC_M_M)
         assert frame.loc[site, "d_MM"] == pytest.approx(2.15 + stretch[site], abs=1e-6)
-    result = _invoke("ml", "fit", "--from-db", "--db", url, "--study", "s",
-                     "--out", str(tmp_path / "fit"), *FAST)  # fmt: skip
+    result = _invoke("ml", "fit", "--from-db", "--db", url, "--study", "s", "--baseline", "linear",
+                     "--ensemble", "2", "--out", str(tmp_path / "fit"), *FAST)  # fmt: skip
     assert result.exit_code == 0, result.output
     stability = pd.read_csv(tmp_path / "fit" / "stability.csv").set_index("feature")
     assert stability.loc["d_MM", "freq_all"] == 1.0  # varies, so never dropped as constant
     table = pd.read_csv(tmp_path / "fit" / "stage_table.csv").set_index("candidate")
     assert table.loc["chosen", "r2_mean"] > 0.5, table
+
+
+def test_from_db_fit_screen_dry_run_loop(relaxed_db, tmp_path):
+    """DB -> ml fit (final groups without DB-computed features) -> ml screen -> dry-run."""
+    url, _ = relaxed_db
+    groups = sum((["--final-groups", g] for g in ("element", "structure", "composite")), [])
+    fit = _invoke("ml", "fit", "--from-db", "--db", url, "--study", "s", *groups,
+                  "--baseline", "linear", "--ensemble", "2", "--out", str(tmp_path / "fit"),
+                  *FAST)  # fmt: skip
+    assert fit.exit_code == 0, fit.output
+    meta = json.loads((tmp_path / "fit" / "meta.json").read_text())
+    assert meta["chosen"] in ("final", "linear")  # eligible under --final-groups
+    assert not {"eps_d_M1", "eps_d_M2", "q_N"} & set(meta["features"])
+    metals = sum((["--metal", m] for m in ("Fe", "Co", "Ni", "Cu")), [])
+    out = tmp_path / "next.yaml"
+    screen = _invoke("ml", "screen", "--model", str(tmp_path / "fit"), *metals, "--top", "2",
+                     "--out", str(out))  # fmt: skip
+    assert screen.exit_code == 0, screen.output
+    proposed = yaml.safe_load(out.read_text())["substrates"]
+    known = {parse_site_name(s) for s in DASC_DB}
+    assert len(proposed) == 2 and not {tuple(p["metals"]) for p in proposed} & known
+    dry = _invoke("dry-run", str(out), "--out", str(tmp_path / "dry"))
+    assert dry.exit_code == 0, dry.output
 
 
 def test_fast_errors_import_no_model_library():

@@ -12,7 +12,9 @@ Stability selection: the selection frequency of every feature per stage over all
 ``folds × repeats`` outer-fold selections; a stage's *stable set* is the features selected in at
 least :data:`STABLE_THRESHOLD` of them (Meinshausen & Bühlmann, J. R. Stat. Soc. B 72, 417
 (2010) use thresholds 0.6–0.9). The final model (all rows) is the candidate with the highest
-inner R² averaged over the outer folds, on its stable set.
+inner R² averaged over the outer folds, on its stable set. With ``final_allowed`` (restricted
+final feature groups) the baselines see only the allowed columns and only the final stage and
+the baselines are eligible, so the final model uses allowed features only.
 """
 
 from __future__ import annotations
@@ -68,6 +70,21 @@ class FitResult:
         return predict_with_spread(self.model, self.ensemble, x[self.features])
 
 
+def baseline_columns(columns: list[str], final_allowed: Collection[str] | None) -> list[str]:
+    """Baseline inputs: every column, or the allowed ones when the final groups are restricted."""
+    if final_allowed is None:
+        return columns
+    return [c for c in columns if c in final_allowed] or columns
+
+
+def eligible(baselines: Sequence[str], final_allowed: Collection[str] | None) -> tuple[str, ...]:
+    """Candidates the final model may be: all, or (restricted final groups) the final stage and
+    the baselines on the allowed columns."""
+    if final_allowed is None:
+        return STAGES + tuple(baselines)
+    return ("final", *baselines)
+
+
 def _outer_fold(x, y, train, test, config, final_allowed, baselines=BASELINES) -> dict:
     """Selection, baselines, inner scores and held-out R² of one outer fold."""
     xt, yt, xv, yv = x.iloc[train], y[train], x.iloc[test], y[test]
@@ -81,12 +98,14 @@ def _outer_fold(x, y, train, test, config, final_allowed, baselines=BASELINES) -
             model = make_xgb(cfg).fit(xt[cols].to_numpy(float), yt)
             fitted[key] = (model, model.predict(xv[cols].to_numpy(float)))
         pred[stage] = fitted[key][1]
+    base = baseline_columns(list(x.columns), final_allowed)
     for name in baselines:
-        model, inner[name] = fit_baseline(name, config, xt.to_numpy(float), yt)
-        pred[name] = model.predict(xv.to_numpy(float))
+        model, inner[name] = fit_baseline(name, config, xt[base].to_numpy(float), yt)
+        pred[name] = model.predict(xv[base].to_numpy(float))
     candidates = STAGES + tuple(baselines)
     outer = {c: float(r2_score(yv, pred[c])) for c in candidates}
-    chosen = max(candidates, key=lambda c: (round(inner[c], 12), -candidates.index(c)))
+    pool = eligible(baselines, final_allowed)
+    chosen = max(pool, key=lambda c: (round(inner[c], 12), -pool.index(c)))
     cols = sel.features["final"]
     final_model = fitted[(tuple(cols), sel.final_config.max_depth)][0]
     perm = permutation_importance(
@@ -154,7 +173,9 @@ def stability(columns: list[str], runs: list[list[dict]]) -> tuple[pd.DataFrame,
     return table.reset_index(drop=True), stable
 
 
-def stage_table(runs: list[list[dict]], stable: dict, chosen: str, n_final: int) -> pd.DataFrame:
+def stage_table(
+    runs: list[list[dict]], stable: dict, chosen: str, n_final: int, n_base: int
+) -> pd.DataFrame:
     """One row per candidate and one ``chosen`` row (the inner-CV choice per fold)."""
     records = [rec for run in runs for rec in run]
     rows = []
@@ -170,7 +191,7 @@ def stage_table(runs: list[list[dict]], stable: dict, chosen: str, n_final: int)
             "candidate": name,
             "kind": "stage" if is_stage else ("baseline" if name in BASELINES else "inner-CV choice"),
             "features_kept": (len(stable[name]) if is_stage
-                              else n_final if name == "chosen" else len(records[0]["features"]["all"])),
+                              else n_final if name == "chosen" else n_base),
             "features_kept_cv_mean": float(np.mean([len(rec["features"][name]) for rec in records]))
             if is_stage else np.nan,
             "inner_r2_mean": float(np.mean([rec["inner"][name] for rec in records]))
@@ -187,8 +208,8 @@ def stage_table(runs: list[list[dict]], stable: dict, chosen: str, n_final: int)
     return pd.DataFrame(rows)
 
 
-def _final_model(x, y, config, name, stable, depth, n_ensemble):
-    cols = list(x.columns) if name in BASELINES else stable[name]
+def _final_model(x, y, config, name, stable, depth, n_ensemble, base):
+    cols = base if name in BASELINES else stable[name]
     values = x[cols].to_numpy(float)
     rng = np.random.default_rng(config.seed)
     if name in BASELINES:
@@ -227,12 +248,13 @@ def fit_pipeline(
     records = [rec for run in runs for rec in run]
     columns = list(x.columns)
     freq, stable = stability(columns, runs)
-    candidates = STAGES + tuple(baselines)
-    inner = {c: np.mean([rec["inner"][c] for rec in records]) for c in candidates}
-    chosen = max(candidates, key=lambda c: (round(float(inner[c]), 12), -candidates.index(c)))
+    pool = eligible(baselines, final_allowed)
+    inner = {c: np.mean([rec["inner"][c] for rec in records]) for c in pool}
+    chosen = max(pool, key=lambda c: (round(float(inner[c]), 12), -pool.index(c)))
     depth = Counter(rec["depth"] for rec in records).most_common(1)[0][0]
-    cols, model, ensemble = _final_model(x, y, config, chosen, stable, depth, n_ensemble)
-    table = stage_table(runs, stable, chosen, len(cols))
+    base = baseline_columns(columns, final_allowed)
+    cols, model, ensemble = _final_model(x, y, config, chosen, stable, depth, n_ensemble, base)
+    table = stage_table(runs, stable, chosen, len(cols), len(base))
     first = runs[0]
     oof = np.full(len(x), np.nan)
     fold_of = np.zeros(len(x), dtype=int)

@@ -16,7 +16,9 @@ from lisflow.db.schema import BandCentre, CalculationRecord, SiteCharge
 from lisflow.db.store import ResultStore
 from lisflow.ml.datasets import SYNTHETIC_TARGET, synthetic_adsorption_table, synthetic_energy
 from lisflow.ml.features import parse_site_name, site_features
+from lisflow.ml.models import BASELINES
 from lisflow.ml.screen import pick, rank_candidates
+from lisflow.ml.selection import STAGES
 from lisflow.ml.tables import table_from_db
 from lisflow.spec import load_spec
 from lisflow.structures.support import dasc_graphene
@@ -82,41 +84,31 @@ def test_fit_needs_exactly_one_source(tmp_path):
     assert result.exit_code == 2 and "--table: give exactly one of" in result.stderr
 
 
-def _fill_db(url: str, sites: list[str], run_dirs: dict[str, str]) -> dict[str, float]:
-    """Slab, molecule and adslab energies (eV) whose E_ads follow the synthetic formula."""
+def _fill_db(
+    url: str, sites: list[str], run_dirs: dict[str, str], energy=None
+) -> dict[str, float]:
+    """Slab, molecule and adslab energies (eV) whose E_ads follow ``energy(site, features)``
+    (default the synthetic formula); real rows through the store API."""
     expected = {}
     with ResultStore(url) as store:
         store.upsert_calculation(
             CalculationRecord(
-                "s/molecule/Li2S",
-                "s",
-                "vasp",
-                "relax",
-                "molecule",
-                "Li2S",
-                3,
+                "s/molecule/Li2S", "s", "vasp", "relax", "molecule", "Li2S", 3,
                 labels={"adsorbate": "Li2S"},
             )
-        )
+        )  # fmt: skip
         store.store_results("s/molecule/Li2S", energy_ev=-16.0)
         for k, site in enumerate(sites):
             metals = parse_site_name(site)
             feats = pd.DataFrame([site_features(metals)])
-            e_ads = float(synthetic_energy(feats)[0])
+            e_ads = float(synthetic_energy(feats)[0]) if energy is None else energy(site)
             slab = f"s/slab/{site}"
             store.upsert_calculation(
                 CalculationRecord(
-                    slab,
-                    "s",
-                    "vasp",
-                    "relax",
-                    "slab",
-                    "X",
-                    70,
-                    labels={"site": site},
-                    run_dir=run_dirs.get(site),
+                    slab, "s", "vasp", "relax", "slab", "X", 70,
+                    labels={"site": site}, run_dir=run_dirs.get(site),
                 )
-            )
+            )  # fmt: skip
             bands = [BandCentre(68, metals[0], "d", -1.0 - 0.1 * k, label="metal")]
             charges = [
                 SiteCharge(27, "N", "bader", -1.2, valence_electrons=6.2, label="coordinating_N")
@@ -126,16 +118,10 @@ def _fill_db(url: str, sites: list[str], run_dirs: dict[str, str]) -> dict[str, 
                 ads = f"s/adslab/{site}/Li2S/c{c}"
                 store.upsert_calculation(
                     CalculationRecord(
-                        ads,
-                        "s",
-                        "vasp",
-                        "relax",
-                        "adslab",
-                        "X",
-                        73,
+                        ads, "s", "vasp", "relax", "adslab", "X", 73,
                         labels={"site": site, "adsorbate": "Li2S", "configuration": c},
                     )
-                )
+                )  # fmt: skip
                 store.store_results(ads, energy_ev=-800.0 - k - 16.0 + e_ads + shift)
                 store.upsert_adsorption(ads, slab, "s/molecule/Li2S")
             expected[site] = e_ads
@@ -143,29 +129,24 @@ def _fill_db(url: str, sites: list[str], run_dirs: dict[str, str]) -> dict[str, 
 
 
 SITES_DB = [
-    "FeCo-N6",
-    "FeNi-N6",
-    "FeCu-N6",
-    "Fe-N4",
-    "Co-N4",
-    "CoNi-N6",
-    "MnFe-N6",
-    "Ni-N4",
-    "CrFe-N6",
-    "TiFe-N6",
-    "FeZn-N6",
-    "Cu-N4",
-]
+    "FeCo-N6", "FeNi-N6", "FeCu-N6", "Fe-N4", "Co-N4", "CoNi-N6", "MnFe-N6", "Ni-N4",
+    "CrFe-N6", "TiFe-N6", "FeZn-N6", "Cu-N4",
+]  # fmt: skip
+
+
+def _relaxed(metals, stretch: float):
+    """A "relaxed" DASC: M2 moved ``stretch`` Å away from M1 along the M1-M2 axis."""
+    relaxed = dasc_graphene(list(metals))
+    m1, m2 = (i for i, s in enumerate(relaxed) if s.properties["label"] == "metal")
+    axis = relaxed[m2].coords - relaxed[m1].coords
+    relaxed.translate_sites([m2], stretch * axis / np.linalg.norm(axis), frac_coords=False)
+    return relaxed
 
 
 def test_fit_from_db_joins_energies_with_site_features(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.sqlite'}"
-    relaxed = dasc_graphene(["Fe", "Co"])  # a "relaxed" FeCo site: Co moved 0.1 A off Fe
-    fe, co = (i for i, s in enumerate(relaxed) if s.properties["label"] == "metal")
-    axis = relaxed[co].coords - relaxed[fe].coords
-    relaxed.translate_sites([co], 0.1 * axis / np.linalg.norm(axis), frac_coords=False)
     (tmp_path / "feco").mkdir()
-    Poscar(relaxed).write_file(tmp_path / "feco" / "CONTCAR")
+    Poscar(_relaxed(("Fe", "Co"), 0.1)).write_file(tmp_path / "feco" / "CONTCAR")
     expected = _fill_db(url, SITES_DB, {"FeCo-N6": str(tmp_path / "feco")})
     with ResultStore(url) as store:
         frame = table_from_db(store, study="s")
@@ -186,8 +167,128 @@ def test_fit_from_db_joins_energies_with_site_features(tmp_path):
     assert meta["target"] == "energy_ev" and meta["n_rows"] == 12
     assert sorted(meta["known_sites"]) == sorted(SITES_DB)
     table = pd.read_csv(tmp_path / "fit" / "stage_table.csv")
-    assert table["stage"].tolist() == ["all", "filter", "wrapper", "embedded", "final"]
-    assert "final" in result.output and "±" in result.output
+    assert table["candidate"].tolist() == [*STAGES, *BASELINES, "chosen"]
+    assert "selection helped: " in result.output and "±" in result.output
+
+
+DASC_DB = [f"{a}{b}-N6" for a, b in
+           [("Sc", "Fe"), ("Ti", "Co"), ("V", "Ni"), ("Cr", "Cu"), ("Mn", "Zn"), ("Fe", "Fe"),
+            ("Fe", "Co"), ("Fe", "Ni"), ("Fe", "Cu"), ("Co", "Co"), ("Co", "Ni"), ("Ni", "Ni"),
+            ("Fe", "Mo"), ("Fe", "Ru"), ("Co", "Rh"), ("Ni", "Pd"), ("Fe", "W"), ("Co", "Ir"),
+            ("Ni", "Pt"), ("Cu", "Au"), ("Mn", "Fe"), ("Cr", "Fe"), ("Ti", "Fe"), ("V", "Fe")]]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def relaxed_db(tmp_path_factory):
+    """E_ads depends only on the relaxed M1-M2 distance (random per site, not on the metals);
+    relaxed structures as VASP CONTCAR or final_structure.json (e.g. an MLIP relaxation)."""
+    root = tmp_path_factory.mktemp("relaxed")
+    rng = np.random.default_rng(4)
+    stretch = dict(zip(DASC_DB, rng.uniform(-0.15, 0.15, len(DASC_DB)), strict=True))
+    run_dirs = {}
+    for k, site in enumerate(DASC_DB):
+        run = root / f"run{k}"
+        run.mkdir()
+        relaxed = _relaxed(parse_site_name(site), stretch[site])
+        if k % 2:
+            relaxed.to(filename=str(run / "final_structure.json"))
+        else:
+            Poscar(relaxed).write_file(run / "CONTCAR")
+        run_dirs[site] = str(run)
+    url = f"sqlite:///{root / 'r.sqlite'}"
+    _fill_db(url, DASC_DB, run_dirs, energy=lambda site: -1.0 + 2.0 * stretch[site])
+    return url, stretch
+
+
+def test_fit_from_db_uses_relaxed_structures(relaxed_db, tmp_path):
+    """Nested-CV skill is possible only through the relaxed structural features."""
+    url, stretch = relaxed_db
+    with ResultStore(url) as store:
+        frame = table_from_db(store, study="s").set_index("site")
+    assert len(frame) == len(DASC_DB)
+    for site in DASC_DB:  # built DASC: M1-M2 = 2.15 A (DASC_M_M)
+        assert frame.loc[site, "d_MM"] == pytest.approx(2.15 + stretch[site], abs=1e-6)
+    result = _invoke("ml", "fit", "--from-db", "--db", url, "--study", "s", "--baseline", "linear",
+                     "--ensemble", "2", "--out", str(tmp_path / "fit"), *FAST)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    stability = pd.read_csv(tmp_path / "fit" / "stability.csv").set_index("feature")
+    assert stability.loc["d_MM", "freq_all"] == 1.0  # varies, so never dropped as constant
+    table = pd.read_csv(tmp_path / "fit" / "stage_table.csv").set_index("candidate")
+    assert table.loc["chosen", "r2_mean"] > 0.5, table
+
+
+def test_from_db_fit_screen_dry_run_loop(relaxed_db, tmp_path):
+    """DB -> ml fit (final groups without DB-computed features) -> ml screen -> dry-run."""
+    url, _ = relaxed_db
+    groups = sum((["--final-groups", g] for g in ("element", "structure", "composite")), [])
+    fit = _invoke("ml", "fit", "--from-db", "--db", url, "--study", "s", *groups,
+                  "--baseline", "linear", "--ensemble", "2", "--out", str(tmp_path / "fit"),
+                  *FAST)  # fmt: skip
+    assert fit.exit_code == 0, fit.output
+    meta = json.loads((tmp_path / "fit" / "meta.json").read_text())
+    assert meta["chosen"] in ("final", "linear")  # eligible under --final-groups
+    assert not {"eps_d_M1", "eps_d_M2", "q_N"} & set(meta["features"])
+    metals = sum((["--metal", m] for m in ("Fe", "Co", "Ni", "Cu")), [])
+    out = tmp_path / "next.yaml"
+    screen = _invoke("ml", "screen", "--model", str(tmp_path / "fit"), *metals, "--top", "2",
+                     "--out", str(out))  # fmt: skip
+    assert screen.exit_code == 0, screen.output
+    proposed = yaml.safe_load(out.read_text())["substrates"]
+    known = {parse_site_name(s) for s in DASC_DB}
+    assert len(proposed) == 2 and not {tuple(p["metals"]) for p in proposed} & known
+    dry = _invoke("dry-run", str(out), "--out", str(tmp_path / "dry"))
+    assert dry.exit_code == 0, dry.output
+
+
+def test_fast_errors_import_no_model_library():
+    """Argument and table errors come back before scikit-learn/XGBoost/pymatgen are imported."""
+    code = """
+import sys, time
+import pandas  # imported by the lisflow CLI anyway (results DB layer); not a model library
+from typer.testing import CliRunner
+from lisflow.ml.cli import ml_app
+cases = [
+    ["fit", "--table", "/nonexistent.csv", "--target", "y"],
+    ["fit", "--table", "%s", "--target", "y", "--estimators", "0"],
+    ["fit", "--table", "%s", "--target", "y", "--final-groups", "magic"],
+    ["fit", "--table", "%s", "--target", "zz"],
+    ["fit", "--table", "%s", "--target", "y", "--folds", "9"],
+    ["fit", "--table", "%s", "--target", "y", "--baseline", "svm"],
+    ["screen", "--table", "%s", "--target", "y", "--goal", "median"],
+]
+for args in cases:
+    start = time.perf_counter()
+    result = CliRunner().invoke(ml_app, args)
+    took = time.perf_counter() - start
+    print(result.exit_code, round(took, 3), str(result.exception or result.output).splitlines()[0][:60])
+heavy = sorted(m for m in ("sklearn", "xgboost", "pymatgen", "joblib") if m in sys.modules)
+print("heavy:", heavy)
+"""
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/t.csv"
+        pd.DataFrame({"a": range(12), "y": range(12)}).to_csv(path, index=False)
+        out = subprocess.run([sys.executable, "-c", code.replace("%s", path)],
+                             capture_output=True, text=True, timeout=120)  # fmt: skip
+    lines = out.stdout.strip().splitlines()
+    assert lines[-1] == "heavy: []", out.stdout + out.stderr
+    fields = ["--table", "--estimators", "--final-groups", "--target", "--folds", "--baseline",
+              "--goal"]  # fmt: skip
+    assert len(lines) == len(fields) + 1
+    for line, field in zip(lines[:-1], fields, strict=False):
+        code_, took, message = line.split(" ", 2)
+        # InputError (lisflow.cli turns it into exit 2) naming the option, in < 1 s
+        assert code_ == "1" and message.startswith(field + ":") and float(took) < 1.0, line
+
+
+def test_cli_baseline_names_match_the_models():
+    from lisflow.ml import cli
+    from lisflow.ml.models import BASELINES as MODEL_BASELINES
+
+    assert cli.BASELINE_NAMES == MODEL_BASELINES
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,10 @@ from lisflow.ml.features import (
     parse_site_name,
     site_features,
     site_name,
+    trimetallic_catalogue,
     write_feature_catalogue,
 )
+from lisflow.ml.validate import FEATURE_GROUPS
 from lisflow.structures.support import dasc_graphene
 
 #: d electrons of the free atoms (3d^6 4s^2 Fe, 3d^7 Co, 3d^8 Ni, 3d^10 4s^1 Cu).
@@ -107,8 +109,13 @@ def test_relaxed_structure_changes_structural_features_only():
 def test_catalogue_documents_every_feature(tmp_path, frame):
     catalogue = feature_catalogue()
     names = [f.name for f in catalogue]
-    assert len(names) == len(set(names)) == 184
-    assert set(names) == set(frame.columns) | set(COMPUTED_CATALOGUE)
+    tri = {f.name for f in trimetallic_catalogue()}
+    # trimetallic only: 23 M3 element, 12 M3 geometry + d_M2M3 + d_M1M3, 2 x 14 three-metal
+    # composites, phi_M3, nd_chi_M3, dchi_M3N
+    assert len(tri) == 23 + 14 + 28 + 3
+    assert len(names) == len(set(names)) == 184 + len(tri)
+    assert set(names) == set(frame.columns) | set(COMPUTED_CATALOGUE) | tri
+    assert sorted({f.group for f in catalogue}) == list(FEATURE_GROUPS)
     assert list(frame.columns) == [n for n in names if n in frame.columns]
     path = write_feature_catalogue(tmp_path / "cat.csv")
     table = pd.read_csv(path)
@@ -132,6 +139,7 @@ def test_computed_features_are_added():
         ("Fe-N4", ("Fe",)),
         ("FeFe-N6", ("Fe", "Fe")),
         ("FeCu-N6/G", ("Fe", "Cu")),
+        ("FeCoNi-N8", ("Fe", "Co", "Ni")),
     ],
 )
 def test_parse_site_name(name, metals):
@@ -139,7 +147,9 @@ def test_parse_site_name(name, metals):
     assert site_name(list(metals)) == name.removesuffix("/G")
 
 
-@pytest.mark.parametrize("bad", ["FeCo", "Fe-N6", "FeCo-N4", "FeS-N6", "Xx-N4", ""])
+@pytest.mark.parametrize(
+    "bad", ["FeCo", "Fe-N6", "FeCo-N4", "FeS-N6", "Xx-N4", "", "FeCoNi-N6", "FeCo-N8"]
+)
 def test_parse_site_name_rejects(bad):
     with pytest.raises(InputError, match="site"):
         parse_site_name(bad)
@@ -159,3 +169,24 @@ def test_shipped_catalogue_is_current(tmp_path):
 
     fresh = write_feature_catalogue(tmp_path / "fresh.csv")
     assert CATALOGUE_PATH.read_text() == fresh.read_text(), "run: lisflow ml features"
+
+
+def test_trimetallic_site_features():
+    """Trimetallic M1M2M3-N8 (paper 002's extension): 3 metals in Z order along the chain."""
+    from lisflow.ml.trimetallic import metal_distances, trimetallic_graphene
+
+    structure = trimetallic_graphene(["Ni", "Fe", "Co"])
+    assert structure.composition["N"] == 8 and structure.composition["C"] == 7 * 7 * 2 - 6 - 8
+    d12, d23, d13 = metal_distances(structure)
+    assert d13 == pytest.approx(d12 + d23, abs=1e-6)  # collinear chain, Co in the centre
+    row = feature_frame([("Ni", "Fe", "Co")]).loc["FeCoNi-N8"]
+    assert row["n_metals"] == 3 and row["n_N_site"] == 8 and row["homonuclear"] == 0
+    assert row["M1_chi"] == Element("Fe").X and row["M2_chi"] == Element("Co").X
+    assert row["M3_chi"] == Element("Ni").X and row["M3_n_d"] == 8
+    assert row["d_MM"] == pytest.approx(d12) and row["d_M1M3"] == pytest.approx(d13)
+    assert row["tri_mean_chi"] == pytest.approx((1.83 + 1.88 + 1.91) / 3)
+    assert row["tri_range_n_d"] == 2  # d^6 Fe .. d^8 Ni
+    for tag in ("M1", "M2", "M3"):  # every metal has >= 3 N within 2.6 A, none closer than 1.85
+        assert row[f"n_N_{tag}"] >= 3 and row[f"d_{tag}N_min"] >= 1.85 - 1e-6
+    with pytest.raises(InputError, match="metals"):
+        trimetallic_graphene(["Fe", "Co"])

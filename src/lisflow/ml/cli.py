@@ -13,16 +13,14 @@ ml_app = typer.Typer(
 )
 
 _TARGET_DB = "energy_ev"
+#: Baselines of lisflow.ml.models.BASELINES (repeated here: no heavy import before validation).
+BASELINE_NAMES = ("rf", "xgb_default", "linear")
 
 
-def _config(seed: int, estimators: int, jobs: int):
+def _config(seed: int, estimators: int):
     from lisflow.ml.selection import ModelConfig
 
-    if estimators < 1:
-        raise InputError("--estimators", f"{estimators}", ">= 1")
-    if jobs < 1:
-        raise InputError("--jobs", f"{jobs}", ">= 1")
-    return ModelConfig(n_estimators=estimators, seed=seed, n_jobs=jobs)
+    return ModelConfig(n_estimators=estimators, seed=seed, n_jobs=1)
 
 
 def _final_allowed(columns: list[str], groups: list[str]) -> set[str] | None:
@@ -32,10 +30,6 @@ def _final_allowed(columns: list[str], groups: list[str]) -> set[str] | None:
     from lisflow.ml.features import feature_catalogue
 
     catalogue = {f.name: f.group for f in feature_catalogue()}
-    known = sorted(set(catalogue.values()))
-    for group in groups:
-        if group not in known:
-            raise InputError("--final-groups", f"unknown feature group {group!r}", ", ".join(known))
     return {c for c in columns if catalogue.get(c, groups[0]) in groups}
 
 
@@ -51,21 +45,22 @@ def _training_data(
     study: str | None = None,
     adsorbate: str | None = None,
 ):
-    """Validated training data from a CSV table or the results database."""
-    from lisflow.ml.tables import prepare, read_table, table_from_db
+    """Validated training data from a CSV table (light imports only) or the results database."""
+    from lisflow.ml.validate import prepare, read_table
 
     if (table is None) == (not from_db):
         raise InputError("--table", "give exactly one of --table FILE or --from-db")
     if from_db:
         from lisflow.db.store import ResultStore
+        from lisflow.ml.tables import table_from_db
 
         with ResultStore(db) as store:
             frame = table_from_db(store, study=study, adsorbate=adsorbate)
         target = target or _TARGET_DB
     else:
-        frame = read_table(table)
         if not target:
             raise InputError("--target", "missing: name the target column")
+        frame = read_table(table)
     return prepare(frame, target, drop, categorical, folds)
 
 
@@ -78,12 +73,28 @@ def _fit(
     jobs: int = 1,
     final_groups=(),
     ensemble: int = 8,
+    repeats: int = 1,
+    baselines=BASELINE_NAMES,
 ):
     from lisflow.ml.pipeline import fit_pipeline
 
-    config = _config(seed, estimators, jobs)
+    config = _config(seed, estimators)
     allowed = _final_allowed(list(data.x.columns), list(final_groups))
-    return fit_pipeline(data.x, data.y, data.target, config, folds, allowed, ensemble)
+    return fit_pipeline(
+        data.x, data.y, data.target, config, folds, allowed, ensemble, repeats, jobs,
+        tuple(baselines),
+    )  # fmt: skip
+
+
+def _baselines(names: list[str]) -> tuple[str, ...]:
+    """``--baseline`` values: default all; ``none`` for stages only (XGBoost final model)."""
+    if not names:
+        return BASELINE_NAMES
+    allowed = (*BASELINE_NAMES, "none")
+    for name in names:
+        if name not in allowed:
+            raise InputError("--baseline", f"unknown baseline {name!r}", ", ".join(allowed))
+    return tuple(n for n in names if n != "none")
 
 
 @ml_app.command("fit")
@@ -111,29 +122,63 @@ def fit_command(
     ),
     seed: int = typer.Option(0, "--seed"),
     folds: int = typer.Option(5, "--folds", help="Outer folds of the nested CV."),
-    estimators: int = typer.Option(200, "--estimators", help="XGBoost trees."),
-    jobs: int = typer.Option(1, "--jobs", help="XGBoost threads (fixed for reproducibility)."),
+    estimators: int = typer.Option(50, "--estimators", help="XGBoost trees of the stages."),
+    jobs: int = typer.Option(
+        1, "--jobs", help="Outer folds in parallel (processes; models single-threaded)."
+    ),
     final_groups: list[str] = typer.Option(
         [], "--final-groups", help="Feature groups of the final stage (repeatable)."
     ),
     ensemble: int = typer.Option(8, "--ensemble", help="Bootstrap models for uncertainties."),
+    repeats: int = typer.Option(
+        1, "--repeats", help="Outer-CV seeds (seed, seed+1, ...) for stability selection."
+    ),
+    baseline: list[str] = typer.Option(
+        [], "--baseline", help="Baselines: rf, xgb_default, linear (default all), none."
+    ),
 ) -> None:
-    """Filter → wrapper → embedded XGBoost with nested-CV R² per stage; writes tables, plots, model."""
-    from lisflow.ml.explain import write_fit
-    from lisflow.ml.pipeline import format_stage_table
+    """Stages (filter → wrapper → embedded → final) and baselines (RF, XGBoost, ridge) in one
+    nested CV; the final model is the inner-CV choice on its stable feature set."""
+    from lisflow.ml.validate import check_groups, check_positive
 
+    check_positive(estimators=estimators, jobs=jobs, repeats=repeats, ensemble=ensemble)
+    check_groups(final_groups)
+    baselines = _baselines(baseline)
     data = _training_data(
         table, target, drop=drop, categorical=categorical, folds=folds,
         from_db=from_db, db=db, study=study, adsorbate=adsorbate,
     )  # fmt: skip
+    from lisflow.ml.explain import write_fit
+    from lisflow.ml.pipeline import format_stage_table
+
     result = _fit(
         data, seed=seed, folds=folds, estimators=estimators, jobs=jobs,
-        final_groups=final_groups, ensemble=ensemble,
+        final_groups=final_groups, ensemble=ensemble, repeats=repeats, baselines=baselines,
     )  # fmt: skip
-    write_fit(result, data.x, out, known_sites=data.sites)
+    write_fit(result, data.x, out, known_sites=data.sites, encoding=data.encoding)
     typer.echo(format_stage_table(result.stage_table))
-    typer.echo(f"final features: {', '.join(result.features)}")
+    shown = ", ".join(result.features[:20])
+    more = f" … (+{len(result.features) - 20})" if len(result.features) > 20 else ""
+    typer.echo(f"final model {result.chosen}, {len(result.features)} features: {shown}{more}")
     typer.echo(f"wrote {out}")
+
+
+def _table_proposal(predictor, encoding: dict, candidates: Path | None, goal, optimum):
+    """Rank candidate rows of a table model: ``--candidates`` CSV, else the unseen combinations
+    of its categorical levels. Returns the ranking (column ``candidate`` or ``site``)."""
+    from lisflow.ml.screen import rank_rows
+    from lisflow.ml.validate import ID_COLUMN, category_grid, encode, read_table
+
+    if not encoding:
+        raise InputError("--model", "the model directory has no table encoding (refit it)")
+    raw = read_table(candidates) if candidates is not None else category_grid(encoding)
+    features = encode(raw, encoding)
+    if ID_COLUMN in raw.columns:
+        names = raw[ID_COLUMN].astype(str).tolist()
+    else:
+        names = [", ".join(f"{c}={row[c]}" for c in encoding["raw_columns"]) for _, row in
+                 raw.iterrows()]  # fmt: skip
+    return rank_rows(predictor, features, names, goal, optimum)
 
 
 @ml_app.command("screen")
@@ -143,8 +188,19 @@ def screen_command(
         None, "--table", help="Fit on this table first (needs --target)."
     ),
     target: str | None = typer.Option(None, "--target"),
+    drop: list[str] = typer.Option([], "--drop", help="Column to ignore (with --table)."),
+    categorical: list[str] = typer.Option(
+        [], "--categorical", help="Column to one-hot encode (with --table)."
+    ),
+    candidates: Path | None = typer.Option(
+        None, "--candidates", help="CSV of candidate rows (models not on site features)."
+    ),
     top: int = typer.Option(10, "--top", help="Sites to propose."),
-    out: Path = typer.Option(Path("ml_screen.yaml"), "--out", help="Study definition to write."),
+    out: Path = typer.Option(
+        Path("ml_screen.yaml"),
+        "--out",
+        help="Study definition to write (.csv: the proposal as a table).",
+    ),
     study: str = typer.Option("ml_screen_round1", "--study", help="Study id of the proposal."),
     adsorbate: list[str] = typer.Option(
         ["Li2S"], "--adsorbate", help="Adsorbate(s) of the proposal."
@@ -155,37 +211,105 @@ def screen_command(
     ranking: Path | None = typer.Option(None, "--ranking", help="Also write the full ranking CSV."),
     seed: int = typer.Option(0, "--seed"),
     folds: int = typer.Option(5, "--folds"),
-    estimators: int = typer.Option(200, "--estimators"),
+    estimators: int = typer.Option(50, "--estimators"),
 ) -> None:
-    """Predict every SASC/DASC (3d/4d/5d), rank, write the top candidates as a study YAML."""
-    from lisflow.fsutil import atomic_write_text
-    from lisflow.ml.explain import load_fit
-    from lisflow.ml.screen import pick, rank_candidates, study_definition, write_study
+    """Rank candidates and write the next round: every SASC/DASC (3d/4d/5d), or trimetallic
+    sites, for a model on site features; a candidate table or the unseen category combinations
+    for any other table model."""
+    from lisflow.ml.validate import check_positive
 
     if (model is None) == (table is None):
         raise InputError("--model", "give exactly one of --model DIR or --table FILE")
+    if goal not in ("min", "max"):
+        raise InputError("--goal", f"unknown goal {goal!r}", "min, max")
+    check_positive(top=top, estimators=estimators)
     if model is not None:
+        from lisflow.ml.explain import load_fit
+
         predictor = load_fit(model)
-        known, target_name = predictor.meta.get("known_sites", []), predictor.meta["target"]
+        meta = predictor.meta
+        known, target_name, encoding = meta.get("known_sites", []), meta["target"], meta.get(
+            "encoding", {})  # fmt: skip
     else:
-        data = _training_data(table, target, drop=[], categorical=[], folds=folds)
+        data = _training_data(table, target, drop=drop, categorical=categorical, folds=folds)
         predictor = _fit(data, seed=seed, folds=folds, estimators=estimators)
-        known, target_name = data.sites, predictor.target
-    ranked = rank_candidates(predictor, metals or None, known, goal, optimum)
-    picked = pick(ranked, top)
-    source = f"model {model}" if model is not None else f"table {table}"
-    definition = study_definition(
-        picked,
-        study,
-        adsorbate,
-        description=f"ML screening proposal ({source}, target {target_name})",
+        known, target_name, encoding = data.sites, predictor.target, data.encoding
+    from lisflow.fsutil import atomic_write_text
+    from lisflow.ml.screen import (
+        is_site_model,
+        pick,
+        rank_candidates,
+        study_definition,
+        write_study,
     )
-    write_study(out, definition, picked, target_name)
+
+    if candidates is None and is_site_model(predictor.features):
+        ranked = rank_candidates(predictor, metals or None, known, goal, optimum)
+    else:
+        ranked = _table_proposal(predictor, encoding, candidates, goal, optimum)
+    picked = pick(ranked, top)
+    name = "site" if "site" in picked.columns else "candidate"
+    tri = name == "site" and picked["site"].str.endswith("-N8").any()
+    if name == "candidate" or tri or out.suffix == ".csv":
+        if out.suffix != ".csv":
+            raise InputError("--out", f"{out}: candidates are not M-N4/M1M2-N6 sites",
+                             "a .csv path (the proposal as a table)")  # fmt: skip
+        atomic_write_text(out, picked.to_csv(index=False))
+    else:
+        source = f"model {model}" if model is not None else f"table {table}"
+        definition = study_definition(
+            picked, study, adsorbate,
+            description=f"ML screening proposal ({source}, target {target_name})",
+        )  # fmt: skip
+        write_study(out, definition, picked, target_name)
     if ranking is not None:
         atomic_write_text(ranking, ranked.to_csv(index=False))
-    typer.echo(
-        picked[["rank", "site", "prediction", "uncertainty", "reason"]].to_string(index=False)
-    )
+    typer.echo(picked[["rank", name, "prediction", "uncertainty", "reason"]].to_string(index=False))
+    typer.echo(f"wrote {out}")
+
+
+@ml_app.command("transfer")
+def transfer_command(
+    pretrained: Path = typer.Option(..., "--pretrained", help="'ml fit' directory (XGBoost)."),
+    table: Path | None = typer.Option(None, "--table", help="CSV table of the new rows."),
+    target: str | None = typer.Option(None, "--target"),
+    drop: list[str] = typer.Option([], "--drop"),
+    from_db: bool = typer.Option(False, "--from-db", help="New rows from the results DB."),
+    db: str | None = typer.Option(None, "--db"),
+    study: str | None = typer.Option(None, "--study"),
+    adsorbate: str | None = typer.Option(None, "--adsorbate"),
+    groups: list[str] = typer.Option(
+        [], "--groups", help="Kept feature groups (default structure, composite, element)."
+    ),
+    extra_trees: int = typer.Option(50, "--extra-trees", help="Boosting rounds added."),
+    folds: int = typer.Option(5, "--folds"),
+    ensemble: int = typer.Option(8, "--ensemble"),
+    out: Path = typer.Option(Path("ml_transfer"), "--out", help="Output directory."),
+) -> None:
+    """Paper 002's transfer: continue a pre-trained XGBoost model (same hyper-parameters) on
+    site, structural and component features only; CV-scored against training from scratch."""
+    from lisflow.ml.validate import check_groups, check_positive
+
+    check_positive(extra_trees=extra_trees, ensemble=ensemble)
+    check_groups(groups)
+    if not (pretrained / "meta.json").is_file():
+        raise InputError("--pretrained", f"{pretrained} is not a model directory (no meta.json)")
+    data = _training_data(
+        table, target, drop=drop, categorical=[], folds=folds,
+        from_db=from_db, db=db, study=study, adsorbate=adsorbate,
+    )  # fmt: skip
+    from lisflow.ml.explain import load_fit, write_transfer
+    from lisflow.ml.transfer import TRANSFER_GROUPS, transfer_fit
+
+    model, cv_table = transfer_fit(
+        load_fit(pretrained), data.x, data.y, tuple(groups) or TRANSFER_GROUPS,
+        extra_trees, folds, ensemble,
+    )  # fmt: skip
+    meta = {"n_rows": len(data.x), "known_sites": data.sites, "encoding": data.encoding,
+            "pretrained_dir": str(pretrained)}  # fmt: skip
+    write_transfer(model, cv_table, out, meta)
+    for row in cv_table.itertuples():
+        typer.echo(f"{row.model:<16} {row.features:>4d} features  R² {row.r2_mean:.3f} ± {row.r2_std:.3f}")
     typer.echo(f"wrote {out}")
 
 

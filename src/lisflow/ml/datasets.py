@@ -56,6 +56,23 @@ def all_sites(metals: Sequence[str] | None = None) -> list[tuple[str, ...]]:
     return singles + list(itertools.combinations_with_replacement(pool, 2))
 
 
+def trimetallic_sites(metals: Sequence[str] | None = None) -> list[tuple[str, ...]]:
+    """Trimetallic candidates: every triple (repeats allowed) of ``metals``; default Fe with any
+    two of the 3d/4d/5d metals (paper 002 designs Fe-based sites)."""
+    from lisflow.structures.support import TRANSITION_METALS
+
+    if metals:
+        return list(itertools.combinations_with_replacement(list(metals), 3))
+    pairs = itertools.combinations_with_replacement(list(TRANSITION_METALS), 2)
+    return sorted({tuple(sorted(("Fe", a, b), key=_z)) for a, b in pairs})
+
+
+def _z(symbol: str) -> int:
+    from pymatgen.core import Element
+
+    return Element(symbol).Z
+
+
 def synthetic_adsorption_table(
     sites: Sequence[Sequence[str]] | None = None,
     noise_ev: float = 0.05,

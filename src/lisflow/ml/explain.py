@@ -3,13 +3,16 @@
 Directory layout (written whole through ``atomic_directory``):
 
 - ``stage_table.csv`` / ``stage_table.png``: stage, features kept, R² mean ± std (nested CV);
-- ``features.json``: the features kept by every stage;
+- ``features.json``: the final model's features and the stable set of every stage;
+- ``stability.csv`` / ``stability.png``: selection frequency of every feature per stage over
+  the outer-fold selections (stability selection) and the stable final set;
 - ``importance.csv`` / ``importance.png``: gain importance of the final model (all rows) and
   outer-fold permutation importance (drop of R² on held-out rows); ``shap.csv`` if ``shap`` is
   installed (mean |SHAP value| per feature);
 - ``predictions.csv`` / ``parity.png``: out-of-fold predictions of the final stage;
 - ``correlation.csv`` / ``correlation.png``: Pearson r of the features kept by the filter;
-- ``model.json``, ``ensemble/member_<i>.json``: final model and bootstrap ensemble;
+- ``model.json`` (XGBoost) or ``model.joblib`` (random forest, linear), ``ensemble/member_<i>``:
+  final model (the candidate chosen by inner CV) and bootstrap ensemble;
 - ``meta.json``: target, features, settings, known sites, library versions.
 """
 
@@ -22,6 +25,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import joblib
 import matplotlib
 
 matplotlib.use("Agg")
@@ -34,7 +38,8 @@ from xgboost import XGBRegressor  # noqa: E402
 
 from lisflow.errors import InputError  # noqa: E402
 from lisflow.fsutil import atomic_directory  # noqa: E402
-from lisflow.ml.pipeline import FitResult  # noqa: E402
+from lisflow.ml.models import importance, model_kind, predict_with_spread  # noqa: E402
+from lisflow.ml.pipeline import STABLE_THRESHOLD, FitResult  # noqa: E402
 from lisflow.ml.selection import ModelConfig  # noqa: E402
 
 #: PNG resolution (dots per inch).
@@ -42,10 +47,11 @@ DPI = 120
 
 
 def importance_table(result: FitResult) -> pd.DataFrame:
-    """Gain (final model, normalised) and permutation importance of the final features."""
-    gain = np.asarray(result.model.feature_importances_, dtype=float)
-    gain = gain / gain.sum() if gain.sum() > 0 else gain
-    table = pd.DataFrame({"feature": result.features, "gain": gain})
+    """Importance of the final model's features (gain / impurity / |standardised coefficient|,
+    normalised) and the outer-fold permutation importance of the final stage."""
+    table = pd.DataFrame(
+        {"feature": result.features, "gain": importance(result.model, result.features)}
+    )
     table = table.merge(result.permutation, on="feature", how="left")
     return table.sort_values(["gain", "feature"], ascending=[False, True], kind="mergesort")
 
@@ -58,14 +64,30 @@ def _save_png(fig, path: Path) -> None:
 
 
 def _stage_plot(table: pd.DataFrame, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(5, 3.2))
-    ax.bar(table["stage"], table["r2_mean"], yerr=table["r2_std"], capsize=4, color="#4477aa")
+    colours = {"stage": "#4477aa", "baseline": "#bbbbbb", "inner-CV choice": "#ee6677"}
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    ax.bar(table["candidate"], table["r2_mean"], yerr=table["r2_std"], capsize=4,
+           color=[colours[k] for k in table["kind"]])  # fmt: skip
     for i, row in enumerate(table.itertuples()):
-        ax.annotate(
-            f"{row.features_kept}", (i, max(row.r2_mean, 0)), ha="center", va="bottom", fontsize=8
-        )
-    ax.set_ylabel("R² (nested CV)")
-    ax.set_title("feature count above bars")
+        label = f"{row.features_kept}" + (" (skip)" if row.skipped_folds else "")
+        ax.annotate(label, (i, max(row.r2_mean, 0)), ha="center", va="bottom", fontsize=7)
+    ax.set_ylabel("R² (nested CV, mean ± std)")
+    ax.set_xlabel("candidate (blue: stages, grey: baselines, red: inner-CV choice)")
+    ax.tick_params(axis="x", rotation=30)
+    ax.set_title("features kept above bars")
+    _save_png(fig, path)
+
+
+def _stability_plot(table: pd.DataFrame, n_selections: int, path: Path) -> None:
+    top = table.head(30).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(6, 0.28 * len(top) + 1.4))
+    colours = ["#228833" if s else "#bbbbbb" for s in top["stable_final"]]
+    ax.barh(top["feature"], top["freq_final"], color=colours)
+    ax.axvline(STABLE_THRESHOLD, color="k", ls="--", lw=1, label=f"threshold {STABLE_THRESHOLD}")
+    ax.set_xlim(0, 1.05)
+    ax.set_xlabel(f"selection frequency, final stage ({n_selections} outer-fold selections)")
+    ax.set_ylabel("feature (green: stable set)")
+    ax.legend(loc="lower right", fontsize=8)
     _save_png(fig, path)
 
 
@@ -107,14 +129,50 @@ def _shap_table(result: FitResult, x: pd.DataFrame) -> pd.DataFrame | None:
     return pd.DataFrame({"feature": result.features, "mean_abs_shap": np.abs(values).mean(axis=0)})
 
 
+def _save_model(model, path: Path) -> str:
+    """XGBoost: native JSON; scikit-learn models: joblib. Returns the file name."""
+    if model_kind(model) == "xgb":
+        model.save_model(path.with_suffix(".json"))
+        return path.with_suffix(".json").name
+    joblib.dump(model, path.with_suffix(".joblib"))
+    return path.with_suffix(".joblib").name
+
+
+def model_params(model) -> dict:
+    """JSON-safe hyper-parameters of an XGBoost model (empty for other kinds)."""
+    if model_kind(model) != "xgb":
+        return {}
+    params = model.get_xgb_params()
+    return {k: v for k, v in params.items() if isinstance(v, int | float | str) and v is not None}
+
+
+def _load_model(path: Path):
+    if path.suffix == ".json":
+        model = XGBRegressor()
+        model.load_model(path)
+        return model
+    return joblib.load(path)
+
+
 def write_fit(
-    result: FitResult, x: pd.DataFrame, out: str | Path, known_sites: list[str] | None = None
+    result: FitResult,
+    x: pd.DataFrame,
+    out: str | Path,
+    known_sites: list[str] | None = None,
+    encoding: dict | None = None,
 ) -> Path:
-    """Write every output of ``result`` (fitted on ``x``) to directory ``out`` atomically."""
+    """Write every output of ``result`` (fitted on ``x``) to directory ``out`` atomically.
+
+    ``encoding``: how the table was turned into features (drop/categorical levels), kept in
+    ``meta.json`` so that ``ml screen`` can encode candidate rows the same way."""
     with atomic_directory(out) as tmp:
         result.stage_table.to_csv(tmp / "stage_table.csv", index=False)
         _stage_plot(result.stage_table, tmp / "stage_table.png")
-        (tmp / "features.json").write_text(json.dumps(result.selection.features, indent=1))
+        (tmp / "features.json").write_text(
+            json.dumps({"final_model": result.features, "stable": result.stable_sets}, indent=1)
+        )
+        result.stability.to_csv(tmp / "stability.csv", index=False)
+        _stability_plot(result.stability, result.folds * result.repeats, tmp / "stability.png")
         imp = importance_table(result)
         imp.to_csv(tmp / "importance.csv", index=False)
         _importance_plot(imp, tmp / "importance.png")
@@ -123,24 +181,45 @@ def write_fit(
             shap_table.to_csv(tmp / "shap.csv", index=False)
         result.predictions.to_csv(tmp / "predictions.csv", index=False)
         _parity_plot(result.predictions, result.target, tmp / "parity.png")
-        corr = x[result.selection.features["filter"]].corr(method="pearson")
+        corr = x[result.filter_stage.selected_].corr(method="pearson")
         corr.to_csv(tmp / "correlation.csv")
         _correlation_plot(corr, tmp / "correlation.png")
-        result.model.save_model(tmp / "model.json")
+        model_file = _save_model(result.model, tmp / "model")
         (tmp / "ensemble").mkdir()
         for i, member in enumerate(result.ensemble):
-            member.save_model(tmp / "ensemble" / f"member_{i}.json")
+            _save_model(member, tmp / "ensemble" / f"member_{i}")
         meta = {
             "target": result.target,
             "features": result.features,
+            "chosen": result.chosen,
+            "model_kind": model_kind(result.model),
+            "model_file": model_file,
             "folds": result.folds,
+            "repeats": result.repeats,
+            "stable_threshold": STABLE_THRESHOLD,
             "config": dataclasses.asdict(result.config),
-            "final_max_depth": result.selection.final_config.max_depth,
+            "final_max_depth": result.final_max_depth,
+            "model_params": model_params(result.model),
             "n_rows": len(x),
             "known_sites": known_sites or [],
+            "encoding": encoding or {},
             "versions": {"xgboost": xgboost.__version__, "scikit-learn": sklearn.__version__},
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+    return Path(out)
+
+
+def write_transfer(model, table: pd.DataFrame, out: str | Path, meta: dict) -> Path:
+    """Write a transferred model (:mod:`lisflow.ml.transfer`) like a fit directory."""
+    with atomic_directory(out) as tmp:
+        table.to_csv(tmp / "transfer_table.csv", index=False)
+        model_file = _save_model(model.model, tmp / "model")
+        (tmp / "ensemble").mkdir()
+        for i, member in enumerate(model.ensemble):
+            _save_model(member, tmp / "ensemble" / f"member_{i}")
+        full = {**model.meta, **meta, "model_file": model_file}
+        full["versions"] = {"xgboost": xgboost.__version__, "scikit-learn": sklearn.__version__}
+        (tmp / "meta.json").write_text(json.dumps(full, indent=1))
     return Path(out)
 
 
@@ -149,8 +228,8 @@ class SavedModel:
     """A model directory read back: final model, ensemble and metadata."""
 
     meta: dict
-    model: XGBRegressor
-    ensemble: list[XGBRegressor]
+    model: object
+    ensemble: list
 
     @property
     def features(self) -> list[str]:
@@ -161,26 +240,29 @@ class SavedModel:
         return ModelConfig(**self.meta["config"])
 
     def predict(self, x: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Prediction and ensemble standard deviation (target units)."""
-        cols = x[self.features]
-        spread = np.array([m.predict(cols) for m in self.ensemble])
-        std = spread.std(axis=0) if len(self.ensemble) else np.zeros(len(x))
-        return self.model.predict(cols).astype(float), std.astype(float)
+        """Prediction and its uncertainty (target units)."""
+        return predict_with_spread(self.model, self.ensemble, x[self.features])
 
 
 def load_fit(directory: str | Path) -> SavedModel:
     """Read a directory written by :func:`write_fit`."""
     root = Path(directory)
-    if not (root / "meta.json").is_file() or not (root / "model.json").is_file():
-        raise InputError("--model", f"{root} is not a model directory (no meta.json/model.json)")
-    meta = json.loads((root / "meta.json").read_text())
-    model = XGBRegressor()
-    model.load_model(root / "model.json")
-    ensemble = []
-    for path in sorted(
-        (root / "ensemble").glob("member_*.json"), key=lambda p: int(p.stem.split("_")[1])
-    ):
-        member = XGBRegressor()
-        member.load_model(path)
-        ensemble.append(member)
-    return SavedModel(meta, model, ensemble)
+    meta_path = root / "meta.json"
+    if not meta_path.is_file():
+        raise InputError("--model", f"{root} is not a model directory (no meta.json)")
+    meta = json.loads(meta_path.read_text())
+    model_path = root / meta.get("model_file", "model.json")
+    if not model_path.is_file():
+        raise InputError("--model", f"{root} has no model file {model_path.name}")
+    ensemble = [
+        _load_model(path)
+        for path in sorted(
+            (p for p in (root / "ensemble").glob("member_*") if p.suffix in (".json", ".joblib")),
+            key=lambda p: int(p.stem.split("_")[1]),
+        )
+    ]
+    if meta.get("transfer"):
+        from lisflow.ml.transfer import TransferredModel
+
+        return TransferredModel.from_saved(meta, _load_model(model_path), ensemble)
+    return SavedModel(meta, _load_model(model_path), ensemble)

@@ -32,7 +32,7 @@ from lisflow import INPUTS_DIR
 from lisflow.errors import InputError
 from lisflow.fsutil import atomic_write_text
 from lisflow.ml.elements import ELEMENT_PROPERTIES, element_properties
-from lisflow.ml.geometry import GEOMETRY_CATALOGUE, geometry_features
+from lisflow.ml.geometry import GEOMETRY_CATALOGUE, TRIMETALLIC_GEOMETRY, geometry_features
 
 #: Default location of the written catalogue.
 CATALOGUE_PATH = INPUTS_DIR / "ml" / "feature_catalogue.csv"
@@ -56,7 +56,9 @@ COMPUTED_CATALOGUE: dict[str, tuple[str, str]] = {
     "q_M2": ("Bader valence electrons on M2", "e"),
     "q_N": ("mean Bader valence electrons on the coordinating N", "e"),
 }
-_NAME = re.compile(r"^(?P<metals>(?:[A-Z][a-z]?){1,2})-N(?P<n>[46])(?:/G)?$")
+_NAME = re.compile(r"^(?P<metals>(?:[A-Z][a-z]?){1,3})-N(?P<n>[468])(?:/G)?$")
+#: Coordinating N of a site with 1, 2, 3 metals (M–N4, M1M2–N6, M1M2M3–N8).
+N_OF_METALS = {1: 4, 2: 6, 3: 8}
 
 
 @dataclass(frozen=True)
@@ -71,15 +73,18 @@ class FeatureInfo:
 
 
 def parse_site_name(name: str) -> tuple[str, ...]:
-    """``"FeCo-N6"`` -> ``("Fe", "Co")``, ``"Fe-N4"`` -> ``("Fe",)`` (see module docstring)."""
+    """``"FeCo-N6"`` -> ``("Fe", "Co")``, ``"Fe-N4"`` -> ``("Fe",)``, ``"FeCoNi-N8"`` ->
+    ``("Fe", "Co", "Ni")`` (trimetallic; see :mod:`lisflow.ml.trimetallic`)."""
     match = _NAME.match(name.strip())
     if not match:
         raise InputError("site", f"cannot parse site name {name!r}", "e.g. FeCo-N6, Fe-N4")
     metals = tuple(re.findall(r"[A-Z][a-z]?", match["metals"]))
-    expected = 1 if match["n"] == "4" else 2
+    expected = {4: 1, 6: 2, 8: 3}[int(match["n"])]
     if len(metals) != expected:
         raise InputError(
-            "site", f"{name!r}: N{match['n']} needs {expected} metal(s)", "M-N4, M1M2-N6"
+            "site",
+            f"{name!r}: N{match['n']} needs {expected} metal(s)",
+            "M-N4, M1M2-N6, M1M2M3-N8",
         )
     for metal in metals:
         try:
@@ -92,14 +97,15 @@ def parse_site_name(name: str) -> tuple[str, ...]:
 
 
 def site_name(metals: Sequence[str]) -> str:
-    """Canonical site name of ``metals`` (lower Z first): ``FeCo-N6`` or ``Fe-N4``."""
+    """Canonical site name of ``metals`` (lower Z first): ``Fe-N4``, ``FeCo-N6``, ``FeCoNi-N8``."""
     ordered = sorted(metals, key=lambda m: Element(m).Z)
-    return "".join(ordered) + ("-N4" if len(ordered) == 1 else "-N6")
+    return "".join(ordered) + f"-N{N_OF_METALS[len(ordered)]}"
 
 
-def _element_block(m1: str, m2: str) -> dict[str, float]:
+def _element_block(m1: str, m2: str, m3: str | None = None) -> dict[str, float]:
     out: dict[str, float] = {}
-    for tag, symbol in (("M1", m1), ("M2", m2), ("N", "N")):
+    tags = (("M1", m1), ("M2", m2), ("N", "N")) + ((("M3", m3),) if m3 else ())
+    for tag, symbol in tags:
         out |= {f"{tag}_{k}": v for k, v in element_properties(symbol).items()}
     return out
 
@@ -137,6 +143,21 @@ def _corrected_block(e: Mapping[str, float], g: Mapping[str, float]) -> dict[str
     return out
 
 
+def _trimetallic_block(e: Mapping[str, float], g: Mapping[str, float]) -> dict[str, float]:
+    """Composites over the three metals and M3's corrected-d features (trimetallic only)."""
+    out: dict[str, float] = {}
+    for k in COMPOSITE_KEYS:
+        values = [e[f"M{i}_{k}"] for i in (1, 2, 3)]
+        out[f"tri_mean_{k}"] = sum(values) / 3
+        out[f"tri_range_{k}"] = max(values) - min(values)
+    n_d, chi = e["M3_n_d"], e["M3_chi"]
+    env = g["n_N_M3"] * e["N_chi"] + g["n_C_M3"] * float(Element("C").X)
+    out["phi_M3"] = n_d * (chi + PHI_ALPHA * env) / CHI_O
+    out["nd_chi_M3"] = n_d * chi
+    out["dchi_M3N"] = e["N_chi"] - chi
+    return out
+
+
 def site_features(
     metals: Sequence[str],
     structure: Structure | None = None,
@@ -150,14 +171,24 @@ def site_features(
     from lisflow.structures.support import dasc_graphene
 
     ordered = sorted(metals, key=lambda m: Element(m).Z)
-    if len(ordered) not in (1, 2):
-        raise InputError("metals", f"need 1 or 2 metals, got {list(metals)!r}")
-    m1, m2 = ordered[0], ordered[-1]
-    built = structure if structure is not None else dasc_graphene(ordered)
-    e = _element_block(m1, m2)
+    if len(ordered) not in (1, 2, 3):
+        raise InputError("metals", f"need 1, 2 or 3 metals, got {list(metals)!r}")
+    tri = len(ordered) == 3
+    m1, m2 = ordered[0], ordered[1 if tri else -1]
+    if structure is not None:
+        built = structure
+    elif tri:
+        from lisflow.ml.trimetallic import trimetallic_graphene
+
+        built = trimetallic_graphene(ordered)
+    else:
+        built = dasc_graphene(ordered)
+    e = _element_block(m1, m2, ordered[2] if tri else None)
     g = geometry_features(built)
-    out = {"n_metals": float(len(ordered)), "homonuclear": float(m1 == m2)}
+    out = {"n_metals": float(len(ordered)), "homonuclear": float(len(set(ordered)) == 1)}
     out |= e | g | _composite_block(e, g) | _corrected_block(e, g)
+    if tri:
+        out |= _trimetallic_block(e, g)
     for key, value in (computed or {}).items():
         if key not in COMPUTED_CATALOGUE:
             raise InputError(
@@ -271,7 +302,45 @@ def feature_catalogue() -> list[FeatureInfo]:
         FeatureInfo(n, "computed", d, u, "results DB (lisflow.db.queries bands/charges)")
         for n, (d, u) in COMPUTED_CATALOGUE.items()
     ]
+    return rows + trimetallic_catalogue()
+
+
+def trimetallic_catalogue() -> list[FeatureInfo]:
+    """Features present only for trimetallic (M1M2M3–N8) sites."""
+    rows = [
+        FeatureInfo(f"M3_{p.key}", "element", f"{p.definition} of M3", p.unit, p.source)
+        for p in ELEMENT_PROPERTIES
+    ]
+    geo_src = "built/relaxed structure (lisflow.ml.geometry)"
+    rows += [
+        FeatureInfo(n, "structure", d, u, geo_src) for n, (d, u) in TRIMETALLIC_GEOMETRY.items()
+    ]
+    units = {p.key: p.unit for p in ELEMENT_PROPERTIES}
+    for k in COMPOSITE_KEYS:
+        rows += [
+            FeatureInfo(f"tri_mean_{k}", "composite", f"mean of M1_{k}, M2_{k}, M3_{k}",
+                        units[k], "derived"),
+            FeatureInfo(f"tri_range_{k}", "composite", f"max − min of M1_{k}, M2_{k}, M3_{k}",
+                        units[k], "derived"),
+        ]  # fmt: skip
+    rows += [
+        FeatureInfo("phi_M3", "corrected_d", "M3_n_d (chi_M3 + n_N chi_N + n_C chi_C) / chi_O",
+                    "1", "Xu et al., Nat. Catal. 1, 339 (2018), alpha = 1"),
+        FeatureInfo("nd_chi_M3", "corrected_d", "M3_n_d × M3_chi", "1", "derived"),
+        FeatureInfo("dchi_M3N", "composite", "N_chi − M3_chi", "1", "derived"),
+    ]  # fmt: skip
     return rows
+
+
+def site_feature_names(trimetallic: bool = False) -> list[str]:
+    """Catalogue features computable for any site (no computed/DB ones); with ``trimetallic``
+    also the trimetallic-only ones."""
+    tri = {f.name for f in trimetallic_catalogue()}
+    return [
+        f.name
+        for f in feature_catalogue()
+        if f.group != "computed" and (trimetallic or f.name not in tri)
+    ]
 
 
 def write_feature_catalogue(path: str | Path = CATALOGUE_PATH) -> Path:

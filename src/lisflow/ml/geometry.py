@@ -52,8 +52,10 @@ def find_site(structure: Structure) -> SiteGeometry:
         metals = [
             i for i, s in enumerate(structure) if Element(s.specie.symbol).is_transition_metal
         ]
-    if len(metals) not in (1, 2):
-        raise InputError("structure", f"found {len(metals)} metal atoms", "1 (SASC) or 2 (DASC)")
+    if len(metals) not in (1, 2, 3):
+        raise InputError(
+            "structure", f"found {len(metals)} metal atoms", "1 (SASC), 2 (DASC) or 3 (trimetallic)"
+        )
     metals.sort(key=lambda i: (structure[i].specie.Z, i))
     coordinating = []
     for m in metals:
@@ -112,12 +114,15 @@ def _metal_block(
 def geometry_features(structure: Structure) -> dict[str, float]:
     """All structural features (Å or counts) of the site in ``structure``; see the catalogue."""
     site = find_site(structure)
+    tri = len(site.metals) == 3
     m1 = site.metals[0]
-    m2 = site.metals[-1]
+    m2 = site.metals[1 if tri else -1]
     n1 = site.coordinating_n[0]
-    n2 = site.coordinating_n[-1]
+    n2 = site.coordinating_n[1 if tri else -1]
     out = _metal_block(structure, m1, n1, "M1") | _metal_block(structure, m2, n2, "M2")
-    all_n = sorted(set(n1) | set(n2))
+    if tri:
+        out |= _metal_block(structure, site.metals[2], site.coordinating_n[2], "M3")
+    all_n = sorted({n for ns in site.coordinating_n for n in ns})
     bonds = [
         structure.get_distance(m, n)
         for m, ns in zip(site.metals, site.coordinating_n, strict=True)
@@ -127,11 +132,17 @@ def geometry_features(structure: Structure) -> dict[str, float]:
     out |= {
         "d_MN_mean_all": float(np.mean(bonds)),
         "d_MM": float(structure.get_distance(m1, m2)) if m1 != m2 else 0.0,
-        "L3N": 0.5 * (out["L3N_M1"] + out["L3N_M2"]),
+        "L3N": float(np.mean([out[f"L3N_M{k + 1}"] for k in range(len(site.metals))]))
+        if tri
+        else 0.5 * (out["L3N_M1"] + out["L3N_M2"]),
         "d_NN_nearest_mean": float(np.mean(nn)),
         "d_NN_nearest_min": float(np.min(nn)),
         "n_N_site": float(len(all_n)),
     }
+    if tri:
+        m3 = site.metals[2]
+        out["d_M2M3"] = float(structure.get_distance(m2, m3))
+        out["d_M1M3"] = float(structure.get_distance(m1, m3))
     return out
 
 
@@ -162,4 +173,14 @@ GEOMETRY_CATALOGUE: dict[str, tuple[str, str]] = {
     "d_NN_nearest_mean": ("mean nearest-neighbour N–N distance among coordinating N", "Å"),
     "d_NN_nearest_min": ("shortest N–N distance among coordinating N", "Å"),
     "n_N_site": ("coordinating N atoms of the site (4 for M–N4, 6 for M1M2–N6)", "1"),
+}
+#: Trimetallic sites only (M1M2M3–N8; M1, M2, M3 in order of Z, M2 the middle metal).
+TRIMETALLIC_GEOMETRY: dict[str, tuple[str, str]] = {
+    **{
+        name.replace("M1", "M3"): (text.replace("M1", "M3"), unit)
+        for name, (text, unit) in GEOMETRY_CATALOGUE.items()
+        if "M1" in name
+    },
+    "d_M2M3": ("M2–M3 distance (trimetallic site)", "Å"),
+    "d_M1M3": ("M1–M3 distance (trimetallic site)", "Å"),
 }

@@ -23,8 +23,14 @@ import yaml
 
 from lisflow.errors import InputError
 from lisflow.fsutil import atomic_write_text
-from lisflow.ml.datasets import all_sites
-from lisflow.ml.features import feature_frame, parse_site_name, site_name
+from lisflow.ml.datasets import all_sites, trimetallic_sites
+from lisflow.ml.features import (
+    COMPUTED_CATALOGUE,
+    feature_frame,
+    parse_site_name,
+    site_feature_names,
+    site_name,
+)
 
 GOALS = ("min", "max")
 
@@ -46,6 +52,41 @@ def _canonical(names: Sequence[str]) -> set[str]:
     return out
 
 
+def rank_rows(
+    predictor: Predictor,
+    features: pd.DataFrame,
+    names: Sequence[str],
+    goal: str = "min",
+    optimum: float | None = None,
+    name_column: str = "candidate",
+) -> pd.DataFrame:
+    """Rows of ``features`` (named ``names``) with prediction, uncertainty and score, best first."""
+    if goal not in GOALS:
+        raise InputError("--goal", f"unknown goal {goal!r}", ", ".join(GOALS))
+    prediction, uncertainty = predictor.predict(features)
+    if optimum is not None:
+        score = np.abs(prediction - optimum)
+    else:
+        score = prediction if goal == "min" else -prediction
+    table = pd.DataFrame(
+        {
+            name_column: list(names),
+            "prediction": prediction,
+            "uncertainty": uncertainty,
+            "score": score,
+        }
+    )
+    table = table.sort_values(["score", name_column], kind="mergesort").reset_index(drop=True)
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    return table
+
+
+def is_site_model(features: Sequence[str]) -> bool:
+    """True when every model feature is a catalogue feature (computed DB features included:
+    :func:`rank_candidates` then names those it cannot compute for unseen sites)."""
+    return set(features) <= set(site_feature_names(trimetallic=True)) | set(COMPUTED_CATALOGUE)
+
+
 def rank_candidates(
     predictor: Predictor,
     metals: Sequence[str] | None = None,
@@ -53,10 +94,16 @@ def rank_candidates(
     goal: str = "min",
     optimum: float | None = None,
 ) -> pd.DataFrame:
-    """Every candidate site with prediction, uncertainty and score, best first."""
+    """Every candidate site with prediction, uncertainty and score, best first.
+
+    A model with trimetallic features (``M3_…``) ranks the trimetallic sites of ``metals``
+    (default: Fe with any two metals, paper 002's Fe-based extension); otherwise every SASC and
+    DASC of ``metals`` (default: the 3d/4d/5d metals)."""
     if goal not in GOALS:
         raise InputError("--goal", f"unknown goal {goal!r}", ", ".join(GOALS))
-    frame = feature_frame(all_sites(metals))
+    trimetallic = any(f.startswith("M3_") or f.startswith("tri_") for f in predictor.features)
+    sites = trimetallic_sites(metals) if trimetallic else all_sites(metals)
+    frame = feature_frame(sites)
     frame = frame[~frame.index.isin(_canonical(exclude))]
     if frame.empty:
         raise InputError("--model", "every candidate site is already in the training data")
@@ -67,22 +114,7 @@ def rank_candidates(
             f"model features cannot be computed for unseen sites: {', '.join(missing[:5])}",
             "catalogue features without computed (DB) ones",
         )
-    prediction, uncertainty = predictor.predict(frame)
-    if optimum is not None:
-        score = np.abs(prediction - optimum)
-    else:
-        score = prediction if goal == "min" else -prediction
-    table = pd.DataFrame(
-        {
-            "site": frame.index,
-            "prediction": prediction,
-            "uncertainty": uncertainty,
-            "score": score,
-        }
-    )
-    table = table.sort_values(["score", "site"], kind="mergesort").reset_index(drop=True)
-    table.insert(0, "rank", np.arange(1, len(table) + 1))
-    return table
+    return rank_rows(predictor, frame, list(frame.index), goal, optimum, name_column="site")
 
 
 def pick(table: pd.DataFrame, top: int) -> pd.DataFrame:
@@ -90,9 +122,10 @@ def pick(table: pd.DataFrame, top: int) -> pd.DataFrame:
     if top < 1:
         raise InputError("--top", f"{top}", ">= 1")
     n_best = math.ceil(top / 2)
+    name = "site" if "site" in table.columns else "candidate"
     best = table.head(n_best).assign(reason="best_predicted")
     rest = table.iloc[n_best:].sort_values(
-        ["uncertainty", "site"], ascending=[False, True], kind="mergesort"
+        ["uncertainty", name], ascending=[False, True], kind="mergesort"
     )
     uncertain = rest.head(top - n_best).assign(reason="most_uncertain")
     return pd.concat([best, uncertain], ignore_index=True)
@@ -107,6 +140,12 @@ def study_definition(
 ) -> dict:
     """The ``kind: adsorption`` study mapping for the picked sites (paper 002 VASP preset)."""
     substrates = [{"builder": "dasc", "metals": list(parse_site_name(s))} for s in picked["site"]]
+    if any(len(s["metals"]) > 2 for s in substrates):
+        raise InputError(
+            "--out",
+            "trimetallic sites have no structure builder in the study schema yet",
+            "a .csv path (the proposal as a table)",
+        )
     return {
         "study": study,
         "kind": "adsorption",

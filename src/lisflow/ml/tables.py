@@ -1,92 +1,21 @@
-"""Training tables: a CSV file or the results database, validated into (features, target).
+"""Training tables from the results database: adsorption energies joined with site features.
 
-Rules for a table (violations raise ``InputError`` naming the column): the target column must
-exist and be numeric; every other column must be numeric unless dropped (``drop``) or declared
-categorical (``categorical``: one-hot encoded, categories sorted); no missing values; at least
-``2 × folds`` rows. A ``site`` column, if present, names the rows (kept out of the features).
+CSV tables are validated by :mod:`lisflow.ml.validate` (re-exported here).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from pymatgen.core import Element, Structure
 
 from lisflow.errors import InputError
 from lisflow.ml.features import COMPUTED_CATALOGUE, parse_site_name, site_features
-from lisflow.ml.pipeline import check_folds
+from lisflow.ml.validate import ID_COLUMN, TrainingData, prepare, read_table
 
-#: Column naming the rows (site names); never a feature.
-ID_COLUMN = "site"
-
-
-@dataclass
-class TrainingData:
-    """Validated features ``x`` (float), target ``y`` and the row names (sites) if known."""
-
-    x: pd.DataFrame
-    y: np.ndarray
-    target: str
-    sites: list[str]
-
-
-def read_table(path: str | Path) -> pd.DataFrame:
-    file = Path(path)
-    if not file.is_file():
-        raise InputError("--table", f"no such file {str(file)!r}")
-    try:
-        return pd.read_csv(file)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError("--table", f"{file} is not a readable CSV table ({exc})") from None
-
-
-def prepare(
-    frame: pd.DataFrame,
-    target: str,
-    drop: Sequence[str] = (),
-    categorical: Sequence[str] = (),
-    folds: int = 5,
-) -> TrainingData:
-    """Validate ``frame`` and split it into features and target (see module docstring)."""
-    columns = list(frame.columns)
-    if target not in columns:
-        raise InputError(
-            "--target", f"column {target!r} not in the table", ", ".join(map(str, columns))
-        )
-    for option, names in (("--drop", drop), ("--categorical", categorical)):
-        for name in names:
-            if name not in columns or name == target:
-                raise InputError(option, f"column {name!r} not in the table (or is the target)")
-    if not pd.api.types.is_numeric_dtype(frame[target]):
-        raise InputError(target, "target column is not numeric")
-    missing = [c for c in columns if c not in drop and frame[c].isna().any()]
-    if missing:
-        rows = frame.index[frame[missing[0]].isna()].tolist()[:5]
-        raise InputError(missing[0], f"missing values (NaN) in rows {rows}", "finite numbers")
-    sites = frame[ID_COLUMN].astype(str).tolist() if ID_COLUMN in columns else []
-    skip = {target, ID_COLUMN, *drop}
-    features = frame[[c for c in columns if c not in skip]]
-    for column in features.columns:
-        if column not in categorical and not pd.api.types.is_numeric_dtype(features[column]):
-            raise InputError(
-                column, "non-numeric column (declare it with --categorical or --drop it)"
-            )
-    if categorical:
-        features = pd.get_dummies(features, columns=list(categorical), prefix_sep="=", dtype=float)
-    features = features.astype(float)
-    if not np.isfinite(features.to_numpy()).all():
-        bad = features.columns[~np.isfinite(features.to_numpy()).all(axis=0)][0]
-        raise InputError(str(bad), "infinite values", "finite numbers")
-    if features.shape[1] == 0:
-        raise InputError("--table", "no feature columns left")
-    check_folds(len(frame), folds)
-    return TrainingData(
-        features.reset_index(drop=True), frame[target].to_numpy(float), target, sites
-    )
+__all__ = ["ID_COLUMN", "TrainingData", "prepare", "read_table", "table_from_db"]
 
 
 def _computed_for_site(store, study: str | None, site: str) -> dict[str, float]:
@@ -124,18 +53,28 @@ def _computed_for_site(store, study: str | None, site: str) -> dict[str, float]:
     return out
 
 
+#: Final-structure files looked for in a run directory, in order: VASP, then any engine that
+#: writes a pymatgen-readable final structure (e.g. an MLIP relaxation).
+FINAL_STRUCTURE_FILES = ("CONTCAR", "CONTCAR.gz", "final_structure.json", "final.cif", "final.vasp")
+
+
 def relaxed_structure(run_dir: str | None, metals: Sequence[str]) -> Structure | None:
-    """The relaxed bare site (``CONTCAR``/``CONTCAR.gz`` in ``run_dir``) with the builder's site
-    labels, or None when there is none or its atoms do not match the built site."""
+    """The relaxed bare site (first of :data:`FINAL_STRUCTURE_FILES` in ``run_dir``) with the
+    builder's site labels, or None when there is none or its atoms do not match the built site."""
     from lisflow.structures.support import dasc_graphene
 
     if not run_dir:
         return None
-    for name in ("CONTCAR", "CONTCAR.gz"):
+    for name in FINAL_STRUCTURE_FILES:
         path = Path(run_dir) / name
         if path.is_file() and path.stat().st_size > 0:
             relaxed = Structure.from_file(path)
-            built = dasc_graphene(list(metals))
+            if len(metals) == 3:
+                from lisflow.ml.trimetallic import trimetallic_graphene
+
+                built = trimetallic_graphene(list(metals))
+            else:
+                built = dasc_graphene(list(metals))
             if [s.specie for s in relaxed] != [s.specie for s in built]:
                 return None
             relaxed.add_site_property("label", built.site_properties["label"])

@@ -10,7 +10,15 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 from pymatgen.core.periodic_table import Element
 
 STUDY_ID = r"^[a-z][a-z0-9_]*$"
@@ -181,13 +189,57 @@ def check_overrides(tags: dict[str, Any]) -> dict[str, Any]:
     return tags
 
 
+class CustomAdsorbate(StrictModel):
+    """An adsorbate beyond the shipped catalogue: a structure ``file`` (xyz, POSCAR, CIF;
+    relative to the study file) or ``ase`` (a name of ASE's molecule collection), with its
+    total charge (e) and spin multiplicity 2S+1 (None: the lowest of the electron parity)."""
+
+    file: str | None = None
+    ase: str | None = None
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_+-]+$")
+    charge: int = 0
+    multiplicity: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CustomAdsorbate:
+        if (self.file is None) == (self.ase is None):
+            raise ValueError("give exactly one of 'file' or 'ase'")
+        if self.file is not None and self.name is None:
+            raise ValueError("an adsorbate from a file needs a 'name'")
+        return self
+
+    @property
+    def key(self) -> str:
+        """The name used in calc ids and the ``adsorbate`` label."""
+        return self.name or str(self.ase)
+
+
+def _adsorbate_form(value: Any) -> str:
+    return "adsorbate[name]" if isinstance(value, str) else "adsorbate[mapping]"
+
+
+#: A shipped name (``Li2S4``), an element symbol, ``ase:<name>``, or a :class:`CustomAdsorbate`.
+#: (Tags hold "[" so that error paths read ``adsorbates[1].file``, see spec.field_path.)
+Adsorbate = Annotated[
+    Annotated[str, Tag("adsorbate[name]")] | Annotated[CustomAdsorbate, Tag("adsorbate[mapping]")],
+    Discriminator(_adsorbate_form),
+]
+
+
+def adsorbate_key(entry: Adsorbate) -> str:
+    """``Li2S4`` -> ``Li2S4``; ``ase:CO2`` -> ``CO2``; a mapping -> its ``name``."""
+    if isinstance(entry, CustomAdsorbate):
+        return entry.key
+    return entry.removeprefix("ase:")
+
+
 class AdsorptionStudy(StudyBase):
     """E_ads = E_adslab − E_slab − E_molecule (paper 000 eq. 6) for every substrate × adsorbate."""
 
     kind: Literal["adsorption"]
     engine: Literal["vasp", "cp2k"] = "vasp"
     substrates: list[Substrate] = Field(min_length=1)
-    adsorbates: list[str] = Field(min_length=1)
+    adsorbates: list[Adsorbate] = Field(min_length=1)
     configurations: int = Field(2, ge=1, le=12)
     placement: Literal["active_site", "site_finder"] = "active_site"
     li_towards_n: bool = False
@@ -213,14 +265,17 @@ class AdsorptionStudy(StudyBase):
 
     @field_validator("adsorbates")
     @classmethod
-    def _known_adsorbates(cls, value: list[str]) -> list[str]:
+    def _known_adsorbates(cls, value: list[Adsorbate]) -> list[Adsorbate]:
         for name in value:
+            if isinstance(name, CustomAdsorbate) or name.startswith("ase:"):
+                continue
             if name not in NAMED_ADSORBATES and not _is_element(name):
                 raise ValueError(
                     f"{name!r} is not a known adsorbate (allowed: {', '.join(NAMED_ADSORBATES)}"
-                    " or an element symbol)"
+                    ", an element symbol, 'ase:<name>' or {file: ..., name: ...})"
                 )
-        if len(set(value)) != len(value):
+        keys = [adsorbate_key(entry) for entry in value]
+        if len(set(keys)) != len(keys):
             raise ValueError("adsorbates are listed twice")
         return value
 

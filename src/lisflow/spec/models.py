@@ -22,10 +22,14 @@ from pydantic import (
 from pymatgen.core.periodic_table import Element
 
 STUDY_ID = r"^[a-z][a-z0-9_]*$"
-#: d-block metals a DASC/SASC site may hold (3d, 4d, 5d; paper 002 screens M1–M2 pairs).
+#: d-block metals of paper 002's M1–M2 screen (3d, 4d, 5d).
 TRANSITION_METALS = (
     "Sc Ti V Cr Mn Fe Co Ni Cu Zn Y Zr Nb Mo Tc Ru Rh Pd Ag Cd La Hf Ta W Re Os Ir Pt Au Hg"
 ).split()
+#: Metals a DASC/SASC site may hold: every metal up to Bi (see structures.support.SITE_METALS).
+SITE_METALS = tuple(
+    e.symbol for e in (Element.from_Z(z) for z in range(1, 84)) if e.is_metal
+)
 #: Mo cluster sizes of paper 000 Methods DFT.
 MO_CLUSTER_SIZES = (1, 4, 9)
 #: Named adsorbates (``lisflow.structures.molecule``); a single element symbol is an atom.
@@ -71,9 +75,9 @@ class DascSubstrate(StrictModel):
     @classmethod
     def _transition_metals(cls, value: list[str]) -> list[str]:
         for symbol in value:
-            if symbol not in TRANSITION_METALS:
+            if symbol not in SITE_METALS:
                 raise ValueError(
-                    f"{symbol!r} is not a transition metal (allowed: {', '.join(TRANSITION_METALS)})"
+                    f"{symbol!r} is not a metal of Z <= 83 (allowed: {', '.join(SITE_METALS)})"
                 )
         return value
 

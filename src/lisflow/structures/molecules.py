@@ -92,6 +92,8 @@ def _labelled(
     except ValueError as exc:  # pymatgen: multiplicity inconsistent with the electron count
         raise InputError(field, f"{name}: {exc}") from None
     mol.properties = {"name": name, "builder": builder, "source": source}
+    if multiplicity is not None:  # given by the study: the isolated molecule's spin state
+        mol.properties["multiplicity"] = multiplicity
     return mol
 
 

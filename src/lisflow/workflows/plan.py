@@ -99,14 +99,13 @@ def adsorbate_molecule(entry: Adsorbate, spec_file: Path | None = None) -> Molec
 
 
 def _electronic_state(structure: Structure, mol: Molecule, isolated: bool) -> Structure:
-    """Carry the adsorbate's charge (e) onto the cell, and its multiplicity onto the isolated
-    molecule (``properties``: ``charge``, ``spin_multiplicity``). Shipped neutral species
-    keep today's inputs (nothing added)."""
-    custom = mol.properties.get("builder") in ("file", "ase")
+    """Carry the adsorbate's charge (e) onto the cell, and a multiplicity the study gave onto
+    the isolated molecule (``properties``: ``charge``, ``spin_multiplicity``). Without them
+    the inputs stay as before (neutral; spin from the electron parity)."""
     if mol.charge:
         structure.properties["charge"] = int(mol.charge)
-    if isolated and custom:
-        structure.properties["spin_multiplicity"] = int(mol.spin_multiplicity)
+    if isolated and mol.properties.get("multiplicity"):
+        structure.properties["spin_multiplicity"] = int(mol.properties["multiplicity"])
     return structure
 
 

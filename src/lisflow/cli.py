@@ -45,6 +45,7 @@ COMMAND_MODULES = (
     "lisflow.workflows.cli",
     "lisflow.launch.cli",
     "lisflow.launch.queue_cli",
+    "lisflow.launch.lpad",
     "lisflow.db.cli",
     "lisflow.analysis.cli",
     "lisflow.forcefield.cli",

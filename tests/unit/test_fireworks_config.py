@@ -100,3 +100,30 @@ def test_other_queue_types_are_refused(home):
     _write(home / ".fireworks/my_qadapter.yaml", {**QADAPTER, "_fw_q_type": "PBS"})
     with pytest.raises(InputError, match="unsupported queue 'PBS'"):
         load_profile("cluster")
+
+
+def test_lpad_reads_the_local_launchpad(tmp_path, monkeypatch):
+    """`lisflow lpad -- ...` runs FireWorks' own lpad on the embedded LaunchPad file."""
+    import os
+    import subprocess
+    import sys
+
+    from fireworks import Firework, ScriptTask, Workflow
+
+    monkeypatch.setenv("LISFLOW_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    profile = load_profile("local")
+    with open_launchpad(profile) as lpad:
+        for name in ("wf_a", "wf_b"):
+            lpad.add_wf(Workflow([Firework(ScriptTask.from_str("true"), name=name)], name=name))
+    env = {**os.environ, "LISFLOW_HOME": str(tmp_path / "home")}
+    run = subprocess.run(
+        [sys.executable, "-m", "lisflow.cli", "lpad", "--", "get_wflows", "-d", "ids"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert sorted(int(x) for x in run.stdout.replace("[", "").replace("]", "").split(",")) == [1, 2]
+    config = yaml.safe_load((tmp_path / "home/fireworks/FW_config.yaml").read_text())
+    assert config["MONGOMOCK_SERVERSTORE_FILE"] == str(Path(profile.launchpad["file"]).resolve())
+    with open_launchpad(profile) as lpad:  # lisflow still reads the file lpad rewrote
+        assert lpad.workflows.count_documents({}) == 2

@@ -66,16 +66,56 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold database credentials
 )
 
+def _print_version(value: bool) -> None:
+    if value:
+        import lisflow
+
+        typer.echo(f"lisflow {lisflow.__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def root() -> None:
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+    verbose: int = typer.Option(
+        0, "-v", "--verbose", count=True, help="Log lisflow/custodian steps (-vv: debug)."
+    ),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Errors only: no warnings, no logs."),
+) -> None:
     """Declarative DFT/AIMD/MD/ML workflows for lithium-sulfur battery chemistry."""
+    configure_logging(verbose, quiet)
 
 
-#: Modules that add their commands to the root app through a ``register(app)`` function.
+def configure_logging(verbose: int = 0, quiet: bool = False) -> int:
+    """Log level of lisflow and the libraries it drives (custodian, FireWorks, pymatgen):
+    WARNING by default, INFO with -v, DEBUG with -vv, ERROR with --quiet (which also hides
+    Python warnings). Returns the level."""
+    import logging
+
+    if quiet and verbose:
+        raise InputError("--quiet", "cannot be combined with -v/--verbose")
+    level = logging.ERROR if quiet else max(logging.DEBUG, logging.WARNING - 10 * verbose)
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    for name in ("lisflow", "custodian", "fireworks", "pymatgen"):
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        if verbose and not any(getattr(h, "_lisflow", False) for h in logger.handlers):
+            handler._lisflow = True  # type: ignore[attr-defined]
+            logger.addHandler(handler)
+    if quiet:
+        warnings.simplefilter("ignore")
+    return level
+
+
+#: Modules that add their commands to ``app`` through a ``register(app)`` function.
 COMMAND_MODULES = (
     "lisflow.workflows.cli",
     "lisflow.launch.cli",
     "lisflow.launch.queue_cli",
+    "lisflow.launch.lpad",
     "lisflow.db.cli",
     "lisflow.analysis.cli",
     "lisflow.forcefield.cli",

@@ -60,10 +60,10 @@ BAD_SPECS = [
     (
         _with("substrates", [{"builder": "dasc", "metals": ["Fe", "Xx"]}]),
         "substrates[0].metals",
-        "transition metal",
+        "metal of Z <= 83",
     ),
     (
-        _with("substrates", [{"builder": "dasc", "metals": ["Fe", "Na"]}]),
+        _with("substrates", [{"builder": "dasc", "metals": ["Fe", "Ge"]}]),
         "substrates[0].metals",
         "Sc",
     ),

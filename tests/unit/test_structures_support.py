@@ -130,7 +130,7 @@ def test_transition_metal_set() -> None:
     ("kwargs", "field"),
     [
         ({"metals": ["Fe", "S"]}, "metals"),
-        ({"metals": ["Al"]}, "metals"),
+        ({"metals": ["Si"]}, "metals"),
         ({"metals": ["Fe", "Co", "Ni"]}, "metals"),
         ({"metals": []}, "metals"),
         ({"metals": "Fe"}, "metals"),

@@ -207,6 +207,23 @@ class MdScalarRow(Base):
     unit: Mapped[str] = mapped_column(String(32))
 
 
+class FinalStructureRow(Base):
+    """The final structure of one calculation as pymatgen JSON (``Structure.as_dict()``, Å).
+
+    ``source``: ``engine`` (the engine's relaxed output) or ``input`` (a single point, whose
+    final structure is its input). A relaxation without an engine final structure has none.
+    """
+
+    __tablename__ = "final_structures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    calculation_id: Mapped[int] = mapped_column(
+        ForeignKey("calculations.id", ondelete="CASCADE"), unique=True
+    )
+    source: Mapped[str] = mapped_column(String(16))
+    structure: Mapped[dict[str, Any]]
+
+
 #: Table name -> ORM class, for ``ResultStore.count`` and the CLI.
 TABLES: dict[str, type[Base]] = {
     cls.__tablename__: cls
@@ -219,6 +236,7 @@ TABLES: dict[str, type[Base]] = {
         PolymorphEnergyRow,
         MdSeriesRow,
         MdScalarRow,
+        FinalStructureRow,
     )
 }
 

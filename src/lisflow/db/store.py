@@ -533,3 +533,38 @@ def _record(row: s.CalculationRow) -> s.CalculationRecord:
         if values[name] is not None and values[name].tzinfo is None:
             values[name] = values[name].replace(tzinfo=UTC)
     return s.CalculationRecord(**values)
+
+
+# --- final structures (pymatgen JSON) ------------------------------------------------------------
+
+#: Where a stored final structure came from (``final_structures.source``).
+STRUCTURE_SOURCES = ("engine", "input")
+
+
+def store_final_structure(
+    store: ResultStore, calc_id: str, structure: Mapping[str, Any], source: str
+) -> None:
+    """Insert or replace the final structure (``Structure.as_dict()``) of ``calc_id``."""
+    source = s.choice(source, STRUCTURE_SOURCES, "source")
+    if not {"lattice", "sites"} <= set(structure):
+        raise InputError("structure", "not a pymatgen Structure dict (needs lattice and sites)")
+    with store.transaction() as session:
+        values = {
+            "calculation_id": store._pk(session, calc_id),
+            "source": source,
+            "structure": dict(structure),
+        }
+        store._upsert(session, s.FinalStructureRow, values, ["calculation_id"])
+
+
+def final_structure_dicts(
+    store: ResultStore, calc_ids: Iterable[str] | None = None
+) -> dict[str, tuple[dict[str, Any], str]]:
+    """calc_id -> (pymatgen Structure dict, source) of the stored final structures."""
+    query = select(
+        s.CalculationRow.calc_id, s.FinalStructureRow.structure, s.FinalStructureRow.source
+    ).join(s.CalculationRow, s.FinalStructureRow.calculation_id == s.CalculationRow.id)
+    if calc_ids is not None:
+        query = query.where(s.CalculationRow.calc_id.in_(list(calc_ids)))
+    with store.transaction(write=False) as session:
+        return {cid: (data, source) for cid, data, source in session.execute(query)}

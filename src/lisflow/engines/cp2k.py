@@ -33,13 +33,15 @@ def generator(calc: Calculation) -> Cp2kInputGenerator:
         if params.get("aimd")
         else None
     )
-    charge = int(round(getattr(calc.structure, "charge", 0) or 0))
+    properties = getattr(calc.structure, "properties", None) or {}
+    charge = int(round(properties.get("charge", getattr(calc.structure, "charge", 0)) or 0))
     extra = {k: params[k] for k in ("basis_set", "cutoff_ry") if k in params}
     return Cp2kInputGenerator(
         task=params["task"],
         project=PROJECT,
         periodic=params["periodic"],
         charge=charge,
+        multiplicity=properties.get("spin_multiplicity"),
         overrides=params.get("overrides", {}),
         aimd=aimd,
         **extra,

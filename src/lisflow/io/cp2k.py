@@ -8,35 +8,27 @@ dicts into CP2K's ``&SECTION ... &END`` text; overrides are dotted paths
 from __future__ import annotations
 
 import copy
+import functools
+import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pymatgen.core import Molecule, Structure
 
 from lisflow.errors import InputError
 
-#: Valence electrons of the GTH-PBE pseudopotentials (/usr/share/cp2k/GTH_POTENTIALS, qN).
-GTH_VALENCE = {
-    "H": 1,
-    "Li": 3,
-    "C": 4,
-    "N": 5,
-    "O": 6,
-    "F": 7,
-    "S": 6,
-    "Ti": 12,
-    "Fe": 16,
-    "Co": 17,
-    "Ni": 18,
-    "Cu": 11,
-    "Mo": 14,
-    "Au": 11,
-}
+#: Where CP2K's own data files are read: ``$CP2K_DATA_DIR`` first, then Debian's cp2k-data.
+CP2K_DATA_DIRS = ("/usr/share/cp2k", "/usr/share/cp2k/data")
+BASIS_FILE = "BASIS_MOLOPT"  # VandeVondele & Hutter, J. Chem. Phys. 127, 114105 (2007)
+POTENTIAL_FILE = "GTH_POTENTIALS"  # Goedecker-Teter-Hutter; family GTH-<functional>
 #: Mass of deuterium (u), NIST atomic weights (2H: 2.01410177812).
 DEUTERIUM_MASS = 2.01410177812
 BASIS_SET = "DZVP-MOLOPT-SR-GTH"  # paper 000 Methods: "DZVP-MOLOPT-SR-GTH basis set"
-POTENTIAL = "GTH-PBE"  # paper 000 Methods: GTH pseudopotentials, PBE
+FUNCTIONAL = "PBE"  # paper 000 Methods: PBE; the GTH family follows the functional
+_FUNCTIONAL_KEYS = ("FORCE_EVAL.DFT.XC.XC_FUNCTIONAL", "FORCE_EVAL.DFT.XC.XC_FUNCTIONAL._")
 CUTOFF_RY = 400  # lisflow choice (paper silent); REL_CUTOFF 50 likewise
 
 
@@ -111,28 +103,119 @@ def index_ranges(indices: Sequence[int]) -> str:
     return " ".join(parts)
 
 
-def electron_count(structure: Structure | Molecule, charge: float = 0.0) -> int:
-    """Valence electrons with the GTH-PBE pseudopotentials (sum of qN minus charge)."""
-    missing = sorted({s.specie.symbol for s in structure} - set(GTH_VALENCE))
-    if missing:
-        raise InputError(
-            "structure", f"no GTH valence known for {', '.join(missing)}", ", ".join(GTH_VALENCE)
+def cp2k_data_file(name: str) -> Path:
+    """A CP2K data file (``BASIS_MOLOPT``, ``GTH_POTENTIALS``) from ``$CP2K_DATA_DIR`` or the
+    cp2k-data package's directories."""
+    env = os.environ.get("CP2K_DATA_DIR")
+    dirs = ([env] if env else []) + list(CP2K_DATA_DIRS)
+    for directory in dirs:
+        path = Path(directory) / name
+        if path.is_file():
+            return path
+    raise InputError(
+        "CP2K_DATA_DIR",
+        f"CP2K data file {name} not found in {', '.join(dirs)} "
+        "(install cp2k-data or set CP2K_DATA_DIR)",
+    )
+
+
+@functools.cache
+def _data_headers(path: Path) -> dict[str, list[tuple[tuple[str, ...], list[int]]]]:
+    """element -> [(names, integers of the line after the header)] of a CP2K basis or GTH
+    potential file. For a GTH potential the next line holds electrons per l (sum = qN)."""
+    entries: dict[str, list[tuple[tuple[str, ...], list[int]]]] = {}
+    lines = [ln.split("#", 1)[0].split() for ln in path.read_text(errors="replace").splitlines()]
+    for row, after in zip(lines, lines[1:] + [[]], strict=True):
+        if len(row) >= 2 and re.fullmatch(r"[A-Z][a-z]?", row[0]):
+            numbers = [int(x) for x in after if re.fullmatch(r"-?\d+", x)]
+            entries.setdefault(row[0], []).append((tuple(row[1:]), numbers))
+    return entries
+
+
+@dataclass(frozen=True)
+class GthKind:
+    """Basis set and GTH pseudopotential of one element; ``valence`` = qN (electrons)."""
+
+    element: str
+    basis_set: str
+    potential: str
+    valence: int
+
+
+@functools.cache
+def gth_kind(element: str, functional: str = FUNCTIONAL, basis: str = BASIS_SET) -> GthKind:
+    """The ``basis``-qN basis (BASIS_MOLOPT) and GTH-<functional>-qN potential
+    (GTH_POTENTIALS) of ``element`` with the same valence qN, read from CP2K's data files.
+    Several valences: the family's default (the entry also named ``GTH-<functional>``)."""
+    family = f"GTH-{functional.upper()}"
+    potentials = _data_headers(cp2k_data_file(POTENTIAL_FILE)).get(element, [])
+    valences: dict[int, bool] = {}  # qN -> is the family default
+    for names, electrons in potentials:
+        for name in names:
+            match = re.fullmatch(re.escape(family) + r"-q(\d+)", name)
+            if match and int(match[1]) == sum(electrons):
+                valences[int(match[1])] = family in names
+    if not valences:
+        have = sorted(
+            {m[1] for n, _ in potentials for x in n if (m := re.fullmatch(r"GTH-(.+)-q\d+", x))}
         )
-    return int(sum(GTH_VALENCE[s.specie.symbol] for s in structure) - charge)
+        raise InputError(
+            "FORCE_EVAL.DFT.XC.XC_FUNCTIONAL",
+            f"no {family} pseudopotential for {element} in {POTENTIAL_FILE} "
+            f"(functional {functional})",
+            ", ".join(have) or "none for this element",
+        )
+    bases = {
+        name
+        for names, _ in _data_headers(cp2k_data_file(BASIS_FILE)).get(element, [])
+        for name in names
+    }
+    usable = [q for q in valences if f"{basis}-q{q}" in bases]
+    if not usable:
+        raise InputError(
+            "basis",
+            f"no {basis} basis for {element} with valence "
+            + "/".join(f"q{q}" for q in sorted(valences))
+            + f" in {BASIS_FILE}",
+        )
+    q = max(usable, key=lambda v: (valences[v], v))
+    return GthKind(element, f"{basis}-q{q}", f"{family}-q{q}", q)
+
+
+def functional_of(overrides: dict[str, Any]) -> str:
+    """The XC functional: ``FORCE_EVAL.DFT.XC.XC_FUNCTIONAL`` (or ``..._``) override, else PBE."""
+    for key, value in overrides.items():
+        if key.upper() in _FUNCTIONAL_KEYS:
+            return str(value).upper()
+    return FUNCTIONAL
+
+
+def electron_count(
+    structure: Structure | Molecule, charge: float = 0.0, functional: str = FUNCTIONAL
+) -> int:
+    """Valence electrons with the GTH-<functional> pseudopotentials (sum of qN minus charge)."""
+    return int(
+        sum(gth_kind(s.specie.symbol, functional).valence for s in structure) - charge
+    )
 
 
 def _kind_name(site) -> str:
     return "D" if site.properties.get("isotope") == "D" else site.specie.symbol
 
 
-def _kinds(structure: Structure | Molecule, basis_set: str = BASIS_SET) -> list[dict[str, Any]]:
-    """One &KIND per kind used; deuterium is H with the mass of 2H."""
+def _kinds(
+    structure: Structure | Molecule, functional: str = FUNCTIONAL, basis_set: str = BASIS_SET
+) -> list[dict[str, Any]]:
+    """One &KIND per kind used (basis/potential of :func:`gth_kind`); deuterium is H with
+    the mass of 2H."""
     kinds = []
     for name in sorted({_kind_name(site) for site in structure}):
-        kind = {"_": name, "ELEMENT": "H" if name == "D" else name}
+        element = "H" if name == "D" else name
+        kind = {"_": name, "ELEMENT": element}
         if name == "D":
             kind["MASS"] = DEUTERIUM_MASS
-        kinds.append({**kind, "BASIS_SET": basis_set, "POTENTIAL": POTENTIAL})
+        chosen = gth_kind(element, functional, basis_set)
+        kinds.append({**kind, "BASIS_SET": chosen.basis_set, "POTENTIAL": chosen.potential})
     return kinds
 
 
@@ -157,7 +240,10 @@ def _coords(structure: Structure | Molecule) -> list[str]:
 
 
 def _subsys(
-    structure: Structure | Molecule, periodic: str, basis_set: str = BASIS_SET
+    structure: Structure | Molecule,
+    periodic: str,
+    functional: str = FUNCTIONAL,
+    basis_set: str = BASIS_SET,
 ) -> dict[str, Any]:
     if isinstance(structure, Structure):
         a, b, c = (
@@ -169,7 +255,7 @@ def _subsys(
     subsys = {
         "CELL": cell,
         "COORD": {"_lines": _coords(structure)},
-        "KIND": _kinds(structure, basis_set),
+        "KIND": _kinds(structure, functional, basis_set),
     }
     velocities = _velocities(structure)
     if velocities is not None:
@@ -193,10 +279,17 @@ class Cp2kInputGenerator:
     aimd: AimdSettings | None = None
     basis_set: str = BASIS_SET
     cutoff_ry: int = CUTOFF_RY
+    multiplicity: int | None = None  # 2S+1; None: 1 or 2 by the electron parity
 
     def sections(self, structure: Structure) -> dict[str, Any]:
-        electrons = electron_count(structure, self.charge)
+        functional = functional_of(self.overrides)
+        electrons = electron_count(structure, self.charge, functional)
         unpaired = electrons % 2
+        if self.multiplicity is not None and (self.multiplicity - 1) % 2 != unpaired:
+            raise InputError(
+                "multiplicity",
+                f"multiplicity {self.multiplicity} impossible with {electrons} valence electrons",
+            )
         dft: dict[str, Any] = {
             "BASIS_SET_FILE_NAME": "BASIS_MOLOPT",
             "POTENTIAL_FILE_NAME": "GTH_POTENTIALS",
@@ -211,20 +304,21 @@ class Cp2kInputGenerator:
                 "OUTER_SCF": {"EPS_SCF": 1.0e-6, "MAX_SCF": 20},
             },
             "XC": {
-                "XC_FUNCTIONAL": {"_": "PBE"},
+                "XC_FUNCTIONAL": {"_": functional},
                 "VDW_POTENTIAL": {
                     "POTENTIAL_TYPE": "PAIR_POTENTIAL",
                     "PAIR_POTENTIAL": {
                         "TYPE": "DFTD3",
                         "PARAMETER_FILE_NAME": "dftd3.dat",
-                        "REFERENCE_FUNCTIONAL": "PBE",
+                        "REFERENCE_FUNCTIONAL": functional,
                     },
                 },
             },
             "PRINT": {"MULLIKEN": {"_": "ON"}, "HIRSHFELD": {"_": "ON"}},
         }
-        if unpaired:
-            dft.update(UKS=True, MULTIPLICITY=2)
+        multiplicity = self.multiplicity or (2 if unpaired else 1)
+        if multiplicity > 1:
+            dft.update(UKS=True, MULTIPLICITY=multiplicity)
         if self.periodic == "NONE":
             dft["POISSON"] = {"PERIODIC": "NONE", "PSOLVER": "WAVELET"}
         if self.task == "aimd":
@@ -234,7 +328,7 @@ class Cp2kInputGenerator:
         run_type = {"geo_opt": "GEO_OPT", "energy": "ENERGY_FORCE", "aimd": "MD"}.get(self.task)
         if run_type is None:
             raise InputError("task", f"unknown CP2K task {self.task!r}", "geo_opt, energy, aimd")
-        subsys = _subsys(structure, self.periodic, self.basis_set)
+        subsys = _subsys(structure, self.periodic, functional, self.basis_set)
         sections: dict[str, Any] = {
             "GLOBAL": {"PROJECT": self.project, "RUN_TYPE": run_type, "PRINT_LEVEL": "MEDIUM"},
             "FORCE_EVAL": {
@@ -255,7 +349,8 @@ class Cp2kInputGenerator:
                     "STRIDE": self.aimd.cube_stride,
                     "EACH": {"MD": self.aimd.cube_every_steps},
                 }
-        sections = apply_overrides(sections, self.overrides)
+        overrides = {k: v for k, v in self.overrides.items() if k.upper() not in _FUNCTIONAL_KEYS}
+        sections = apply_overrides(sections, overrides)
         scf = sections["FORCE_EVAL"]["DFT"]["SCF"]
         outer_override = any(k.upper().endswith("OUTER_SCF.EPS_SCF") for k in self.overrides)
         if "OUTER_SCF" in scf and not outer_override:

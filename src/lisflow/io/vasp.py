@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import yaml
 from pymatgen.core import Structure
-from pymatgen.io.vasp import Incar, Kpoints, Poscar, Potcar
+from pymatgen.io.vasp import Incar, Kpoints, Poscar
 from pymatgen.io.vasp.sets import MPRelaxSet
 
 from lisflow import INPUTS_DIR
@@ -147,20 +147,67 @@ def mass_centre_z(structure: Structure) -> float:
     return float(np.dot(masses, structure.frac_coords[:, 2] % 1.0) / masses.sum())
 
 
+def potcar_settings() -> tuple[Path | None, str]:
+    """(POTCAR directory, functional) as pymatgen users configure them: ``$PMG_VASP_PSP_DIR``,
+    else pymatgen's settings (``~/.config/.pmgrc.yaml`` or ``$PMG_CONFIG_FILE``:
+    ``PMG_VASP_PSP_DIR``); functional ``$PMG_DEFAULT_FUNCTIONAL``, else the settings' one, else
+    PBE_54. The directory is None when it is not set or not a directory."""
+    from pymatgen.core import SETTINGS
+
+    psp = os.environ.get("PMG_VASP_PSP_DIR") or SETTINGS.get("PMG_VASP_PSP_DIR")
+    functional = (
+        os.environ.get("PMG_DEFAULT_FUNCTIONAL")
+        or SETTINGS.get("PMG_DEFAULT_FUNCTIONAL")
+        or POTCAR_FUNCTIONAL
+    )
+    directory = Path(os.path.expandvars(str(psp))).expanduser() if psp else None
+    return (directory if directory is not None and directory.is_dir() else None), str(functional)
+
+
+def potcar_path(directory: Path, functional: str, symbol: str) -> Path:
+    """The POTCAR of ``symbol`` in pymatgen's layout: ``<dir>/<functional dir>/<symbol>/POTCAR``
+    or ``<dir>/<functional dir>/POTCAR.<symbol>`` (optionally ``.gz``); the functional dir
+    from ``PMG_VASP_PSP_SUB_DIRS`` or pymatgen's map (PBE_54 -> POT_GGA_PAW_PBE_54)."""
+    from pymatgen.core import SETTINGS
+    from pymatgen.io.vasp.inputs import PotcarSingle
+
+    sub = (SETTINGS.get("PMG_VASP_PSP_SUB_DIRS") or {}).get(functional)
+    sub = sub or PotcarSingle.functional_dir.get(functional)
+    if sub is None:
+        raise InputError(
+            "PMG_DEFAULT_FUNCTIONAL",
+            f"unknown POTCAR functional {functional!r}",
+            ", ".join(PotcarSingle.functional_dir),
+        )
+    base = directory / sub
+    for candidate in (base / symbol / "POTCAR", base / f"POTCAR.{symbol}"):
+        for path in (candidate, candidate.with_name(candidate.name + ".gz")):
+            if path.is_file():
+                return path
+    raise InputError("PMG_VASP_PSP_DIR", f"no POTCAR for {symbol} ({functional}) under {base}")
+
+
 def potcar_files(symbols: list[str]) -> dict[str, str]:
-    """A real POTCAR when ``PMG_VASP_PSP_DIR`` points at a directory, else POTCAR.spec."""
-    psp_dir = os.environ.get("PMG_VASP_PSP_DIR")
-    if psp_dir and Path(psp_dir).is_dir():
-        return {"POTCAR": str(Potcar(symbols, functional=POTCAR_FUNCTIONAL))}
-    return {"POTCAR.spec": "\n".join(symbols) + "\n"}
+    """A real POTCAR (the symbols' files concatenated) when a POTCAR directory is configured
+    (:func:`potcar_settings`), else POTCAR.spec (the symbols only)."""
+    directory, functional = potcar_settings()
+    if directory is None:
+        return {"POTCAR.spec": "\n".join(symbols) + "\n"}
+    from monty.io import zopen
+
+    texts = []
+    for symbol in symbols:
+        with zopen(potcar_path(directory, functional, symbol), mode="rt") as handle:
+            text = handle.read()
+        texts.append(text if text.endswith("\n") else text + "\n")
+    return {"POTCAR": "".join(texts)}
 
 
 def potcar_notice() -> str | None:
     """One line for the user when only POTCAR.spec files can be written."""
-    psp_dir = os.environ.get("PMG_VASP_PSP_DIR")
-    if psp_dir and Path(psp_dir).is_dir():
+    if potcar_settings()[0] is not None:
         return None
     return (
-        "note: PMG_VASP_PSP_DIR is not set to a directory; wrote POTCAR.spec (symbols only) "
-        "instead of POTCAR"
+        "note: no POTCAR directory (PMG_VASP_PSP_DIR in the environment or in pymatgen's "
+        "~/.config/.pmgrc.yaml); wrote POTCAR.spec (symbols only) instead of POTCAR"
     )

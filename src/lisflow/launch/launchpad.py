@@ -33,8 +33,14 @@ def open_launchpad(profile: Profile, wait: bool = True) -> Iterator:
             yield lpad
     elif mode == "mongodb":
         yield _mongodb_launchpad(profile)
+    elif mode == "fireworks":  # FireWorks' own my_launchpad.yaml (profiles.with_fireworks_config)
+        from fireworks import LaunchPad
+
+        yield LaunchPad.from_file(profile.launchpad["file"])
     else:
-        raise InputError("launchpad.mode", f"unknown mode {mode!r}", "mongomock, mongodb")
+        raise InputError(
+            "launchpad.mode", f"unknown mode {mode!r}", "mongomock, mongodb, fireworks"
+        )
 
 
 @contextlib.contextmanager

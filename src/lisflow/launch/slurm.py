@@ -217,7 +217,9 @@ def launch_jobs(
         raise InputError("--max-jobs", "must be >= 0", "0 (all) or a positive integer")
     adapter = queue_adapter(slurm_settings(profile, walltime))
     fworker = FWorker(
-        name="lisflow-slurm", category=[category] if category else list(QUEUE_CATEGORIES)
+        name=profile.fworker.get("name", "lisflow-slurm"),
+        category=[category] if category else list(QUEUE_CATEGORIES),
+        env=profile.fworker.get("env"),
     )
     report = LaunchReport()
     profile.run_root.mkdir(parents=True, exist_ok=True)

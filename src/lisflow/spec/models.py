@@ -9,7 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 from pymatgen.core.periodic_table import Element
 
 #: A study id: lower-case letters, digits, _; at most 100 characters (it names directories).
@@ -22,6 +30,10 @@ ONE_LINE = r"^[^\x00-\x1f\x7f]{0,1000}$"
 TRANSITION_METALS = (
     "Sc Ti V Cr Mn Fe Co Ni Cu Zn Y Zr Nb Mo Tc Ru Rh Pd Ag Cd La Hf Ta W Re Os Ir Pt Au Hg"
 ).split()
+#: Metals a DASC/SASC site may hold: every metal up to Bi (see structures.support.SITE_METALS).
+SITE_METALS = tuple(
+    e.symbol for e in (Element.from_Z(z) for z in range(1, 84)) if e.is_metal
+)
 #: Mo cluster sizes of paper 000 Methods DFT.
 MO_CLUSTER_SIZES = (1, 4, 9)
 #: Named adsorbates (``lisflow.structures.molecule``); a single element symbol is an atom.
@@ -68,9 +80,9 @@ class DascSubstrate(StrictModel):
     @classmethod
     def _transition_metals(cls, value: list[str]) -> list[str]:
         for symbol in value:
-            if symbol not in TRANSITION_METALS:
+            if symbol not in SITE_METALS:
                 raise ValueError(
-                    f"{symbol!r} is not a transition metal (allowed: {', '.join(TRANSITION_METALS)})"
+                    f"{symbol!r} is not a metal of Z <= 83 (allowed: {', '.join(SITE_METALS)})"
                 )
         return value
 
@@ -180,13 +192,57 @@ def check_overrides(tags: dict[str, Any]) -> dict[str, Any]:
     return check(tags)
 
 
+class CustomAdsorbate(StrictModel):
+    """An adsorbate beyond the shipped catalogue: a structure ``file`` (xyz, POSCAR, CIF;
+    relative to the study file) or ``ase`` (a name of ASE's molecule collection), with its
+    total charge (e) and spin multiplicity 2S+1 (None: the lowest of the electron parity)."""
+
+    file: str | None = Field(None, max_length=4096, pattern=ONE_LINE)
+    ase: str | None = Field(None, pattern=SAFE_NAME)
+    name: str | None = Field(None, pattern=SAFE_NAME)
+    charge: int = Field(0, ge=-8, le=8)
+    multiplicity: int | None = Field(None, ge=1, le=11)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CustomAdsorbate:
+        if (self.file is None) == (self.ase is None):
+            raise ValueError("give exactly one of 'file' or 'ase'")
+        if self.file is not None and self.name is None:
+            raise ValueError("an adsorbate from a file needs a 'name'")
+        return self
+
+    @property
+    def key(self) -> str:
+        """The name used in calc ids and the ``adsorbate`` label."""
+        return self.name or str(self.ase)
+
+
+def _adsorbate_form(value: Any) -> str:
+    return "adsorbate[name]" if isinstance(value, str) else "adsorbate[mapping]"
+
+
+#: A shipped name (``Li2S4``), an element symbol, ``ase:<name>``, or a :class:`CustomAdsorbate`.
+#: (Tags hold "[" so that error paths read ``adsorbates[1].file``, see spec.field_path.)
+Adsorbate = Annotated[
+    Annotated[str, Tag("adsorbate[name]")] | Annotated[CustomAdsorbate, Tag("adsorbate[mapping]")],
+    Discriminator(_adsorbate_form),
+]
+
+
+def adsorbate_key(entry: Adsorbate) -> str:
+    """``Li2S4`` -> ``Li2S4``; ``ase:CO2`` -> ``CO2``; a mapping -> its ``name``."""
+    if isinstance(entry, CustomAdsorbate):
+        return entry.key
+    return entry.removeprefix("ase:")
+
+
 class AdsorptionStudy(StudyBase):
     """E_ads = E_adslab − E_slab − E_molecule (paper 000 eq. 6) for every substrate × adsorbate."""
 
     kind: Literal["adsorption"]
     engine: Literal["vasp", "cp2k"] = "vasp"
     substrates: list[Substrate] = Field(min_length=1, max_length=50)
-    adsorbates: list[str] = Field(min_length=1, max_length=50)
+    adsorbates: list[Adsorbate] = Field(min_length=1, max_length=50)
     configurations: int = Field(2, ge=1, le=12)
     placement: Literal["active_site", "site_finder"] = "active_site"
     li_towards_n: bool = False
@@ -231,14 +287,17 @@ class AdsorptionStudy(StudyBase):
 
     @field_validator("adsorbates")
     @classmethod
-    def _known_adsorbates(cls, value: list[str]) -> list[str]:
+    def _known_adsorbates(cls, value: list[Adsorbate]) -> list[Adsorbate]:
         for name in value:
+            if isinstance(name, CustomAdsorbate) or name.startswith("ase:"):
+                continue
             if name not in NAMED_ADSORBATES and not _is_element(name):
                 raise ValueError(
                     f"{name!r} is not a known adsorbate (allowed: {', '.join(NAMED_ADSORBATES)}"
-                    " or an element symbol)"
+                    ", an element symbol, 'ase:<name>' or {file: ..., name: ...})"
                 )
-        if len(set(value)) != len(value):
+        keys = [adsorbate_key(entry) for entry in value]
+        if len(set(keys)) != len(keys):
             raise ValueError("adsorbates are listed twice")
         return value
 

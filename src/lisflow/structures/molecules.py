@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
-from pymatgen.core import Molecule
+from pymatgen.core import Molecule, Structure
 
 from lisflow import INPUTS_DIR
 from lisflow.errors import InputError
@@ -74,3 +75,68 @@ def molecule(name: str) -> Molecule:
     )
     mol.properties = {"name": name, "builder": "molecule", "source": rec.source}
     return mol
+
+
+def _labelled(
+    species: list[str], coords: list[list[float]], name: str, charge: int,
+    multiplicity: int | None, builder: str, source: str, field: str,
+) -> Molecule:
+    try:
+        mol = Molecule(
+            species,
+            coords,
+            charge=charge,
+            spin_multiplicity=multiplicity,
+            site_properties={"label": ["adsorbate"] * len(species)},
+        )
+    except ValueError as exc:  # pymatgen: multiplicity inconsistent with the electron count
+        raise InputError(field, f"{name}: {exc}") from None
+    mol.properties = {"name": name, "builder": builder, "source": source}
+    if multiplicity is not None:  # given by the study: the isolated molecule's spin state
+        mol.properties["multiplicity"] = multiplicity
+    return mol
+
+
+def molecule_from_file(
+    path: Path, name: str, charge: int = 0, multiplicity: int | None = None
+) -> Molecule:
+    """An adsorbate read from a structure file (xyz, POSCAR/CONTCAR, CIF, pymatgen JSON; Å).
+
+    Periodic files give their sites' Cartesian coordinates as written (the molecule must be
+    whole in the cell). ``multiplicity`` None: the lowest one of the electron count's parity.
+    """
+    if not path.is_file():
+        raise InputError("adsorbates[].file", f"no such structure file {str(path)!r}")
+    try:
+        if path.suffix.lower() in (".xyz", ".json", ".mol", ".gjf", ".yaml"):
+            read: Molecule | Structure = Molecule.from_file(path)
+        else:
+            read = Structure.from_file(path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input file
+        raise InputError(
+            "adsorbates[].file", f"cannot read {str(path)!r} as a structure ({exc})"
+        ) from None
+    return _labelled(
+        [site.specie.symbol for site in read],
+        [list(map(float, site.coords)) for site in read],
+        name, charge, multiplicity, "file", str(path), "adsorbates[].file",
+    )
+
+
+def ase_molecule(name: str, charge: int = 0, multiplicity: int | None = None) -> Molecule:
+    """A molecule of ASE's collection (``ase.build.molecule``: G2 set + extras; Å)."""
+    from ase.build import molecule as ase_build
+    from ase.collections import g2
+
+    try:
+        atoms = ase_build(name)
+    except KeyError:
+        raise InputError(
+            "adsorbates[]", f"{name!r} is not in ASE's molecule collection",
+            "ase.collections.g2 names, e.g. " + ", ".join(sorted(g2.names)[:8]) + ", ...",
+        ) from None
+    return _labelled(
+        atoms.get_chemical_symbols(),
+        atoms.get_positions().tolist(),
+        name, charge, multiplicity, "ase", f"ase.build.molecule({name!r})", "adsorbates[]",
+    )

@@ -34,6 +34,13 @@ MIN_METAL_N = 1.85
 TRANSITION_METALS: tuple[str, ...] = tuple(
     Element.from_Z(z).symbol for z in [*range(21, 31), *range(39, 49), 57, *range(72, 81)]
 )
+#: Metals accepted for SASC/DASC sites: every metal up to Bi (Z <= 83; pymatgen's
+#: ``Element.is_metal``: alkali, alkaline-earth, d-block, lanthanides, Al Ga In Sn Tl Pb Bi).
+#: Each has a PBE POTCAR (VASP) and a GTH-PBE pseudopotential in CP2K's GTH_POTENTIALS; a CP2K
+#: input for one without a DZVP-MOLOPT-SR-GTH basis (lanthanides) stops with an InputError.
+SITE_METALS: tuple[str, ...] = tuple(
+    Element.from_Z(z).symbol for z in range(1, 84) if Element.from_Z(z).is_metal
+)
 
 _BOND_CUTOFF = 1.6  # A, C-C neighbour cutoff in graphene (bond 1.42 A, second shell 2.46 A)
 
@@ -192,9 +199,9 @@ def _check_metals(metals: Sequence[str]) -> list[str]:
             "metals", f"need one (SASC) or two (DASC) metals, got {metals!r}", "1 or 2 symbols"
         )
     for m in metals:
-        if m not in TRANSITION_METALS:
+        if m not in SITE_METALS:
             raise InputError(
-                "metals", f"{m!r} is not a d-block transition metal", ", ".join(TRANSITION_METALS)
+                "metals", f"{m!r} is not a metal of Z <= 83", ", ".join(SITE_METALS)
             )
     # paper 002: the lower-atomic-number metal binds S; it comes first
     return sorted(metals, key=lambda m: Element(m).Z)

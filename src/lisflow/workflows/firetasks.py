@@ -152,10 +152,25 @@ def _store_parsed(store, calc, parsed, run_dir, input_hash, fw_id) -> None:
         icohps=parsed.icohps,
         files=parsed.files,
     )
+    _store_final_structure(store, calc, run_dir)
     for (analysis, quantity), (x, y, x_unit, y_unit) in parsed.series.items():
         store.store_series(calc.calc_id, analysis, quantity, x, y, x_unit, y_unit)
     for name, (value, unit) in parsed.scalars.items():
         store.store_scalar(calc.calc_id, name, value, unit)
+
+
+def _store_final_structure(store, calc: Calculation, run_dir: Path) -> None:
+    """The engine's final structure (``final_structure.json``); for a single point (static,
+    energy) without one, its input structure; a relaxation without one stores nothing."""
+    from pymatgen.core import Structure
+
+    from lisflow.db.store import store_final_structure
+
+    final = run_dir / STRUCTURE_FILE
+    if final.exists():
+        store_final_structure(store, calc.calc_id, json.loads(final.read_text()), "engine")
+    elif calc.task in ("static", "energy") and isinstance(calc.structure, Structure):
+        store_final_structure(store, calc.calc_id, calc.structure.as_dict(), "input")
 
 
 def _result_json(

@@ -18,14 +18,17 @@ from pymatgen.core import Molecule, Structure
 from lisflow.calculation import Calculation
 from lisflow.errors import InputError
 from lisflow.spec.models import (
+    Adsorbate,
     AdsorptionStudy,
     AimdStudy,
+    CustomAdsorbate,
     DascSubstrate,
     FileSubstrate,
     MoleculeSubstrate,
     MoNGrapheneSubstrate,
     PolymorphStudy,
     TiSubstrate,
+    adsorbate_key,
     resolve_path,
 )
 from lisflow.structures import adsorption as adsorption_builders
@@ -78,11 +81,32 @@ def site_name(metals: list[str]) -> str:
     return "".join(metals) + ("-N6" if len(metals) == 2 else "-N4")
 
 
-def adsorbate_molecule(name: str) -> Molecule:
-    """Named Li2S_n/S8 geometry, or a single atom for an element symbol."""
-    if name in molecule_builders.POLYSULFIDES:
-        return molecule_builders.molecule(name)
-    return Molecule([name], [[0.0, 0.0, 0.0]], site_properties={"label": ["adsorbate"]})
+def adsorbate_molecule(entry: Adsorbate, spec_file: Path | None = None) -> Molecule:
+    """Named Li2S_n/S8 geometry, a single atom for an element symbol, ``ase:<name>`` from
+    ASE's collection, or a :class:`CustomAdsorbate` (structure file or ASE, charge, 2S+1)."""
+    if isinstance(entry, CustomAdsorbate):
+        if entry.ase is not None:
+            return molecule_builders.ase_molecule(entry.ase, entry.charge, entry.multiplicity)
+        path = resolve_path(spec_file or Path.cwd() / "spec.yaml", str(entry.file))
+        return molecule_builders.molecule_from_file(
+            path, entry.key, entry.charge, entry.multiplicity
+        )
+    if entry.startswith("ase:"):
+        return molecule_builders.ase_molecule(entry.removeprefix("ase:"))
+    if entry in molecule_builders.POLYSULFIDES:
+        return molecule_builders.molecule(entry)
+    return Molecule([entry], [[0.0, 0.0, 0.0]], site_properties={"label": ["adsorbate"]})
+
+
+def _electronic_state(structure: Structure, mol: Molecule, isolated: bool) -> Structure:
+    """Carry the adsorbate's charge (e) onto the cell, and a multiplicity the study gave onto
+    the isolated molecule (``properties``: ``charge``, ``spin_multiplicity``). Without them
+    the inputs stay as before (neutral; spin from the electron parity)."""
+    if mol.charge:
+        structure.properties["charge"] = int(mol.charge)
+    if isolated and mol.properties.get("multiplicity"):
+        structure.properties["spin_multiplicity"] = int(mol.properties["multiplicity"])
+    return structure
 
 
 def boxed(molecule: Molecule, box: float) -> Structure:
@@ -124,10 +148,14 @@ def _overrides(spec: Any, task: str, role: str) -> dict[str, Any]:
     }
 
 
-def _vasp_params(spec: Any, task: str, role: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+def _vasp_params(
+    spec: Any, task: str, role: str, extra: tuple[str, ...] = (), multiplicity: int | None = None
+) -> dict[str, Any]:
     by_role = getattr(spec, "kpoints_by_role", {})
     kpoints = by_role.get(f"{role}.{task}") or by_role.get(role) or getattr(spec, "kpoints", None)
     overrides = _overrides(spec, task, role)
+    if multiplicity is not None:  # a custom adsorbate's 2S+1: NUPDOWN = 2S (spec overrides win)
+        overrides = {"ISPIN": 2, "NUPDOWN": multiplicity - 1, **overrides}
     return {
         "preset": spec.preset,
         "task": task,
@@ -166,6 +194,7 @@ def _stage_pair(
             )
         ]
     calcs: list[Calculation] = []
+    spin = structure.properties.get("spin_multiplicity")
     if spec.relax:
         calcs.append(
             Calculation(
@@ -175,7 +204,7 @@ def _stage_pair(
                 task="relax",
                 role=role,
                 structure=structure,
-                params=_vasp_params(spec, "relax", role),
+                params=_vasp_params(spec, "relax", role, multiplicity=spin),
                 labels={**labels, "final": not spec.static},
             )
         )
@@ -189,7 +218,7 @@ def _stage_pair(
                 task="static",
                 role=role,
                 structure=structure,
-                params=_vasp_params(spec, "static", role, extra),
+                params=_vasp_params(spec, "static", role, extra, multiplicity=spin),
                 labels={**labels, "final": True, "bader": spec.bader},
                 parents=tuple(c.calc_id for c in calcs),
             )
@@ -201,7 +230,15 @@ def plan_adsorption(spec: AdsorptionStudy, spec_file: Path | None = None) -> lis
     """Each clean slab and each isolated molecule once, shared by every adsorbate/site pair."""
     calcs: list[Calculation] = []
     slabs = [substrate_structure(sub, spec_file) for sub in spec.substrates]
-    molecules = {name: adsorbate_molecule(name) for name in spec.adsorbates}
+    molecules = {adsorbate_key(e): adsorbate_molecule(e, spec_file) for e in spec.adsorbates}
+    if spec.engine == "vasp":
+        for name, mol in molecules.items():
+            if mol.charge:
+                raise InputError(
+                    "adsorbates[].charge",
+                    f"{name}: charged adsorbates need engine cp2k (lisflow does not set "
+                    "VASP's NELECT)",
+                )
     for site, slab in slabs:
         calcs += _stage_pair(spec, f"{spec.study}/slab/{site}", "slab", slab, {"site": site})
     for name, mol in molecules.items():
@@ -209,12 +246,13 @@ def plan_adsorption(spec: AdsorptionStudy, spec_file: Path | None = None) -> lis
             spec,
             f"{spec.study}/molecule/{name}",
             "molecule",
-            boxed(mol, spec.molecule_box),
+            _electronic_state(boxed(mol, spec.molecule_box), mol, isolated=True),
             {"adsorbate": name},
         )
     for site, slab in slabs:
         for name, mol in molecules.items():
             for i, adslab in enumerate(_configurations(spec, slab, mol)):
+                adslab = _electronic_state(adslab, mol, isolated=False)
                 labels = {"site": site, "adsorbate": name, "configuration": i}
                 calcs += _stage_pair(
                     spec, f"{spec.study}/adslab/{site}/{name}/c{i}", "adslab", adslab, labels

@@ -181,11 +181,19 @@ def check_overrides(tags: dict[str, Any]) -> dict[str, Any]:
     return tags
 
 
-class AdsorptionStudy(StudyBase):
+class MlipOptions(StrictModel):
+    """``engine: mlip`` runs the study with a universal MLIP (``model``); ``prerelax: mlip``
+    relaxes every structure with it before the DFT relaxation (inputs/presets/mlip.yaml)."""
+
+    model: Literal["chgnet", "sevennet"] = "chgnet"
+    prerelax: Literal["mlip"] | None = None
+
+
+class AdsorptionStudy(StudyBase, MlipOptions):
     """E_ads = E_adslab − E_slab − E_molecule (paper 000 eq. 6) for every substrate × adsorbate."""
 
     kind: Literal["adsorption"]
-    engine: Literal["vasp", "cp2k"] = "vasp"
+    engine: Literal["vasp", "cp2k", "mlip"] = "vasp"
     substrates: list[Substrate] = Field(min_length=1)
     adsorbates: list[str] = Field(min_length=1)
     configurations: int = Field(2, ge=1, le=12)
@@ -225,11 +233,11 @@ class AdsorptionStudy(StudyBase):
         return value
 
 
-class PolymorphStudy(StudyBase):
+class PolymorphStudy(StudyBase, MlipOptions):
     """Formation energy per atom E_f = E_crystal / n of Li2S2 polymorphs (paper 000 eq. 5)."""
 
     kind: Literal["polymorphs"]
-    engine: Literal["vasp"] = "vasp"
+    engine: Literal["vasp", "mlip"] = "vasp"
     polymorphs: list[str] = Field(min_length=1)
     kpoints: KpointRule | None = None
     diffraction: bool = True
@@ -263,6 +271,16 @@ class AimdStudy(StudyBase):
     region_gamma_mo_per_fs: float = Field(5e5, gt=0)
     region_gamma_other_per_fs: float = Field(2.1e4, gt=0)
     stages: list[AimdStage] = Field(min_length=1)
+
+
+def with_engine(spec: BaseModel, engine: str, model: str | None = None) -> BaseModel:
+    """The same study run by another engine (``engine: mlip`` override), renamed
+    ``<study>_<engine>`` so its results never mix with the original engine's."""
+    update: dict[str, Any] = {"engine": engine, "study": f"{spec.study}_{engine}", "prerelax": None}
+    if model is not None:
+        update["model"] = model
+    data = spec.model_dump() | update
+    return type(spec).model_validate(data)
 
 
 def _is_element(name: str) -> bool:

@@ -9,6 +9,7 @@ database with their engines (``mlip`` rows from the prerelaxations, ``cp2k`` row
 single points) and are printed side by side with the MAE and the rank agreement (Kendall τ).
 
     python -m lisflow.validate [--out validate_out] [--dasc-supercell 6] [--cutoff 300]
+                               [--sites Mo1-NG,Fe-N4,FeCo-N6]
 
 Reduced settings (stated in the written study file): CP2K cutoff 300 Ry / REL_CUTOFF 40 (lisflow
 default 400/50), EPS_SCF 1e-5, closed-shell unless the electron count is odd; the molecule in a
@@ -27,9 +28,22 @@ import yaml
 
 from lisflow.fsutil import atomic_write_text
 
+#: Substrates of the validation set by name (``--sites``).
+SITES = {
+    "Mo1-NG": {"builder": "mo_ngraphene", "n_mo": 1},
+    "Fe-N4": {"builder": "dasc", "metals": ["Fe"]},
+    "FeCo-N6": {"builder": "dasc", "metals": ["Fe", "Co"]},
+}
 
-def validation_spec(dasc_supercell: int = 6, cutoff: int = 300) -> dict:
+
+def validation_spec(
+    dasc_supercell: int = 6, cutoff: int = 300, sites: tuple[str, ...] = tuple(SITES)
+) -> dict:
     """The CP2K-on-MLIP-structures study (a dict, written as YAML next to the results)."""
+    substrates = [
+        {**SITES[s], "supercell": dasc_supercell} if SITES[s]["builder"] == "dasc" else SITES[s]
+        for s in sites
+    ]
     return {
         "study": "validate_mlip_cp2k",
         "kind": "adsorption",
@@ -38,11 +52,7 @@ def validation_spec(dasc_supercell: int = 6, cutoff: int = 300) -> dict:
         "model": "chgnet",
         "description": "CP2K PBE-D3 single points on CHGNet+D3(BJ)-relaxed paper systems",
         "source": "Zhou et al., Nature 621, 75 (2023); Han et al., Nat. Commun. (2024)",
-        "substrates": [
-            {"builder": "mo_ngraphene", "n_mo": 1},
-            {"builder": "dasc", "metals": ["Fe"], "supercell": dasc_supercell},
-            {"builder": "dasc", "metals": ["Fe", "Co"], "supercell": dasc_supercell},
-        ],
+        "substrates": substrates,
         "adsorbates": ["Li2S"],
         "configurations": 1,
         "placement": "active_site",
@@ -109,7 +119,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("validate_out"))
     parser.add_argument("--dasc-supercell", type=int, default=6)
     parser.add_argument("--cutoff", type=int, default=300)
+    parser.add_argument("--sites", default=",".join(SITES), help="comma list of " + ", ".join(SITES))
     args = parser.parse_args(argv)
+    sites = tuple(s for s in args.sites.split(",") if s)
+    for site in sites:
+        if site not in SITES:
+            from lisflow.errors import InputError
+
+            raise InputError("--sites", f"unknown site {site!r}", ", ".join(SITES))
     from lisflow.cli import quiet_library_warnings
 
     quiet_library_warnings()
@@ -118,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     from lisflow.launch.local import results_store, run_local, submit
     from lisflow.launch.profiles import load_profile
 
-    spec = validation_spec(args.dasc_supercell, args.cutoff)
+    spec = validation_spec(args.dasc_supercell, args.cutoff, sites)
     spec_file = out / "validate_mlip_cp2k.yaml"
     atomic_write_text(spec_file, yaml.safe_dump(spec, sort_keys=False))
     profile = load_profile("local")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from lisflow.engines.base import Engine
 from lisflow.errors import InputError
 
-ENGINES = ("vasp", "cp2k", "lammps", "replay")
+ENGINES = ("vasp", "cp2k", "lammps", "replay", "mlip")
 
 
 def get_engine(name: str, **options) -> Engine:
@@ -26,4 +26,8 @@ def get_engine(name: str, **options) -> Engine:
         from lisflow.engines.replay import ReplayEngine
 
         return ReplayEngine(**options)
+    if name == "mlip":
+        from lisflow.engines.mlip import MlipEngine
+
+        return MlipEngine()
     raise InputError("engine", f"unknown engine {name!r}", ", ".join(ENGINES))

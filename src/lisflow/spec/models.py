@@ -224,7 +224,8 @@ def _adsorbate_form(value: Any) -> str:
 #: A shipped name (``Li2S4``), an element symbol, ``ase:<name>``, or a :class:`CustomAdsorbate`.
 #: (Tags hold "[" so that error paths read ``adsorbates[1].file``, see spec.field_path.)
 Adsorbate = Annotated[
-    Annotated[str, Tag("adsorbate[name]")] | Annotated[CustomAdsorbate, Tag("adsorbate[mapping]")],
+    Annotated[str, Tag("adsorbate[name]"), Field(pattern=r"^[A-Za-z0-9_:+-]{1,100}$")]
+    | Annotated[CustomAdsorbate, Tag("adsorbate[mapping]")],
     Discriminator(_adsorbate_form),
 ]
 
@@ -236,11 +237,19 @@ def adsorbate_key(entry: Adsorbate) -> str:
     return entry.removeprefix("ase:")
 
 
-class AdsorptionStudy(StudyBase):
+class MlipOptions(StrictModel):
+    """``engine: mlip`` runs the study with a universal MLIP (``model``); ``prerelax: mlip``
+    relaxes every structure with it before the DFT relaxation (inputs/presets/mlip.yaml)."""
+
+    model: Literal["chgnet", "sevennet"] = "chgnet"
+    prerelax: Literal["mlip"] | None = None
+
+
+class AdsorptionStudy(StudyBase, MlipOptions):
     """E_ads = E_adslab − E_slab − E_molecule (paper 000 eq. 6) for every substrate × adsorbate."""
 
     kind: Literal["adsorption"]
-    engine: Literal["vasp", "cp2k"] = "vasp"
+    engine: Literal["vasp", "cp2k", "mlip"] = "vasp"
     substrates: list[Substrate] = Field(min_length=1, max_length=50)
     adsorbates: list[Adsorbate] = Field(min_length=1, max_length=50)
     configurations: int = Field(2, ge=1, le=12)
@@ -302,11 +311,11 @@ class AdsorptionStudy(StudyBase):
         return value
 
 
-class PolymorphStudy(StudyBase):
+class PolymorphStudy(StudyBase, MlipOptions):
     """Formation energy per atom E_f = E_crystal / n of Li2S2 polymorphs (paper 000 eq. 5)."""
 
     kind: Literal["polymorphs"]
-    engine: Literal["vasp"] = "vasp"
+    engine: Literal["vasp", "mlip"] = "vasp"
     polymorphs: list[Annotated[str, Field(pattern=SAFE_NAME)]] = Field(min_length=1, max_length=50)
     kpoints: KpointRule | None = None
     diffraction: bool = True
@@ -356,6 +365,16 @@ class AimdStudy(StudyBase):
         if len(set(names)) != len(names):
             raise ValueError("stage names must be unique (each names one calculation)")
         return value
+
+
+def with_engine(spec: BaseModel, engine: str, model: str | None = None) -> BaseModel:
+    """The same study run by another engine (``engine: mlip`` override), renamed
+    ``<study>_<engine>`` so its results never mix with the original engine's."""
+    update: dict[str, Any] = {"engine": engine, "study": f"{spec.study}_{engine}", "prerelax": None}
+    if model is not None:
+        update["model"] = model
+    data = spec.model_dump() | update
+    return type(spec).model_validate(data)
 
 
 def _is_element(name: str) -> bool:

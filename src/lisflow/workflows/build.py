@@ -152,7 +152,7 @@ def _energy_fireworks(spec, calcs, fireworks, store, db_url, active_names, links
     if getattr(spec, "kind", "") == "polymorphs":
         for calc in calcs:
             name = calc.calc_id.replace("/bulk/", "/formation/").rsplit("/", 1)[0]
-            if name in active_names or calc.calc_id not in fireworks:
+            if name in active_names or calc.calc_id not in fireworks or not calc.labels["final"]:
                 continue
             task = PolymorphEnergyTask(
                 calc_id=calc.calc_id, polymorph=calc.labels["polymorph"], db_url=db_url

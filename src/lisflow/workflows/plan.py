@@ -171,12 +171,45 @@ def _cp2k_params(spec: Any, task: str, role: str, periodic: str) -> dict[str, An
     return {"task": task, "role": role, "periodic": periodic, "overrides": overrides}
 
 
+def _mlip_calc(spec: Any, calc_id: str, role: str, structure, labels, **kwargs) -> Calculation:
+    """An MLIP relaxation (static when the study does not relax; cell too for bulk)."""
+    from lisflow.io.mlip import mlip_params
+
+    prerelax = spec.engine != "mlip"
+    task = "relax" if (prerelax or getattr(spec, "relax", True)) else "static"
+    overrides = {} if prerelax else _overrides(spec, task, role)
+    params = mlip_params(spec.model, task, overrides, relax_cell=role == "bulk")
+    return Calculation(
+        calc_id=calc_id,
+        study=spec.study,
+        engine="mlip",
+        task=task,
+        role=role,
+        structure=structure,
+        params={**params, "role": role},
+        labels=labels,
+        **kwargs,
+    )
+
+
 def _stage_pair(
     spec: AdsorptionStudy, base: str, role: str, structure: Structure, labels: dict[str, Any]
 ) -> list[Calculation]:
-    """Relaxation (+ static when the study asks for it) of one structure."""
+    """Relaxation (+ static when the study asks for it) of one structure; ``prerelax: mlip``
+    puts an MLIP relaxation first whose final structure starts the DFT calculation."""
     if spec.engine == "vasp":  # one POSCAR/POTCAR block per element (sorted by electronegativity)
         structure = structure.get_sorted_structure()
+    if spec.engine == "mlip":
+        name = "relax" if spec.relax else "static"
+        return [_mlip_calc(spec, f"{base}/{name}", role, structure, {**labels, "final": True})]
+    pre = []
+    if spec.prerelax == "mlip":
+        pre = [_mlip_calc(spec, f"{base}/prerelax", role, structure, {**labels, "final": False})]
+    first_parents = tuple(c.calc_id for c in pre)
+    return pre + _dft_stages(spec, base, role, structure, labels, first_parents)
+
+
+def _dft_stages(spec, base, role, structure, labels, first_parents) -> list[Calculation]:
     if spec.engine == "cp2k":
         isolated = role == "molecule" or structure.properties.get("isolated", False)
         periodic = "NONE" if isolated else "XYZ"
@@ -191,6 +224,7 @@ def _stage_pair(
                 structure=structure,
                 params=_cp2k_params(spec, task, role, periodic),
                 labels={**labels, "final": True},
+                parents=first_parents,
             )
         ]
     calcs: list[Calculation] = []
@@ -206,6 +240,7 @@ def _stage_pair(
                 structure=structure,
                 params=_vasp_params(spec, "relax", role, multiplicity=spin),
                 labels={**labels, "final": not spec.static},
+                parents=first_parents,
             )
         )
     if spec.static or not spec.relax:
@@ -220,7 +255,7 @@ def _stage_pair(
                 structure=structure,
                 params=_vasp_params(spec, "static", role, extra, multiplicity=spin),
                 labels={**labels, "final": True, "bader": spec.bader},
-                parents=tuple(c.calc_id for c in calcs),
+                parents=tuple(c.calc_id for c in calcs) or first_parents,
             )
         )
     return calcs
@@ -271,6 +306,15 @@ def plan_polymorphs(spec: PolymorphStudy) -> list[Calculation]:
             raise InputError(
                 f"polymorphs[{index}]", f"unknown polymorph {name!r}", ", ".join(available)
             )
+        base, structure = f"{spec.study}/bulk/{name}", available[name].get_sorted_structure()
+        labels = {"polymorph": name, "final": True}
+        if spec.engine == "mlip":
+            calcs.append(_mlip_calc(spec, f"{base}/relax", "bulk", structure, labels))
+            continue
+        if spec.prerelax == "mlip":
+            calcs.append(
+                _mlip_calc(spec, f"{base}/prerelax", "bulk", structure, {**labels, "final": False})
+            )
         calcs.append(
             Calculation(
                 calc_id=f"{spec.study}/bulk/{name}/relax",
@@ -280,7 +324,8 @@ def plan_polymorphs(spec: PolymorphStudy) -> list[Calculation]:
                 role="bulk",
                 structure=available[name].get_sorted_structure(),
                 params=_vasp_params(spec, "relax", "bulk"),
-                labels={"polymorph": name, "final": True},
+                labels=labels,
+                parents=(calcs[-1].calc_id,) if spec.prerelax == "mlip" else (),
             )
         )
     return calcs

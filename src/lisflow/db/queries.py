@@ -86,7 +86,8 @@ def adsorption(
     adsorbate: str | None = None,
     engine: str | None = None,
 ) -> pd.DataFrame:
-    """Adsorption energies E_ads = E_adslab − E_slab − E_molecule (eV) with their inputs."""
+    """Adsorption energies E_ads = E_adslab − n·E_slab − ν·E_molecule (eV) with their inputs,
+    n and ν, and FAILED rows (no energy) with the stoichiometry mismatch in ``state_reason``."""
     a = s.AdsorptionEnergyRow
     adslab, slab, molecule = _ADSLAB, _SLAB, _MOLECULE
     query = (
@@ -103,6 +104,11 @@ def adsorption(
             slab.c.energy_ev.label("slab_energy_ev"),
             molecule.c.energy_ev.label("molecule_energy_ev"),
             a.energy_ev,
+            a.slab_multiple,
+            a.molecule_coefficient,
+            a.equation,
+            a.state,
+            a.state_reason,
         )  # fmt: skip
         .join(adslab, a.adslab_id == adslab.c.id)
         .join(slab, a.slab_id == slab.c.id)

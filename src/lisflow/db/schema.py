@@ -143,7 +143,13 @@ class BondIcohpRow(Base):
 
 
 class AdsorptionEnergyRow(Base):
-    """E_ads = E_adslab − E_slab − E_molecule (eV); negative binds."""
+    """E_ads = E_adslab − n·E_slab − ν·E_molecule (eV); negative binds.
+
+    n = ``slab_multiple`` (adslab on an n-fold supercell of the slab), ν =
+    ``molecule_coefficient`` (½ for ½H₂, 1/8 for S8/8), both from the exact stoichiometry
+    (``equation`` spells it out). A FAILED row (stoichiometry mismatch) has no energy and
+    says why in ``state_reason``.
+    """
 
     __tablename__ = "adsorption_energies"
 
@@ -157,7 +163,12 @@ class AdsorptionEnergyRow(Base):
     )
     slab_id: Mapped[int] = mapped_column(ForeignKey("calculations.id", ondelete="CASCADE"))
     molecule_id: Mapped[int] = mapped_column(ForeignKey("calculations.id", ondelete="CASCADE"))
-    energy_ev: Mapped[float]
+    energy_ev: Mapped[float | None]
+    slab_multiple: Mapped[int | None] = mapped_column(Integer, default=1)
+    molecule_coefficient: Mapped[float | None] = mapped_column(Float, default=1.0)
+    equation: Mapped[str | None] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), default="COMPLETED")
+    state_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class PolymorphEnergyRow(Base):

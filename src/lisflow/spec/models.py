@@ -196,6 +196,9 @@ class AdsorptionStudy(StudyBase):
     bader: bool = True
     lobster: bool = False
     molecule_box: float = Field(20.0, gt=5.0)
+    #: element adsorbate -> its elemental reference (½H2 for H, ½O2, ½N2, S8/8 for S):
+    #: E_ads = E_adslab − E_slab − ν·E_ref (lisflow.structures.stoichiometry)
+    references: dict[str, Literal["H2", "N2", "O2", "S8"]] = Field(default_factory=dict)
     kpoints: KpointRule | None = None
     #: keys ``role`` or ``role.task`` (``molecule.static``); the most specific wins.
     kpoints_by_role: dict[RoleKey, KpointRule] = Field(default_factory=dict)
@@ -209,6 +212,18 @@ class AdsorptionStudy(StudyBase):
     @model_validator(mode="after")
     def _preset_exists(self) -> AdsorptionStudy:
         check_preset(self.engine, self.preset)
+        return self
+
+    @model_validator(mode="after")
+    def _references_match(self) -> AdsorptionStudy:
+        for element, reference in self.references.items():
+            if element not in self.adsorbates or not _is_element(element):
+                raise ValueError(
+                    f"references: {element!r} is not an element adsorbate of this study "
+                    f"(allowed: {', '.join(a for a in self.adsorbates if _is_element(a))})"
+                )
+            if reference.rstrip("0123456789") != element:
+                raise ValueError(f"references: {reference} is no reference for {element}")
         return self
 
     @field_validator("adsorbates")

@@ -60,7 +60,10 @@ def test_every_study_is_written(manifest, dry):
     } <= studies
     # 4 substrates x 6 adsorbates x 2 configurations + 4 slabs + 6 molecules, relax + static each
     assert sum(r["study"] == "mo_cluster_adsorption" for r in manifest.values()) == 2 * (48 + 4 + 6)
-    assert sum(r["study"] == "dasc_adsorption" for r in manifest.values()) == 2 * (60 + 5 + 6)
+    # + one LOBSTER step after every slab/adslab static (issue 11.7)
+    assert sum(r["study"] == "dasc_adsorption" for r in manifest.values()) == 2 * (60 + 5 + 6) + (
+        60 + 5
+    )
     for row in manifest.values():
         assert len(row["input_hash"]) == 64 and (dry / row["directory"]).is_dir()
 
@@ -103,7 +106,7 @@ def test_ti_slab(dry):
     assert slab.lattice.a == pytest.approx(4 * 2.93) and vacuum_z(slab) >= 14.5
 
 
-def test_dasc_parameters(dry):
+def test_dasc_parameters(dry, manifest):
     """Paper 002: ENCUT 450, Gaussian 0.05 eV, Gamma 2x2x1, 6x6 graphene a = 2.47, ~15 A vacuum."""
     calc = "dasc_adsorption/slab/FeCo-N6/relax"
     tags = incar(dry, calc)
@@ -128,6 +131,15 @@ def test_dasc_parameters(dry):
     assert counts(dry, calc)["N"] == 6
     lobster = incar(dry, calc.replace("relax", "static"))
     assert lobster["ISYM"] == 0 and lobster["LWAVE"] is True and lobster["LORBIT"] == 11
+    # NBANDS = LOBSTER basis functions (pymatgen LobsterSet): C, N 2s2p; Fe_pv 3d3p4s; Co 3d4p4s
+    assert lobster["NBANDS"] == 62 * 4 + 6 * 4 + 9 + 9
+    lobsterin = (dry / "dasc_adsorption/slab/FeCo-N6/lobster/lobsterin").read_text()
+    for line in ("basisSet pbeVaspFit2015", "basisfunctions Fe 3d 3p 4s", "basisfunctions Co 3d 4p 4s",
+                 "basisfunctions N 2p 2s", "gaussianSmearingWidth 0.05"):  # fmt: skip
+        assert line in lobsterin
+    assert manifest["dasc_adsorption/slab/FeCo-N6/lobster"]["parents"] == [
+        "dasc_adsorption/slab/FeCo-N6/static"
+    ]
     assert counts(dry, "dasc_adsorption/slab/Fe-N4/relax")["N"] == 4
 
 

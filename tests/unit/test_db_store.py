@@ -76,6 +76,7 @@ def test_round_trip_of_every_table(store, fixtures_dir, au100_energies):
     assert counts == {
         "calculations": 4, "site_charges": 3, "band_centres": 2, "bond_icohps": 1,
         "adsorption_energies": 2, "polymorph_energies": 1, "md_series": 3, "md_scalars": 1,
+        "site_magmoms": 0,
     }  # fmt: skip
     adslab = store.get("au/ads_static_1_3")
     assert (adslab.state, adslab.energy_ev) == ("COMPLETED", e["ads_static_1_3"])

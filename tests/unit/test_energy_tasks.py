@@ -98,7 +98,11 @@ def test_supercell_adslab_scaled_by_n_and_said_so(tmp_path):
     from lisflow.db import queries
 
     row = queries.adsorption(store).iloc[0]
-    assert (row["slab_multiple"], row["molecule_coefficient"], row["state"]) == (4, 1.0, "COMPLETED")
+    assert (row["slab_multiple"], row["molecule_coefficient"], row["state"]) == (
+        4,
+        1.0,
+        "COMPLETED",
+    )
     assert row["equation"] == "E_ads = E(adslab) − 4·E(slab) − E(Li2S)"
 
 
@@ -171,7 +175,50 @@ def test_half_h2_reference_is_planned_for_an_h_adsorbate():
     molecule = next(c for c in calcs if c.role == "molecule" and c.labels.get("final"))
     assert molecule.calc_id == "h/molecule/H_H2/static" and molecule.formula == "H2"
     assert molecule.structure.get_distance(0, 1) == pytest.approx(0.7414)
-    (_, _, ref), = [t for t in adsorption_triples(calcs)]
+    ((_, _, ref),) = [t for t in adsorption_triples(calcs)]
     assert ref == molecule.calc_id
     with pytest.raises(Exception, match="no reference for H"):
         validate_spec({**spec.model_dump(), "references": {"H": "O2"}})
+
+
+def test_relaxed_polymorph_gets_its_diffraction_pattern(tmp_path):
+    """Item 11.9: ED of the relaxed crystal (final_structure.json), not of the built one."""
+    import csv
+    import json
+
+    from lisflow.db import queries
+    from lisflow.structures.polymorphs import tetragonal_li2s2
+
+    relaxed = tetragonal_li2s2()
+    relaxed.scale_lattice(relaxed.volume * 1.02**3)  # a "relaxation" that grew a, c by 2 %
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "final_structure.json").write_text(json.dumps(relaxed.as_dict()))
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    store = ResultStore(url)
+    _stored(store, "s/bulk/tetragonal/relax", -33.6, 8, "Li4S4", polymorph="tetragonal")
+    record = store.get("s/bulk/tetragonal/relax")
+    record.run_dir = str(run_dir)
+    store.upsert_calculation(record)
+    action = PolymorphEnergyTask(
+        calc_id="s/bulk/tetragonal/relax", polymorph="tetragonal", db_url=url
+    ).run_task({})
+    assert action.stored_data["diffraction_spots"] > 0
+    assert {p.name for p in (run_dir / "diffraction").glob("*.png")} == {
+        "tetragonal_001.png",
+        "tetragonal_111.png",
+    }
+    rows = list(csv.DictReader((run_dir / "diffraction/electron_diffraction_spots.csv").open()))
+    d110 = [
+        float(r["d_angstrom"])
+        for r in rows
+        if (r["zone"], r["h"], r["k"], r["l"]) == ("001", "1", "1", "0")
+    ]
+    assert d110 and d110[0] == pytest.approx(relaxed.lattice.a / 2**0.5, rel=1e-4)
+    series = queries.series(store)
+    spots = series[series["quantity"] == "[001] spots"]
+    assert len(spots) == sum(r["zone"] == "001" for r in rows)
+    assert spots["x"].max() == pytest.approx(
+        max(float(r["d_angstrom"]) for r in rows if r["zone"] == "001"), rel=1e-4
+    )
+    assert store.get("s/bulk/tetragonal/relax").files["diffraction"] == str(run_dir / "diffraction")

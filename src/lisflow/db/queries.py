@@ -167,9 +167,11 @@ def icohp(
     engine: str | None = None,
     calc_id: str | None = None,
 ) -> pd.DataFrame:
-    """Integrated COHP per bond (eV; negative = bonding) and bond length (Å)."""
+    """Integrated COHP per bond (eV; negative = bonding), bond length (Å) and the lattice
+    translation of atom2's image (LOBSTER)."""
     t = s.BondIcohpRow
-    columns = ("label", "atom1", "atom2", "length_a", "icohp_ev")
+    columns = ("label", "atom1", "atom2", "length_a", "icohp_ev",
+               "translation_a", "translation_b", "translation_c")  # fmt: skip
     query = _calc_filters(_with_calc(t, columns), study, site, adsorbate, engine, calc_id)
     return _frame(store, query, ("calc_id", "label"))
 
@@ -230,11 +232,27 @@ def scalars(
 
 
 #: Query name -> function, as offered by ``lisflow query``.
+def magmoms(
+    store: ResultStore,
+    study: str | None = None,
+    site: str | None = None,
+    adsorbate: str | None = None,
+    engine: str | None = None,
+    calc_id: str | None = None,
+) -> pd.DataFrame:
+    """Magnetic moment per site (μB) of spin-polarised runs."""
+    t = s.SiteMagmomRow
+    columns = ("site_index", "element", "label", "moment_mub")
+    query = _calc_filters(_with_calc(t, columns), study, site, adsorbate, engine, calc_id)
+    return _frame(store, query, ("calc_id", "site_index"))
+
+
 QUERIES = {
     "adsorption": adsorption,
     "charges": charges,
     "bands": bands,
     "icohp": icohp,
+    "magmoms": magmoms,
     "polymorphs": polymorphs,
     "calculations": calculations,
     "series": series,

@@ -293,6 +293,13 @@ class ResultStore:
             self._replace(session, s.BandCentreRow, row.id, bands, s.band_row, None)
             self._replace(session, s.BondIcohpRow, row.id, icohps, s.icohp_row, None)
 
+    def store_magmoms(self, calc_id: str, magmoms: Iterable[Any]) -> None:
+        """Replace the per-site magnetic moments (μB) of ``calc_id``."""
+        with self.transaction() as session:
+            pk = self._pk(session, calc_id)
+            session.execute(delete(s.SiteMagmomRow).where(s.SiteMagmomRow.calculation_id == pk))
+            self._replace(session, s.SiteMagmomRow, pk, magmoms, s.magmom_row, None)
+
     def upsert_adsorption(
         self,
         adslab_calc_id: str,

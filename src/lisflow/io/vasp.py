@@ -104,6 +104,10 @@ class VaspInputGenerator:
             tags.update(chosen.get(block, {}))
         if tags.get("ISPIN", 1) == 2:
             tags["MAGMOM"] = initial_magmoms(structure)
+        if "lobster" in self.extra_blocks:  # as many bands as LOBSTER basis functions
+            from lisflow.io.lobster import lobster_nbands  # (pymatgen LobsterSet.incar_updates)
+
+            tags["NBANDS"] = lobster_nbands(structure, potcar_symbols(structure))
         if self.role in SLAB_ROLES:
             tags.update(LDIPOL=True, IDIPOL=3, DIPOL=[0.5, 0.5, round(dipole_centre_z(structure), 4)])
         for key, value in self.overrides.items():

@@ -202,6 +202,21 @@ def _stage_pair(
                 parents=tuple(c.calc_id for c in calcs),
             )
         )
+        if spec.lobster and role in ("slab", "adslab"):  # ICOHPs of paper 002, Fig. 3
+            static = calcs[-1]
+            calcs.append(
+                Calculation(
+                    calc_id=f"{base}/lobster",
+                    study=spec.study,
+                    engine="lobster",
+                    task="lobster",
+                    role=role,
+                    structure=structure,
+                    params=dict(static.params),  # the static's INCAR decides the lobsterin
+                    labels={**labels, "final": False},
+                    parents=(static.calc_id,),
+                )
+            )
     return calcs
 
 

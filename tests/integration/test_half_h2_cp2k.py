@@ -62,4 +62,7 @@ def test_half_h2_reference_end_to_end(tmp_path, monkeypatch):
     assert row["energy_ev"] == pytest.approx(expected, abs=1e-9)
     assert (row["slab_multiple"], row["molecule_coefficient"]) == (1, 0.5)
     assert row["equation"] == "E_ads = E(adslab) − E(slab) − 1/2·E(H2)"
-    assert -4.0 < row["energy_ev"] < 2.0  # a bound-ish H, not the ±30 eV of a wrong reference
+    # A single point at the built geometry: the H starts 2.4 Å above the S, nearly a free atom,
+    # so against ½H2 it costs about half the H2 binding energy (D_e 4.75 eV, NIST CCCBDB; PBE
+    # ~4.5 eV). An H-atom reference would give ~0 instead; a whole H2 would give ~ -30 eV.
+    assert 1.8 < row["energy_ev"] < 3.2

@@ -27,10 +27,10 @@ MOLECULES = {"Li2S": -16.4321, "Li2S4": -31.1}
 ICOHP_METAL = {"FeCo": -0.97, "FeNi": -0.42}
 
 
-def _calc(store, calc_id, role, engine="vasp", n_atoms=10, **labels):
+def _calc(store, calc_id, role, engine="vasp", n_atoms=10, formula="C62N6Fe2", **labels):
     study = calc_id.split("/")[0]
     store.upsert_calculation(
-        CalculationRecord(calc_id, study, engine, "relax", role, "X", n_atoms, labels=labels)
+        CalculationRecord(calc_id, study, engine, "relax", role, formula, n_atoms, labels=labels)
     )
 
 
@@ -38,7 +38,7 @@ def fill(store: ResultStore) -> dict[tuple[str, str], float]:
     """A small DASC-like study plus a CP2K one; returns the expected E_ads by (site, ads)."""
     expected = {}
     for name, energy in MOLECULES.items():
-        _calc(store, f"dasc/{name}", "molecule", adsorbate=name)
+        _calc(store, f"dasc/{name}", "molecule", formula=name, adsorbate=name)
         store.store_results(f"dasc/{name}", energy_ev=energy)
     for site, (e_slab, *e_ads) in SLABS.items():
         _calc(store, f"dasc/{site}", "slab", site=site)
@@ -54,7 +54,9 @@ def fill(store: ResultStore) -> dict[tuple[str, str], float]:
             if energy is None:
                 continue
             calc_id = f"dasc/{site}__{adsorbate}"
-            _calc(store, calc_id, "adslab", site=site, adsorbate=adsorbate, configuration="c0")
+            formula = f"C62N6Fe2{adsorbate}"  # slab + adsorbate (E_ads stoichiometry check)
+            _calc(store, calc_id, "adslab", formula=formula, site=site, adsorbate=adsorbate,
+                  configuration="c0")  # fmt: skip
             store.store_results(calc_id, energy_ev=energy)
             got = store.upsert_adsorption(calc_id, f"dasc/{site}", f"dasc/{adsorbate}")
             expected[(site, adsorbate)] = got
@@ -83,7 +85,8 @@ def test_query_filters_columns_and_order(filled):
         assert list(ads.columns) == [
             "study", "site", "adsorbate", "configuration", "adslab_calc_id", "slab_calc_id",
             "molecule_calc_id", "engine", "adslab_energy_ev", "slab_energy_ev",
-            "molecule_energy_ev", "energy_ev",
+            "molecule_energy_ev", "energy_ev", "slab_multiple", "molecule_coefficient",
+            "equation", "state", "state_reason",
         ]  # fmt: skip
         assert list(zip(ads["site"], ads["adsorbate"], strict=True)) == [
             ("Fe", "Li2S"), ("FeCo", "Li2S"), ("FeCo", "Li2S4"), ("FeNi", "Li2S"), ("FeNi", "Li2S4"),

@@ -17,9 +17,11 @@ AU100 = "vasp/adsorption_o_on_au100_slab_atomate2"
 H2O_ZVAL = {"H": 1.0, "O": 6.0}
 
 
-def _record(calc_id: str, role: str = "adslab", n_atoms: int = 4, **labels) -> CalculationRecord:
+def _record(
+    calc_id: str, role: str = "adslab", n_atoms: int = 4, formula: str = "Au3O", **labels
+) -> CalculationRecord:
     study = calc_id.split("/")[0]
-    return CalculationRecord(calc_id, study, "vasp", "static", role, "Au3O", n_atoms, labels=labels)
+    return CalculationRecord(calc_id, study, "vasp", "static", role, formula, n_atoms, labels=labels)
 
 
 def _acf_charges(path) -> list[dict]:
@@ -49,10 +51,11 @@ def store(db_url):
 
 def test_round_trip_of_every_table(store, fixtures_dir, au100_energies):
     e = au100_energies
-    store.upsert_calculation(_record("au/slab", "slab", 12, site="hollow"))
-    store.upsert_calculation(_record("au/O", "molecule", 1))
+    store.upsert_calculation(_record("au/slab", "slab", 12, "Au12", site="hollow"))
+    store.upsert_calculation(_record("au/O", "molecule", 1, "O"))
     for name, site in (("ads_static_1_3", "bridge"), ("ads_static_2_3", "hollow")):
-        store.upsert_calculation(_record(f"au/{name}", "adslab", 13, site=site, adsorbate="O"))
+        record = _record(f"au/{name}", "adslab", 13, "Au12O", site=site, adsorbate="O")
+        store.upsert_calculation(record)
         store.store_results(f"au/{name}", energy_ev=e[name], files={"CHGCAR": f"/runs/{name}"})
     store.store_results("au/slab", energy_ev=e["slab_static"])
     store.store_results("au/O", energy_ev=e["mol_static"])
@@ -74,6 +77,7 @@ def test_round_trip_of_every_table(store, fixtures_dir, au100_energies):
         "calculations": 4, "site_charges": 3, "band_centres": 2, "bond_icohps": 1,
         "adsorption_energies": 2, "polymorph_energies": 1, "md_series": 3, "md_scalars": 1,
         "final_structures": 0,
+        "site_magmoms": 0,
     }  # fmt: skip
     adslab = store.get("au/ads_static_1_3")
     assert (adslab.state, adslab.energy_ev) == ("COMPLETED", e["ads_static_1_3"])

@@ -105,8 +105,15 @@ def _fill_db(
             slab = f"s/slab/{site}"
             store.upsert_calculation(
                 CalculationRecord(
-                    slab, "s", "vasp", "relax", "slab", "X", 70,
-                    labels={"site": site}, run_dir=run_dirs.get(site),
+                    slab,
+                    "s",
+                    "vasp",
+                    "relax",
+                    "slab",
+                    "C62N6Fe2",
+                    70,
+                    labels={"site": site},
+                    run_dir=run_dirs.get(site),
                 )
             )  # fmt: skip
             bands = [BandCentre(68, metals[0], "d", -1.0 - 0.1 * k, label="metal")]
@@ -118,7 +125,13 @@ def _fill_db(
                 ads = f"s/adslab/{site}/Li2S/c{c}"
                 store.upsert_calculation(
                     CalculationRecord(
-                        ads, "s", "vasp", "relax", "adslab", "X", 73,
+                        ads,
+                        "s",
+                        "vasp",
+                        "relax",
+                        "adslab",
+                        "C62N6Fe2Li2S",
+                        73,
                         labels={"site": site, "adsorbate": "Li2S", "configuration": c},
                     )
                 )  # fmt: skip

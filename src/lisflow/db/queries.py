@@ -114,7 +114,8 @@ def adsorption(
     adsorbate: str | None = None,
     engine: str | None = None,
 ) -> pd.DataFrame:
-    """Adsorption energies E_ads = E_adslab − E_slab − E_molecule (eV) with their inputs."""
+    """Adsorption energies E_ads = E_adslab − n·E_slab − ν·E_molecule (eV) with their inputs,
+    n and ν, and FAILED rows (no energy) with the stoichiometry mismatch in ``state_reason``."""
     a = s.AdsorptionEnergyRow
     adslab, slab, molecule = _ADSLAB, _SLAB, _MOLECULE
     query = (
@@ -131,6 +132,11 @@ def adsorption(
             slab.c.energy_ev.label("slab_energy_ev"),
             molecule.c.energy_ev.label("molecule_energy_ev"),
             a.energy_ev,
+            a.slab_multiple,
+            a.molecule_coefficient,
+            a.equation,
+            a.state,
+            a.state_reason,
         )  # fmt: skip
         .join(adslab, a.adslab_id == adslab.c.id)
         .join(slab, a.slab_id == slab.c.id)
@@ -189,9 +195,11 @@ def icohp(
     engine: str | None = None,
     calc_id: str | None = None,
 ) -> pd.DataFrame:
-    """Integrated COHP per bond (eV; negative = bonding) and bond length (Å)."""
+    """Integrated COHP per bond (eV; negative = bonding), bond length (Å) and the lattice
+    translation of atom2's image (LOBSTER)."""
     t = s.BondIcohpRow
-    columns = ("label", "atom1", "atom2", "length_a", "icohp_ev")
+    columns = ("label", "atom1", "atom2", "length_a", "icohp_ev",
+               "translation_a", "translation_b", "translation_c")  # fmt: skip
     query = _calc_filters(_with_calc(t, columns), study, site, adsorbate, engine, calc_id)
     return _frame(store, query, ("calc_id", "label"))
 
@@ -252,11 +260,27 @@ def scalars(
 
 
 #: Query name -> function, as offered by ``lisflow query``.
+def magmoms(
+    store: ResultStore,
+    study: str | None = None,
+    site: str | None = None,
+    adsorbate: str | None = None,
+    engine: str | None = None,
+    calc_id: str | None = None,
+) -> pd.DataFrame:
+    """Magnetic moment per site (μB) of spin-polarised runs."""
+    t = s.SiteMagmomRow
+    columns = ("site_index", "element", "label", "moment_mub")
+    query = _calc_filters(_with_calc(t, columns), study, site, adsorbate, engine, calc_id)
+    return _frame(store, query, ("calc_id", "site_index"))
+
+
 QUERIES = {
     "adsorption": adsorption,
     "charges": charges,
     "bands": bands,
     "icohp": icohp,
+    "magmoms": magmoms,
     "polymorphs": polymorphs,
     "calculations": calculations,
     "series": series,

@@ -31,7 +31,7 @@ from lisflow.errors import InputError
 #: Life cycle of a calculation.
 STATES = ("PLANNED", "RUNNING", "COMPLETED", "FAILED", "PARSE_ERROR")
 #: Population-analysis methods of ``site_charges.method``.
-CHARGE_METHODS = ("bader", "acf", "mulliken", "hirshfeld")
+CHARGE_METHODS = ("bader", "acf", "mulliken", "hirshfeld", "loewdin")
 #: Angular momenta of ``band_centres.orbital``.
 ORBITALS = ("s", "p", "d")
 #: Spin channels of ``band_centres.spin``.
@@ -141,10 +141,34 @@ class BondIcohpRow(Base):
     atom2: Mapped[str] = mapped_column(String(32))
     length_a: Mapped[float | None]
     icohp_ev: Mapped[float]
+    #: lattice translation (a, b, c) of atom2's image (LOBSTER ICOHPLIST "translation")
+    translation_a: Mapped[int | None] = mapped_column(Integer)
+    translation_b: Mapped[int | None] = mapped_column(Integer)
+    translation_c: Mapped[int | None] = mapped_column(Integer)
+
+
+class SiteMagmomRow(Base):
+    """Magnetic moment of one atom (μB; VASP OUTCAR "magnetization (x)" tot column)."""
+
+    __tablename__ = "site_magmoms"
+    __table_args__ = (UniqueConstraint("calculation_id", "site_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    calculation_id: Mapped[int] = _calc_fk()
+    site_index: Mapped[int]
+    element: Mapped[str | None] = mapped_column(String(8))
+    label: Mapped[str | None] = mapped_column(String(64))
+    moment_mub: Mapped[float]
 
 
 class AdsorptionEnergyRow(Base):
-    """E_ads = E_adslab − E_slab − E_molecule (eV); negative binds."""
+    """E_ads = E_adslab − n·E_slab − ν·E_molecule (eV); negative binds.
+
+    n = ``slab_multiple`` (adslab on an n-fold supercell of the slab), ν =
+    ``molecule_coefficient`` (½ for ½H₂, 1/8 for S8/8), both from the exact stoichiometry
+    (``equation`` spells it out). A FAILED row (stoichiometry mismatch) has no energy and
+    says why in ``state_reason``.
+    """
 
     __tablename__ = "adsorption_energies"
     #: "one site + adsorbate" (``lisflow query adsorption --site --adsorbate``) in one lookup
@@ -160,7 +184,12 @@ class AdsorptionEnergyRow(Base):
     )
     slab_id: Mapped[int] = mapped_column(ForeignKey("calculations.id", ondelete="CASCADE"))
     molecule_id: Mapped[int] = mapped_column(ForeignKey("calculations.id", ondelete="CASCADE"))
-    energy_ev: Mapped[float]
+    energy_ev: Mapped[float | None]
+    slab_multiple: Mapped[int | None] = mapped_column(Integer, default=1)
+    molecule_coefficient: Mapped[float | None] = mapped_column(Float, default=1.0)
+    equation: Mapped[str | None] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16), default="COMPLETED")
+    state_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class PolymorphEnergyRow(Base):
@@ -232,6 +261,7 @@ TABLES: dict[str, type[Base]] = {
         SiteChargeRow,
         BandCentreRow,
         BondIcohpRow,
+        SiteMagmomRow,
         AdsorptionEnergyRow,
         PolymorphEnergyRow,
         MdSeriesRow,
@@ -400,4 +430,26 @@ def icohp_row(obj: Any, i: int) -> dict[str, Any]:
         "atom2": str(_field(obj, "atom2", w)),
         "icohp_ev": float(_field(obj, ("icohp_ev", "icohp"), w)),
         "length_a": _opt(float, _field(obj, ("length_a", "length"), w, None)),
+        **_translation(_field(obj, "translation", w, None), w),
+    }
+
+
+def _translation(value: Any, where: str) -> dict[str, int | None]:
+    """``translation`` (three integers or None) as the three ``translation_*`` columns."""
+    if value is None:
+        return {"translation_a": None, "translation_b": None, "translation_c": None}
+    if len(value) != 3:
+        raise InputError(f"{where}.translation", f"{value!r} is not three integers")
+    a, b, c = (int(v) for v in value)
+    return {"translation_a": a, "translation_b": b, "translation_c": c}
+
+
+def magmom_row(obj: Any, i: int) -> dict[str, Any]:
+    """Columns of ``site_magmoms`` from ``obj`` (moment in μB)."""
+    w = f"magmoms[{i}]"
+    return {
+        "site_index": int(_field(obj, ("site_index", "index"), w)),
+        "element": _opt(str, _field(obj, "element", w, None)),
+        "label": _opt(str, _field(obj, "label", w, None)),
+        "moment_mub": float(_field(obj, "moment_mub", w)),
     }

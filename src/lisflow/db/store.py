@@ -347,6 +347,13 @@ class ResultStore:
             self._replace(session, s.BandCentreRow, row.id, bands, s.band_row, None)
             self._replace(session, s.BondIcohpRow, row.id, icohps, s.icohp_row, None)
 
+    def store_magmoms(self, calc_id: str, magmoms: Iterable[Any]) -> None:
+        """Replace the per-site magnetic moments (μB) of ``calc_id``."""
+        with self.transaction() as session:
+            pk = self._pk(session, calc_id)
+            session.execute(delete(s.SiteMagmomRow).where(s.SiteMagmomRow.calculation_id == pk))
+            self._replace(session, s.SiteMagmomRow, pk, magmoms, s.magmom_row, None)
+
     def upsert_adsorption(
         self,
         adslab_calc_id: str,
@@ -358,11 +365,15 @@ class ResultStore:
         configuration: str | None = None,
         study: str | None = None,
     ) -> float:
-        """Store E_ads = E_adslab − E_slab − E_molecule (eV) from the stored total energies.
+        """Store E_ads = E_adslab − n·E_slab − ν·E_molecule (eV) from the stored energies.
 
-        Labels default to the adslab calculation's ``site``/``adsorbate``/``configuration``
-        labels and study. Returns E_ads.
+        n and ν come from the exact stoichiometry of the stored formulas
+        (``lisflow.structures.stoichiometry``); when there is none, a FAILED row with the
+        reason is stored and ``StoichiometryError`` raised. Labels default to the adslab
+        calculation's ``site``/``adsorbate``/``configuration`` labels and study. Returns E_ads.
         """
+        from lisflow.structures.stoichiometry import StoichiometryError, adsorption_stoichiometry
+
         with self.transaction() as session:
             rows = [self._row(session, c) for c in (adslab_calc_id, slab_calc_id, molecule_calc_id)]
             missing = [r.calc_id for r in rows if r.energy_ev is None]
@@ -372,8 +383,22 @@ class ResultStore:
             if unfinished:  # a failed or unconverged run never feeds E_ads
                 raise MissingResultError(f"not COMPLETED: {', '.join(unfinished)}")
             adslab, slab, molecule = rows
-            energy = finite(adslab.energy_ev - slab.energy_ev - molecule.energy_ev, "E_ads",
-                            adslab_calc_id)  # fmt: skip
+            try:
+                stoich = adsorption_stoichiometry(adslab.formula, slab.formula, molecule.formula)
+                error = None
+            except StoichiometryError as exc:
+                stoich, error = None, exc
+            energy = (
+                None
+                if stoich is None
+                else finite(
+                    adslab.energy_ev
+                    - stoich.slab_multiple * slab.energy_ev
+                    - float(stoich.reference_coefficient) * molecule.energy_ev,
+                    "E_ads",
+                    adslab_calc_id,
+                )
+            )
             config = configuration or adslab.labels.get("configuration")
             values = {
                 "study": study or adslab.study,
@@ -384,9 +409,18 @@ class ResultStore:
                 "slab_id": slab.id,
                 "molecule_id": molecule.id,
                 "energy_ev": energy,
+                "slab_multiple": None if stoich is None else stoich.slab_multiple,
+                "molecule_coefficient": None
+                if stoich is None
+                else float(stoich.reference_coefficient),
+                "equation": None if stoich is None else stoich.equation(molecule.formula),
+                "state": "FAILED" if stoich is None else "COMPLETED",
+                "state_reason": None if error is None else str(error),
             }
             self._upsert(session, s.AdsorptionEnergyRow, values, ["adslab_id"])
-            return energy
+        if error is not None:
+            raise error
+        return energy
 
     def upsert_polymorph(
         self,

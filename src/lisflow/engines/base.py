@@ -27,6 +27,7 @@ class ParsedResult:
     charges: list[Any] = field(default_factory=list)
     bands: list[Any] = field(default_factory=list)
     icohps: list[Any] = field(default_factory=list)
+    magmoms: list[Any] = field(default_factory=list)  # per site, μB (site_magmoms)
     series: dict[tuple[str, str], tuple[Any, Any, str, str]] = field(default_factory=dict)
     scalars: dict[str, tuple[float, str]] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)

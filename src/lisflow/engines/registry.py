@@ -1,11 +1,12 @@
-"""Engine lookup by name: ``vasp``, ``cp2k``, ``lammps`` and ``replay`` (VASP replayed)."""
+"""Engine lookup by name: ``vasp``, ``cp2k``, ``lammps``, ``lobster`` and ``replay`` (VASP and
+LOBSTER replayed)."""
 
 from __future__ import annotations
 
 from lisflow.engines.base import Engine
 from lisflow.errors import InputError
 
-ENGINES = ("vasp", "cp2k", "lammps", "replay", "mlip")
+ENGINES = ("vasp", "cp2k", "lammps", "lobster", "replay", "mlip")
 
 
 def get_engine(name: str, **options) -> Engine:
@@ -22,6 +23,10 @@ def get_engine(name: str, **options) -> Engine:
         from lisflow.engines.lammps import LammpsEngine
 
         return LammpsEngine()
+    if name == "lobster":
+        from lisflow.engines.lobster import LobsterEngine
+
+        return LobsterEngine()
     if name == "replay":
         from lisflow.engines.replay import ReplayEngine
 

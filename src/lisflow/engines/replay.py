@@ -116,7 +116,9 @@ def compare_inputs(
 def _potcar_symbols(directory: Path) -> list[str] | None:
     spec = _find(directory, "POTCAR.spec")
     if spec is not None:
-        return spec.read_text().split()
+        from lisflow.parsers import read_text
+
+        return read_text(spec).split()  # plain or .gz
     potcar = _find(directory, "POTCAR")
     if potcar is not None:
         from pymatgen.io.vasp import Potcar
@@ -134,6 +136,10 @@ class ReplayEngine:
     name: str = "replay"
 
     def write_inputs(self, calc: Calculation, directory: Path) -> list[str]:
+        if calc.engine == "lobster":
+            from lisflow.engines.lobster import LobsterEngine
+
+            return LobsterEngine().write_inputs(calc, directory)
         return VaspEngine().write_inputs(calc, directory)
 
     def reference(self, calc: Calculation) -> Path:
@@ -143,6 +149,10 @@ class ReplayEngine:
 
     def run(self, calc: Calculation, directory: Path, walltime_s: float | None = None) -> None:
         reference = self.reference(calc)
+        if calc.engine == "lobster":  # LOBSTER step: lobsterin checked, outputs copied
+            from lisflow.engines.lobster import replay_lobster
+
+            return replay_lobster(calc, directory, reference)
         problems = compare_inputs(directory, reference, tuple(self.tags))
         if problems:
             raise EngineError(
@@ -155,6 +165,11 @@ class ReplayEngine:
             shutil.copy2(source, directory / source.name)
 
     def parse(self, calc: Calculation, directory: Path) -> ParsedResult:
+        if calc.engine == "lobster":
+            from lisflow.engines.lobster import parse_lobster_run
+
+            return parse_lobster_run(calc, directory)
         return parse_vasp_run(calc, directory)
 
-    final_structure = staticmethod(final_vasp_structure)
+    def final_structure(self, calc: Calculation, directory: Path):
+        return None if calc.engine == "lobster" else final_vasp_structure(calc, directory)

@@ -80,6 +80,13 @@ def parse_vasp_run(calc: Calculation, directory: Path) -> ParsedResult:
         engine_version=result.vasp_version,
     )
     labels = site_labels(calc, result.n_atoms)
+    if result.magmoms is not None:  # spin-polarised: OUTCAR "magnetization (x)", tot (μB)
+        parsed.magmoms = [
+            {"site_index": i, "element": site.specie.symbol, "label": labels[i], "moment_mub": m}
+            for i, (site, m) in enumerate(zip(result.structure, result.magmoms, strict=True))
+        ]
+    if result.total_magnetization is not None:
+        parsed.scalars["total_magnetization"] = (result.total_magnetization, "muB")
     if calc.labels.get("bader") and _exists(directory, "CHGCAR"):
         from lisflow.parsers.bader import bader_charges
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 from pymatgen.core import Structure
 from pymatgen.io.vasp import Incar, Kpoints, Poscar
@@ -105,8 +104,12 @@ class VaspInputGenerator:
             tags.update(chosen.get(block, {}))
         if tags.get("ISPIN", 1) == 2:
             tags["MAGMOM"] = initial_magmoms(structure)
+        if "lobster" in self.extra_blocks:  # as many bands as LOBSTER basis functions
+            from lisflow.io.lobster import lobster_nbands  # (pymatgen LobsterSet.incar_updates)
+
+            tags["NBANDS"] = lobster_nbands(structure, potcar_symbols(structure))
         if self.role in SLAB_ROLES:
-            tags.update(LDIPOL=True, IDIPOL=3, DIPOL=[0.5, 0.5, round(mass_centre_z(structure), 4)])
+            tags.update(LDIPOL=True, IDIPOL=3, DIPOL=[0.5, 0.5, round(dipole_centre_z(structure), 4)])
         for key, value in self.overrides.items():
             if value is None:
                 tags.pop(key.upper(), None)  # an override of null removes the tag
@@ -141,10 +144,18 @@ def bare(structure: Structure) -> Structure:
     return Structure(structure.lattice, structure.species, structure.frac_coords)
 
 
-def mass_centre_z(structure: Structure) -> float:
-    """Fractional z of the centre of mass (slabs do not cross the z boundary)."""
-    masses = np.array([site.specie.atomic_mass for site in structure], dtype=float)
-    return float(np.dot(masses, structure.frac_coords[:, 2] % 1.0) / masses.sum())
+def dipole_centre_z(structure: Structure) -> float:
+    """Fractional z of DIPOL: half a cell from the middle of the vacuum.
+
+    VASP applies the dipole correction about DIPOL; the potential step (the field's
+    discontinuity) lies at DIPOL ± 1/2 (VASP wiki, DIPOL/IDIPOL). Putting DIPOL half a cell away
+    from the vacuum midpoint puts the step in the middle of the vacuum, as far from every atom
+    as the cell allows, whether or not the slab crosses the cell top.
+    """
+    from lisflow.structures.adsorption import vacuum_gap
+
+    _, middle, _ = vacuum_gap(structure)
+    return float((middle + 0.5) % 1.0)
 
 
 def potcar_settings() -> tuple[Path | None, str]:

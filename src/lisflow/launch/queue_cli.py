@@ -17,7 +17,7 @@ PROFILE = typer.Option(
 def launch(
     profile: str = PROFILE,
     max_jobs: int = typer.Option(0, "--max-jobs", help="Submit at most N jobs (0: all READY)."),
-    category: str = typer.Option(None, "--category", help="Only this engine: cp2k, lammps, vasp."),
+    category: str = typer.Option(None, "--category", help="Only this engine: cp2k, lammps, vasp, lobster."),
     walltime: str = typer.Option(None, "--walltime", help="Slurm time limit for these jobs."),
 ) -> None:
     """Reserve READY Fireworks and submit one offline Slurm job for each."""

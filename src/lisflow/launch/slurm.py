@@ -29,7 +29,7 @@ from lisflow.launch.walltime import FORMATS, parse_slurm_time
 
 TEMPLATE = CONFIGS_DIR / "templates" / "slurm_job.sh"
 #: Firework categories that run as queue jobs; "analysis" Fireworks run in ``lisflow recover``.
-QUEUE_CATEGORIES = ("cp2k", "lammps", "vasp", "replay")
+QUEUE_CATEGORIES = ("cp2k", "lammps", "vasp", "lobster", "replay")
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 _MEMORY = re.compile(r"^\d+[KMGT]?$")

@@ -183,3 +183,53 @@ def lobster_summary(run_dir: Path) -> LobsterSummary:
         warnings=tuple(out.warning_lines),
         source=str(path),
     )
+
+
+# --- CHARGE.lobster and the charge-spilling check (issue 11.7) --------------------------------
+
+#: Largest accepted charge spilling (fraction, per spin channel): custodian's
+#: ``custodian.lobster.handlers.ChargeSpillingValidator`` default ``charge_spilling_limit=0.05``.
+MAX_CHARGE_SPILLING = 0.05
+
+
+def read_charge_lobster(path: Path) -> list[dict[str, Any]]:
+    """Mulliken and Loewdin charges (e) of every atom of CHARGE.lobster (plain or .gz), one
+    record per atom and method (``site_index`` 0-based, ``method`` mulliken | loewdin)."""
+    from pymatgen.io.lobster import Charge
+
+    path = Path(path)
+    if path.is_dir():
+        path = find_output(path, "CHARGE.lobster")
+    text = read_text(path)
+    if "Mulliken" not in text or "Loewdin" not in text:
+        raise ParseError(path, "not a CHARGE.lobster (no Mulliken/Loewdin header)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            charge = Charge(filename=str(path))
+    except Exception as exc:
+        raise ParseError(path, f"corrupt CHARGE.lobster: {exc}") from exc
+    if not charge.atomlist or len(charge.mulliken) != len(charge.atomlist):
+        raise ParseError(path, "no atom lines")
+    records = []
+    for method, values in (("mulliken", charge.mulliken), ("loewdin", charge.loewdin)):
+        for i, (atom, element, q) in enumerate(
+            zip(charge.atomlist, charge.types, values, strict=True)
+        ):
+            records.append(
+                {"site_index": i, "element": str(element), "atom": str(atom), "method": method,
+                 "net_charge": float(q)}
+            )  # fmt: skip
+    return records
+
+
+def check_charge_spilling(summary: LobsterSummary, limit: float = MAX_CHARGE_SPILLING) -> None:
+    """``ParseError`` when any spin channel's charge spilling exceeds ``limit`` (fraction): the
+    local basis misses that much of the occupied PAW density, and ICOHPs/charges are refused."""
+    worst = summary.max_charge_spilling
+    if worst > limit:
+        raise ParseError(
+            Path(summary.source),
+            f"charge spilling {worst:.2%} > {limit:.0%} (custodian ChargeSpillingValidator "
+            "limit): basis too small for these bands; ICOHPs and charges not stored",
+        )

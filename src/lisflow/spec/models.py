@@ -260,6 +260,9 @@ class AdsorptionStudy(StudyBase, MlipOptions):
     bader: bool = True
     lobster: bool = False
     molecule_box: float = Field(20.0, gt=5.0, le=MAX_VACUUM_A)
+    #: element adsorbate -> its elemental reference (½H2 for H, ½O2, ½N2, S8/8 for S):
+    #: E_ads = E_adslab − E_slab − ν·E_ref (lisflow.structures.stoichiometry)
+    references: dict[str, Literal["H2", "N2", "O2", "S8"]] = Field(default_factory=dict)
     kpoints: KpointRule | None = None
     #: keys ``role`` or ``role.task`` (``molecule.static``); the most specific wins.
     kpoints_by_role: dict[RoleKey, KpointRule] = Field(default_factory=dict)
@@ -293,6 +296,19 @@ class AdsorptionStudy(StudyBase, MlipOptions):
                 )
             seen[key] = index
         return value
+
+    @model_validator(mode="after")
+    def _references_match(self) -> AdsorptionStudy:
+        keys = [adsorbate_key(a) for a in self.adsorbates]
+        for element, reference in self.references.items():
+            if element not in keys or not _is_element(element):
+                raise ValueError(
+                    f"references: {element!r} is not an element adsorbate of this study "
+                    f"(allowed: {', '.join(a for a in keys if _is_element(a))})"
+                )
+            if reference.rstrip("0123456789") != element:
+                raise ValueError(f"references: {reference} is no reference for {element}")
+        return self
 
     @field_validator("adsorbates")
     @classmethod

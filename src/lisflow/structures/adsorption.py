@@ -1,13 +1,15 @@
 """Adsorbate starting configurations over the active site of a slab (deterministic).
 
 The adsorbate is rotated so that one S atom (the one farthest from the molecular centroid,
-lowest index on ties) points straight down at the active site: the centroid of the
-``metal``-labelled sites, or the lateral cell centre above the topmost atom if there are none.
+lowest index on ties) points straight down at the active site: on a diatomic site the metal
+with the lower atomic number (paper 002), else the centroid of the ``metal``-labelled sites, or
+the lateral cell centre above the topmost atom if there are none.
 That S sits ``height`` Å above the topmost active-site atom (lifted in 0.1 Å steps until every
 adsorbate–slab distance is at least ``min_distance`` Å). Orientation i is a rotation by
 i·360°/n about the vertical axis through that S, or, with ``li_towards_n`` (adsorbates with Li
 on slabs with ``coordinating_N``), the S->Li bond of the Li nearest that S is aimed at a point
-``LI_ABOVE_N`` Å above the i-th nearest coordinating N (S stays over the metal).
+``LI_ABOVE_N`` Å above the i-th coordinating N (S stays over the metal; on a diatomic site the
+N bonded to the central metal come first, those bridging both metals first of all).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ MAX_LIFT = 4.0  # Å, give up lifting beyond height + MAX_LIFT
 LI_ABOVE_N = 2.0  # Å, Li aimed this far above a coordinating N (Li-N bond ~2.0-2.1 Å)
 LI_DROPS = (2.5, 1.0, 0.0, -1.0)  # Å, tried in turn: max depth of the Li aim below the anchor S
 LI_CLEARANCE = 2.0  # Å, first aim whose best spin clears the slab by this much is taken
+S_METAL_MARGIN = 0.5  # Å, other S stay >= LI_CLEARANCE + this from every metal (DASC)
+METAL_N_BOND = 2.3  # Å, a coordinating N this close to a metal is bonded to it (M-N 1.9-2.1 Å)
 
 
 def _rotation_to(vector: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -47,10 +51,25 @@ def _labels(slab: Structure) -> list[str]:
     return list(slab.site_properties["label"])
 
 
+def central_metal(slab: Structure) -> int | None:
+    """Index of the metal that binds S on a diatomic site, else None (cluster or SASC: the
+    metal centroid). Paper 002: "metal sites with lower atomic numbers act as the central metal
+    to interact with sulfur in LiPSs" (Fe in FeCo/FeNi/FeCu); lowest index on a tie."""
+    metal = [i for i, lab in enumerate(_labels(slab)) if lab == "metal"]
+    elements = {slab[i].specie.symbol for i in metal}
+    if len(metal) < 2 or (len(elements) < 2 and slab.properties.get("builder") != "dasc_graphene"):
+        return None
+    return min(metal, key=lambda i: (slab[i].specie.Z, i))
+
+
 def _active_site(slab: Structure) -> np.ndarray:
-    """Cartesian point (x, y of the site; z of its topmost atom) of the active site in Å."""
+    """Cartesian point (x, y of the site; z of its topmost atom) of the active site in Å: the
+    central metal of a diatomic site, else the centroid of the metals."""
     labels = _labels(slab)
     metal = [i for i, lab in enumerate(labels) if lab == "metal"]
+    central = central_metal(slab)
+    if central is not None:
+        return slab.cart_coords[central].copy()
     if metal:
         xyz = slab.cart_coords[metal]
         return np.array([*xyz[:, :2].mean(axis=0), xyz[:, 2].max()])
@@ -107,9 +126,19 @@ def _li_towards_n(
         )
     lateral = slab.cart_coords[n_idx, :2] - anchor_point[:2]
     order = sorted(
-        range(len(n_idx)), key=lambda k: (round(float(np.linalg.norm(lateral[k])), 3), k)
+        range(len(n_idx)),
+        key=lambda k: (*_n_rank(slab, n_idx[k]), round(float(np.linalg.norm(lateral[k])), 3), k),
     )
     nearest_li = min(li, key=lambda i: (round(float(np.linalg.norm(xyz[i] - xyz[anchor])), 6), i))
+    # on a diatomic site no other S may come closer to a metal than the anchor S to its metal
+    other_s = [i for i, s in enumerate(symbols) if s == "S" and i != anchor]
+    metal_frac = slab.frac_coords[[i for i, lab in enumerate(_labels(slab)) if lab == "metal"]]
+    central = central_metal(slab)
+    guard = central is not None and bool(other_s)
+    # ... and the aimed Li sits nearer its target N than any N the central metal does not bind
+    foreign_n = [
+        n for n in n_idx if central is not None and slab.get_distance(n, central) > METAL_N_BOND
+    ]
     out = []
     for k in order[:n]:
         best: tuple[float, np.ndarray] | None = None
@@ -122,6 +151,15 @@ def _li_towards_n(
                 cand = aligned @ _rot_axis(target, spin).T
                 frac = slab.lattice.get_fractional_coords(cand + anchor_point)
                 clearance = float(slab.lattice.get_all_distances(frac, slab.frac_coords).min())
+                if guard:
+                    to_metal = slab.lattice.get_all_distances(frac[other_s], metal_frac).min()
+                    clearance = min(clearance, float(to_metal) - S_METAL_MARGIN)
+                if foreign_n:
+                    li_frac = frac[[nearest_li]]
+                    to_target = slab.lattice.get_all_distances(li_frac, slab.frac_coords[[n_idx[k]]])
+                    to_foreign = slab.lattice.get_all_distances(li_frac, slab.frac_coords[foreign_n])
+                    margin = float(to_foreign.min() - to_target.min())
+                    clearance = min(clearance, LI_CLEARANCE + margin)
                 if best is None or clearance > best[0] + 1e-6:
                     best = (clearance, cand)
             if best is not None and best[0] >= LI_CLEARANCE:
@@ -129,6 +167,18 @@ def _li_towards_n(
         assert best is not None
         out.append(best[1])
     return out
+
+
+def _n_rank(slab: Structure, n: int) -> tuple[int, int]:
+    """Sort key of a coordinating N for Li: first the N of the central metal, those bridging
+    both metals first (paper 002, Suppl. Fig. 13: Li binds "the coordinated nitrogen atoms
+    between Fe and Co atoms"); (0, 0) for every N on a site without a central metal."""
+    central = central_metal(slab)
+    if central is None:
+        return (0, 0)
+    metals = [i for i, lab in enumerate(_labels(slab)) if lab == "metal"]
+    bonded = [m for m in metals if slab.get_distance(n, m) <= METAL_N_BOND]
+    return (0 if central in bonded else 1, -len(bonded))
 
 
 def _min_distances(slab: Structure, frac: np.ndarray) -> tuple[float, float]:
@@ -212,3 +262,74 @@ def adsorption_configurations(
         }
         configs.append(config)
     return configs
+
+
+# --- vacuum along z: where it is, and enough of it -------------------------------------------
+
+
+def vacuum_gap(structure: Structure) -> tuple[float, float, float]:
+    """Largest empty stretch along c on the periodic circle: (thickness Å, fractional z of its
+    midpoint in [0, 1), fractional z of the lowest atom above it). For a slab this is the
+    vacuum, whether or not the slab (or an adsorbate) crosses the cell top."""
+    z = np.sort(structure.frac_coords[:, 2] % 1.0)
+    gaps = np.diff(np.append(z, z[0] + 1.0))
+    k = int(np.argmax(gaps))
+    bottom = float(z[(k + 1) % len(z)])
+    return float(gaps[k] * _height(structure)), float((z[k] + gaps[k] / 2) % 1.0), bottom
+
+
+def _height(structure: Structure) -> float:
+    """Cell height along z (Å): the z component of c (c must be normal to a and b)."""
+    alpha, beta, _ = structure.lattice.angles
+    if abs(alpha - 90.0) > 1e-6 or abs(beta - 90.0) > 1e-6:
+        raise InputError("structure", "the vacuum axis c is not normal to a and b", "α = β = 90°")
+    return float(structure.lattice.matrix[2, 2])
+
+
+def _thickness(structure: Structure) -> float:
+    """Extent of the atoms along z (Å), measured across the vacuum gap."""
+    return _height(structure) - vacuum_gap(structure)[0]
+
+
+def with_vacuum(structures: list[Structure], min_vacuum: float) -> list[Structure]:
+    """The same structures in one common cell height with >= ``min_vacuum`` Å above the highest
+    atom of each, every one unwrapped along z (an adsorbate that crossed the cell top sits
+    contiguous above the surface again).
+
+    The common height is max(c, thickness_i + min_vacuum); the lowest atom of each structure
+    keeps its z (the clean slab and its adslabs share a frame) unless the tallest would then
+    cross the top, in which case all move down together to z = min_vacuum / 2. Cartesian x, y
+    are unchanged; ``properties["c_grown_from"]`` records the old height when it grew.
+    """
+    if not structures:
+        return []
+    c_old = _height(structures[0])
+    tallest = max(_thickness(s) for s in structures)
+    c_new = max(c_old, tallest + min_vacuum)
+    bottoms = [vacuum_gap(s)[2] * c_old for s in structures]
+    shift = 0.0
+    if max(b + _thickness(s) for s, b in zip(structures, bottoms, strict=True)) > c_new - 1e-6:
+        shift = min_vacuum / 2 - min(bottoms)  # would still cross the top: move the set down
+    out = []
+    for s, bottom in zip(structures, bottoms, strict=True):
+        if abs(_height(s) - c_old) > 1e-6:
+            raise InputError("structures", "slab and adslabs differ in cell height", "one cell")
+        frac_bottom = bottom / c_old
+        rel = (s.frac_coords[:, 2] - frac_bottom) % 1.0 * c_old  # Å above the lowest atom
+        cart = s.cart_coords.copy()
+        cart[:, 2] = rel + bottom + shift
+        matrix = s.lattice.matrix.copy()
+        matrix[2] = [0.0, 0.0, c_new]
+        moved = Structure(
+            matrix,
+            s.species,
+            cart,
+            coords_are_cartesian=True,
+            site_properties=s.site_properties,
+            properties=dict(s.properties),
+        )
+        if c_new > c_old + 1e-6:
+            moved.properties["c_grown_from"] = round(c_old, 6)
+        moved.properties["min_vacuum"] = float(min_vacuum)
+        out.append(moved)
+    return out

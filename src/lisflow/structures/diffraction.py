@@ -147,3 +147,25 @@ def electron_diffraction_patterns(out_dir: Path) -> list[Path]:
                 )
     written.append(atomic_write_text(out_dir / "electron_diffraction_spots.csv", rows.getvalue()))
     return written
+
+
+#: Zone axes simulated for a relaxed polymorph: the paper's for tetragonal Li2S2, [001] else.
+RELAXED_ZONES: dict[str, tuple[tuple[int, int, int], ...]] = {"tetragonal": ((0, 0, 1), (1, 1, 1))}
+
+
+def relaxed_patterns(structure: Structure, name: str, out_dir: Path) -> list[ZonePattern]:
+    """Patterns of a relaxed structure (``RELAXED_ZONES``), PNGs and a spot CSV in ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    patterns = [zone_pattern(structure, z, name) for z in RELAXED_ZONES.get(name, ((0, 0, 1),))]
+    rows = io.StringIO()
+    writer = csv.writer(rows)
+    writer.writerow(["zone", "h", "k", "l", "gx_inv_nm", "gy_inv_nm", "d_angstrom", "intensity"])
+    for pattern in patterns:
+        zone = "".join(map(str, pattern.zone))
+        atomic_write_bytes(out_dir / f"{name}_{zone}.png", _plot(pattern))
+        for s in pattern.spots:
+            writer.writerow([zone, *s.hkl, f"{s.gx:.5f}", f"{s.gy:.5f}", f"{s.d_spacing:.5f}",
+                             f"{s.intensity:.6g}"])  # fmt: skip
+    atomic_write_text(out_dir / "electron_diffraction_spots.csv", rows.getvalue())
+    return patterns

@@ -15,6 +15,7 @@ from pymatgen.core import Element, Lattice, Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from lisflow.errors import InputError
+from lisflow.structures.site_relax import relax_site
 
 # Paper 000, Methods DFT: Mo NCs/N-G cell 17.09 x 17.22 x 22 A, 106 C + 4 N, two-atom defect,
 # Mo clusters of 1, 4 and 9 atoms.
@@ -24,11 +25,13 @@ MO_MO = 2.70  # A, nearest-neighbour distance in bcc Mo (a = 3.147 A: sqrt(3)/2 
 MO_N_TARGET = 2.10  # A, Mo-N bond of the bottom Mo atoms to the pyridinic N (starting value)
 MIN_CLUSTER_SUPPORT = 2.00  # A, closest allowed Mo-C/N distance when placing a cluster
 GRAPHENE_Z_FRACTION = 0.25  # the sheet lies at z = c/4: room below (AIMD Li layer) and above
+# Å of vacuum kept above the highest atom of every slab/adslab. Paper 002 (Methods DFT): "a
+# vacuum layer of about 15 Å in thickness was introduced for all the surfaces". Paper 000 states
+# only the 22 Å Mo NCs/N-G cell (clean Mo9/N-G: ~17 Å vacuum); lisflow keeps 15 Å there too.
+MIN_VACUUM = 15.0
 
 # Paper 002, main text (HAADF-STEM, Suppl. Fig. 8): M-M of the DASCs 2.1-2.2 A; we start at 2.15.
 DASC_M_M = 2.15
-# Å, shortest M-N kept in the starting SASC/DASC geometry (relaxed M-N4 SASCs: 1.9-2.0 Å)
-MIN_METAL_N = 1.85
 
 #: d-block transition metals accepted for SASC/DASC sites (3d Sc-Zn, 4d Y-Cd, 5d La, Hf-Hg).
 TRANSITION_METALS: tuple[str, ...] = tuple(
@@ -188,6 +191,7 @@ def mo_ngraphene(n_mo: int) -> Structure:
         "vacuum_axis": 2,
         "metals": ["Mo"] * n_mo,
         "n_mo": n_mo,
+        "min_vacuum": MIN_VACUUM,
         "source": "Zhou et al., Nature 621, 75 (2023), Methods DFT",
     }
     return sheet
@@ -221,26 +225,6 @@ def _dasc_axis(sheet: Structure, centre: np.ndarray, chain: np.ndarray) -> np.nd
     return own / np.linalg.norm(own)
 
 
-def _open_short_metal_n(sheet: Structure) -> None:
-    """Push each coordinating N closer than MIN_METAL_N to a metal out (in plane) to MIN_METAL_N.
-
-    In the rigid tetravacancy the M-M = 2.15 Å pair leaves one N per metal at ~1.70 Å; moving
-    it ~0.15 Å towards its C neighbours gives C-N ~1.3 Å, close to pyridinic C-N (1.34 Å).
-    """
-    metals = [i for i, s in enumerate(sheet) if s.properties["label"] == "metal"]
-    for i, site in enumerate(sheet):
-        if site.properties["label"] != "coordinating_N":
-            continue
-        d = [sheet.get_distance(i, m) for m in metals]
-        m = metals[int(np.argmin(d))]
-        if min(d) < MIN_METAL_N:
-            away = site.coords - sheet[m].coords
-            away[2] = 0.0
-            target = sheet[m].coords + away / np.linalg.norm(away) * MIN_METAL_N
-            target[2] = site.coords[2]
-            sheet.replace(i, "N", target, coords_are_cartesian=True, properties=site.properties)
-
-
 def dasc_graphene(
     metals: Sequence[str], supercell: int = 6, a: float = 2.47, vacuum: float = 15.0
 ) -> Structure:
@@ -249,7 +233,10 @@ def dasc_graphene(
     One metal: divacancy (2 C removed), its 4 dangling C become N, M in plane at the vacancy
     centre (Fe-N4 in 6x6: 66 C + 4 N + Fe = 71 sites). Two metals: tetravacancy (trans chain of
     4 C removed), its 6 dangling C become N (2 bridging, 2 per metal), M1 and M2 in plane,
-    DASC_M_M apart, each displaced from the centre towards the centroid of its N4 (FeCo-N6 in 6x6: 62 C + 6 N + 2 M = 70 sites). Flat sheet, so c = ``vacuum`` (Å);
+    DASC_M_M apart, each displaced from the centre towards the centroid of its N4 (FeCo-N6 in
+    6x6: 62 C + 6 N + 2 M = 70 sites). The sheet around the site is then relaxed in plane with a
+    small valence force field (``site_relax``: C-N, M-N ≈ 1.95 Å, no C closer than 2.5 Å to a
+    metal), so that DFT starts from sensible bonds. Flat sheet, so c = ``vacuum`` (Å);
     a = 2.47 Å (paper 002 Methods). Metals ordered by atomic number (lower Z first).
     """
     ordered = _check_metals(metals)
@@ -271,7 +258,7 @@ def dasc_graphene(
         sites = [centre + axis * DASC_M_M / 2, centre - axis * DASC_M_M / 2]
     for metal, xyz in zip(ordered, sites, strict=True):
         sheet.append(metal, xyz, coords_are_cartesian=True, properties={"label": "metal"})
-    _open_short_metal_n(sheet)
+    sheet = relax_site(sheet, centre)  # chemically sensible bond lengths before DFT
     kind = "N4" if len(ordered) == 1 else "N6"
     sheet.properties = {
         "name": f"{''.join(ordered)}-{kind}/G",
@@ -279,6 +266,7 @@ def dasc_graphene(
         "vacuum_axis": 2,
         "metals": ordered,
         "supercell": supercell,
+        "min_vacuum": float(vacuum),
         "source": "Han et al., Nat. Commun. (2024), Methods DFT (6x6x1, a = 2.47 A, ~15 A vacuum)",
     }
     return sheet
@@ -313,6 +301,7 @@ def ti0001(
         "builder": "ti0001",
         "vacuum_axis": 2,
         "layers": layers,
+        "min_vacuum": float(vacuum),
         "source": "Zhou et al., Nature 621, 75 (2023), Methods MD (six-layer hcp Ti(001), a = 2.93 A)",
     }
     return slab

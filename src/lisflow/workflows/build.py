@@ -167,4 +167,6 @@ def _stored_adsorptions(store, study: str) -> list[str]:
     from lisflow.db import queries
 
     frame = queries.adsorption(store, study=study)
-    return list(frame["adslab_calc_id"]) if "adslab_calc_id" in frame else []
+    if "adslab_calc_id" not in frame:
+        return []
+    return list(frame.loc[frame["state"] == "COMPLETED", "adslab_calc_id"])  # FAILED: retried

@@ -109,6 +109,18 @@ def merge_parent_structure(child, parent_final, parent_id: str = "parent"):
     return merged
 
 
+def with_parent_run_dir(calc: Calculation, fw_spec: dict[str, Any]) -> Calculation:
+    """A LOBSTER step runs on its parent static's outputs: ``params["parent_run_dir"]``."""
+    if calc.engine != "lobster":
+        return calc
+    outputs = fw_spec.get("lisflow_parents", {})
+    for parent in calc.parents:
+        run_dir = outputs.get(spec_key(parent), {}).get("run_dir")
+        if run_dir:
+            calc.params = {**calc.params, "parent_run_dir": run_dir}
+    return calc
+
+
 def provenance() -> dict[str, str]:
     import pymatgen.core
 
@@ -153,6 +165,8 @@ def _store_parsed(store, calc, parsed, run_dir, input_hash, fw_id) -> None:
         files=parsed.files,
     )
     _store_final_structure(store, calc, run_dir)
+    if parsed.magmoms:
+        store.store_magmoms(calc.calc_id, parsed.magmoms)
     for (analysis, quantity), (x, y, x_unit, y_unit) in parsed.series.items():
         store.store_series(calc.calc_id, analysis, quantity, x, y, x_unit, y_unit)
     for name, (value, unit) in parsed.scalars.items():
@@ -216,6 +230,7 @@ class RunCalculationTask(FiretaskBase):
         from lisflow.engines.registry import get_engine
 
         calc = with_parent_structure(calc_from_dict(self["calc"]), fw_spec)
+        calc = with_parent_run_dir(calc, fw_spec)
         engine = get_engine(
             self.get("engine_options", {}).get("engine", calc.engine),
             **{k: v for k, v in self.get("engine_options", {}).items() if k != "engine"},
@@ -360,6 +375,37 @@ class PolymorphEnergyTask(FiretaskBase):
             raise MissingResultError(f"no COMPLETED total energy for {self['calc_id']} ({state})")
         per_atom = record.energy_ev / record.n_atoms
         store.upsert_polymorph(self["calc_id"], self["polymorph"], per_atom)
+        spots = store_relaxed_diffraction(store, record, self["polymorph"])
         return FWAction(
-            stored_data={"polymorph": self["polymorph"], "energy_per_atom_ev": per_atom}
+            stored_data={
+                "polymorph": self["polymorph"],
+                "energy_per_atom_ev": per_atom,
+                "diffraction_spots": spots,
+            }
         )
+
+
+def store_relaxed_diffraction(store, record, polymorph: str) -> int:
+    """Electron diffraction of the relaxed crystal (paper 000 Fig. 2d,e for tetragonal Li2S2):
+    PNGs + CSV in ``<run_dir>/diffraction`` and the spots as the series ``electron_diffraction``
+    / ``[uvw] spots`` (x: d spacing Å, y: normalised intensity). 0 when no relaxed structure."""
+    final = Path(record.run_dir or "") / STRUCTURE_FILE
+    if not record.run_dir or not final.exists():
+        return 0
+    from pymatgen.core import Structure
+
+    from lisflow.structures.diffraction import relaxed_patterns
+
+    structure = Structure.from_dict(json.loads(final.read_text()))
+    out = Path(record.run_dir) / "diffraction"
+    patterns = relaxed_patterns(structure, polymorph, out)
+    count = 0
+    for pattern in patterns:
+        zone = "".join(map(str, pattern.zone))
+        d = [s.d_spacing for s in pattern.spots]
+        intensity = [s.intensity for s in pattern.spots]
+        store.store_series(record.calc_id, "electron_diffraction", f"[{zone}] spots", d,
+                           intensity, "A", "normalised")  # fmt: skip
+        count += len(d)
+    store.store_results(record.calc_id, files={"diffraction": str(out)})
+    return count

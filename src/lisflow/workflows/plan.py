@@ -81,8 +81,14 @@ def site_name(metals: list[str]) -> str:
     return "".join(metals) + ("-N6" if len(metals) == 2 else "-N4")
 
 
+#: Bond lengths (Å) of the diatomic elemental references: experimental r_e, NIST CCCBDB
+#: (Huber & Herzberg, Constants of Diatomic Molecules, 1979): H2 0.7414, N2 1.0977, O2 1.2075.
+DIMER_BOND = {"H2": 0.7414, "N2": 1.0977, "O2": 1.2075}
+
+
 def adsorbate_molecule(entry: Adsorbate, spec_file: Path | None = None) -> Molecule:
-    """Named Li2S_n/S8 geometry, a single atom for an element symbol, ``ase:<name>`` from
+    """Named Li2S_n/S8 geometry, an X2 reference dimer, a single atom for an element symbol,
+    ``ase:<name>`` from
     ASE's collection, or a :class:`CustomAdsorbate` (structure file or ASE, charge, 2S+1)."""
     if isinstance(entry, CustomAdsorbate):
         if entry.ase is not None:
@@ -95,6 +101,9 @@ def adsorbate_molecule(entry: Adsorbate, spec_file: Path | None = None) -> Molec
         return molecule_builders.ase_molecule(entry.removeprefix("ase:"))
     if entry in molecule_builders.POLYSULFIDES:
         return molecule_builders.molecule(entry)
+    if entry in DIMER_BOND:  # X2 reference dimer
+        xyz = [[0.0, 0.0, 0.0], [0.0, 0.0, DIMER_BOND[entry]]]
+        return Molecule([entry[0]] * 2, xyz, site_properties={"label": ["adsorbate"] * 2})
     return Molecule([entry], [[0.0, 0.0, 0.0]], site_properties={"label": ["adsorbate"]})
 
 
@@ -258,13 +267,27 @@ def _dft_stages(spec, base, role, structure, labels, first_parents) -> list[Calc
                 parents=tuple(c.calc_id for c in calcs) or first_parents,
             )
         )
+        if spec.lobster and role in ("slab", "adslab"):  # ICOHPs of paper 002, Fig. 3
+            static = calcs[-1]
+            calcs.append(
+                Calculation(
+                    calc_id=f"{base}/lobster",
+                    study=spec.study,
+                    engine="lobster",
+                    task="lobster",
+                    role=role,
+                    structure=structure,
+                    params=dict(static.params),  # the static's INCAR decides the lobsterin
+                    labels={**labels, "final": False},
+                    parents=(static.calc_id,),
+                )
+            )
     return calcs
 
 
 def plan_adsorption(spec: AdsorptionStudy, spec_file: Path | None = None) -> list[Calculation]:
     """Each clean slab and each isolated molecule once, shared by every adsorbate/site pair."""
     calcs: list[Calculation] = []
-    slabs = [substrate_structure(sub, spec_file) for sub in spec.substrates]
     molecules = {adsorbate_key(e): adsorbate_molecule(e, spec_file) for e in spec.adsorbates}
     if spec.engine == "vasp":
         for name, mol in molecules.items():
@@ -274,25 +297,59 @@ def plan_adsorption(spec: AdsorptionStudy, spec_file: Path | None = None) -> lis
                     f"{name}: charged adsorbates need engine cp2k (lisflow does not set "
                     "VASP's NELECT)",
                 )
+    slabs, adslabs = [], {}
+    for sub in spec.substrates:
+        site, slab = substrate_structure(sub, spec_file)
+        configs = {name: _configurations(spec, slab, mol) for name, mol in molecules.items()}
+        slab, configs = _common_vacuum(slab, configs)
+        slabs.append((site, slab))
+        adslabs[site] = configs
     for site, slab in slabs:
-        calcs += _stage_pair(spec, f"{spec.study}/slab/{site}", "slab", slab, {"site": site})
+        labels = {"site": site, **_grown(slab)}
+        calcs += _stage_pair(spec, f"{spec.study}/slab/{site}", "slab", slab, labels)
     for name, mol in molecules.items():
+        ref = spec.references.get(name)  # ½X2 / S8/8: the reference molecule, not the atom
+        labels = {"adsorbate": name} | ({"reference": ref} if ref else {})
         calcs += _stage_pair(
             spec,
-            f"{spec.study}/molecule/{name}",
+            f"{spec.study}/molecule/{name}" + (f"_{ref}" if ref else ""),  # e.g. H_H2
             "molecule",
-            _electronic_state(boxed(mol, spec.molecule_box), mol, isolated=True),
-            {"adsorbate": name},
+            _electronic_state(
+                boxed(adsorbate_molecule(ref) if ref else mol, spec.molecule_box),
+                mol,
+                isolated=True,
+            ),
+            labels,
         )
-    for site, slab in slabs:
+    for site, configs in adslabs.items():
         for name, mol in molecules.items():
-            for i, adslab in enumerate(_configurations(spec, slab, mol)):
+            for i, adslab in enumerate(configs[name]):
                 adslab = _electronic_state(adslab, mol, isolated=False)
-                labels = {"site": site, "adsorbate": name, "configuration": i}
+                labels = {"site": site, "adsorbate": name, "configuration": i, **_grown(adslab)}
                 calcs += _stage_pair(
                     spec, f"{spec.study}/adslab/{site}/{name}/c{i}", "adslab", adslab, labels
                 )
     return calcs
+
+
+def _common_vacuum(
+    slab: Structure, configs: dict[str, list[Structure]]
+) -> tuple[Structure, dict[str, list[Structure]]]:
+    """Slab and all its adslabs in one cell with >= the builder's ``min_vacuum`` above the
+    highest atom of each (paper 002: ~15 Å for all surfaces); unchanged when it has none."""
+    min_vacuum = slab.properties.get("min_vacuum")
+    if min_vacuum is None or slab.properties.get("isolated"):
+        return slab, configs
+    flat = [slab] + [c for name in configs for c in configs[name]]
+    fitted = iter(adsorption_builders.with_vacuum(flat, float(min_vacuum)))
+    slab = next(fitted)
+    return slab, {name: [next(fitted) for _ in configs[name]] for name in configs}
+
+
+def _grown(structure: Structure) -> dict[str, float]:
+    """``cell_c_grown_from`` label (Å) when the builder's cell was made taller for vacuum."""
+    grown = structure.properties.get("c_grown_from")
+    return {} if grown is None else {"cell_c_grown_from": float(grown)}
 
 
 def plan_polymorphs(spec: PolymorphStudy) -> list[Calculation]:

@@ -1,0 +1,78 @@
+"""LOBSTER input (lobsterin) with pymatgen's standard settings.
+
+``Lobsterin.standard_calculations_from_vasp_files(option="standard")`` (pymatgen
+``pymatgen.io.lobster.inputs``): basisSet pbeVaspFit2015, COHPstartEnergy −35 eV,
+COHPendEnergy 5 eV, cohpGenerator "from 0.1 to 6.0 orbitalwise", saveProjectionToFile, and
+gaussianSmearingWidth = SIGMA when ISMEAR = 0. Basis functions per POTCAR symbol come from
+pymatgen's ``lobster_basis/BASIS_PBE_54_standard.yaml`` (``Lobsterin.get_basis``), as
+pymatgen's ``LobsterSet`` uses them; NBANDS for the VASP static is the number of those basis
+functions (``LobsterSet.incar_updates``), so that LOBSTER can project every band it needs.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+from pymatgen.core import Structure
+from pymatgen.io.vasp import Incar, Poscar
+
+from lisflow.errors import InputError
+
+
+def basis_functions(structure: Structure, potcar_symbols: list[str]) -> dict[str, str]:
+    """Element -> LOBSTER basis functions (pymatgen's standard pbeVaspFit2015 table)."""
+    from pymatgen.io.lobster import Lobsterin
+
+    try:
+        lines = Lobsterin.get_basis(structure=structure, potcar_symbols=potcar_symbols)
+    except ValueError as exc:
+        raise InputError("potcar_symbols", f"no LOBSTER basis: {exc}") from exc
+    return dict(line.split(" ", 1) for line in lines)
+
+
+def lobster_nbands(structure: Structure, potcar_symbols: list[str]) -> int:
+    """Number of LOBSTER basis functions of the cell (NBANDS of the static, pymatgen LobsterSet)."""
+    from pymatgen.io.lobster import Lobsterin
+
+    basis = [f"{el} {funcs}" for el, funcs in basis_functions(structure, potcar_symbols).items()]
+    return int(Lobsterin({"basisfunctions": basis})._get_nbands(structure=structure))
+
+
+def lobsterin_text(structure: Structure, incar: dict[str, Any], potcar_symbols: list[str]) -> str:
+    """The lobsterin of pymatgen's "standard" option for this structure and INCAR."""
+    from pymatgen.io.lobster import Lobsterin
+
+    basis = basis_functions(structure, potcar_symbols)
+    with tempfile.TemporaryDirectory() as tmp:
+        poscar, incar_file, out = (Path(tmp) / n for n in ("POSCAR", "INCAR", "lobsterin"))
+        Poscar(Structure(structure.lattice, structure.species, structure.frac_coords)).write_file(
+            poscar
+        )
+        Incar(incar).write_file(incar_file)
+        with warnings.catch_warnings():  # "Always check and test the provided basis functions"
+            warnings.simplefilter("ignore")
+            lobsterin = Lobsterin.standard_calculations_from_vasp_files(
+                str(poscar), str(incar_file), dict_for_basis=basis, option="standard"
+            )
+        lobsterin.write_lobsterin(str(out))
+        return out.read_text()
+
+
+def read_lobsterin(text: str) -> dict[str, Any]:
+    """Keyword (lower case) -> value of a lobsterin: ``True`` for a bare flag, the rest of the
+    line otherwise, a list for repeated keywords (``basisfunctions``); comments dropped."""
+    out: dict[str, Any] = {}
+    for line in text.splitlines():
+        line = line.split("!")[0].split("#")[0].strip()
+        if not line:
+            continue
+        key, _, value = line.partition(" ")
+        key, value = key.lower(), " ".join(value.split()) or True
+        if key in out:
+            out[key] = [*(out[key] if isinstance(out[key], list) else [out[key]]), value]
+        else:
+            out[key] = value
+    return out

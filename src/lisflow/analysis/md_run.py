@@ -21,6 +21,7 @@ import numpy as np
 
 from lisflow.analysis.base import run_analyses
 from lisflow.analysis.clusters import SulfurClusters
+from lisflow.analysis.dcdblock import read_only
 from lisflow.analysis.msd import MeanSquaredDisplacement, diffusion_coefficient
 from lisflow.analysis.profiles import DensePhaseDistance, SliceChargeDensity, SurfaceSulfurCount
 from lisflow.analysis.trajectory import load_universe
@@ -59,10 +60,12 @@ def analyse_lammps_run(
     periodic_z = bool(types.get("periodic_z", True))
     analyses = [SulfurClusters(sulfur, periodic=(True, True, periodic_z)),
                 MeanSquaredDisplacement(sulfur, "xyz", unwrap=True)]
+    electrode = None
     if types.get("electrode_types"):
         electrode = universe.select_atoms("type " + " ".join(map(str, types["electrode_types"])))
         analyses += [SurfaceSulfurCount(sulfur, electrode), DensePhaseDistance(sulfur, electrode),
                      SliceChargeDensity(sulfur, grouping="residues")]
+    read_only(universe, sulfur, electrode)  # the DCD reader skips every other atom
     run_analyses(universe, analyses, start=start, stop=stop, step=step, progress=False)
     series: dict = {}
     for analysis in analyses:

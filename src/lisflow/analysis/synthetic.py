@@ -13,6 +13,8 @@ import MDAnalysis as mda
 import numpy as np
 from MDAnalysis.coordinates.memory import MemoryReader
 
+from lisflow.analysis.dcdblock import FORMAT as BLOCK_DCD
+
 #: Dense-phase model box, Å (paper 000, Methods MD / SCIENCE.md dense_phase_md).
 DENSE_BOX_A = (172.2, 153.39, 250.0)
 #: 3,060 Li2S6 → 18,360 S (SCIENCE.md dense_phase_md).
@@ -101,7 +103,7 @@ def dense_phase_universe(dcd: str | Path, n_atoms: int = 150_000, n_s6: int = DE
         -2.0 / 6.0
     )  # S6²⁻ spread over its six S (synthetic; LinearDensity needs charges)
     u.add_TopologyAttr("charges", charges)
-    u.load_new(str(dcd), format="DCD")
+    u.load_new(str(dcd), format=BLOCK_DCD)  # build_analyses restricts it to S + electrode
     return u
 
 

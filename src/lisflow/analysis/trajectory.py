@@ -8,6 +8,8 @@ import MDAnalysis as mda
 
 from lisflow.analysis.base import StreamingAnalysis
 from lisflow.analysis.clusters import SulfurClusters
+from lisflow.analysis.dcdblock import FORMAT as BLOCK_DCD
+from lisflow.analysis.dcdblock import read_only
 from lisflow.analysis.msd import MeanSquaredDisplacement
 from lisflow.analysis.profiles import DensePhaseDistance, SliceChargeDensity, SurfaceSulfurCount
 from lisflow.errors import InputError
@@ -19,7 +21,8 @@ SULFUR_SELECTION = "prop mass > 32.0 and prop mass < 32.1"
 ELECTRODE_SELECTION = (
     "(prop mass > 95.9 and prop mass < 96.0) or (prop mass > 47.8 and prop mass < 47.9)"
 )
-_FORMATS = {".lammpstrj": "LAMMPSDUMP", ".dump": "LAMMPSDUMP", ".dcd": "DCD", ".xtc": "XTC"}
+#: DCD goes through lisflow.analysis.dcdblock (reads only the atoms the analyses need).
+_FORMATS = {".lammpstrj": "LAMMPSDUMP", ".dump": "LAMMPSDUMP", ".dcd": BLOCK_DCD, ".xtc": "XTC"}
 
 
 def load_universe(
@@ -89,7 +92,10 @@ def build_analyses(
     unwrap: bool = False,
     grouping: str = "residues",
 ) -> list[StreamingAnalysis]:
-    """The analyses named in ``names`` (subset of :data:`ANALYSES`) on S and electrode atoms."""
+    """The analyses named in ``names`` (subset of :data:`ANALYSES`) on S and electrode atoms.
+
+    A DCD opened by :func:`load_universe` then reads only those atoms (the others are NaN).
+    """
     unknown = [n for n in names if n not in ANALYSES]
     if unknown or not names:
         raise InputError(
@@ -100,6 +106,7 @@ def build_analyses(
     electrode = (
         select(universe, electrode_selection, "electrode_select") if needs_electrode else None
     )
+    read_only(universe, sulfur, electrode)  # DCD: read only the S (+ electrode) atoms
     built: list[StreamingAnalysis] = []
     for name in names:
         if name == "clusters":

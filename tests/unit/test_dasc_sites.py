@@ -61,6 +61,31 @@ def test_sampled_screen_sites_have_sensible_bonds() -> None:
         assert bond_problems(dasc_graphene(list(metals))) == [], metals
 
 
+@pytest.mark.parametrize("supercell", [4, 5, 7, 8])
+def test_other_supercells_have_sensible_bonds(supercell: int) -> None:
+    for metals in (["Fe"], ["Fe", "Co"]):
+        assert bond_problems(dasc_graphene(metals, supercell=supercell)) == [], supercell
+
+
+def test_strained_site_is_refused() -> None:
+    """The post-relaxation check names the strained bond (here: a rigid, unrelaxed site)."""
+    from lisflow.structures import site_relax
+
+    bonds, _ = site_relax.site_bonds(_rigid_site())
+    problems = site_relax.site_problems(_rigid_site(), bonds)
+    assert any(p.startswith("C") and "-M " in p for p in problems)  # C 2.24 Å from a metal
+
+
+def _rigid_site() -> Structure:
+    """FeCo-N6 as built before the relaxation existed (relax_site replaced by identity)."""
+    from unittest import mock
+
+    from lisflow.structures import support
+
+    with mock.patch.object(support, "relax_site", lambda sheet, centre: sheet):
+        return support.dasc_graphene(["Fe", "Co"])
+
+
 def test_site_geometry_is_the_same_for_every_metal_pair() -> None:
     """The force field has one M-N length, so all pairs share one geometry: checking it for
     one pair checks every pair the screen builds (species aside)."""

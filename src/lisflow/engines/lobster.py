@@ -113,7 +113,10 @@ class LobsterEngine:
         link_vasp_outputs(calc, directory)
         command = shlex.split(engine_command("LISFLOW_LOBSTER_CMD", None))
         validators = [LobsterFilesValidator(), EnoughBandsValidator()]
-        run_custodian(directory, [], [LobsterJob(command, gzipped=False)], validators)
+        job = LobsterJob(
+            command, output_file="lobster.out", gzipped=False
+        )  # LOBSTER writes lobsterout
+        run_custodian(directory, [], [job], validators)
 
     def parse(self, calc: Calculation, directory: Path) -> ParsedResult:
         return parse_lobster_run(calc, directory)

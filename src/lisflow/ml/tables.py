@@ -100,7 +100,7 @@ def table_from_db(store, study: str | None = None, adsorbate: str | None = None)
     from lisflow.db import queries
 
     ads = queries.adsorption(store, study=study, adsorbate=adsorbate)
-    ads = ads[ads["site"].notna()]
+    ads = ads[ads["site"].notna() & ads["energy_ev"].notna()]  # FAILED (stoichiometry): none
     if ads.empty:
         raise InputError(
             "--from-db", f"no adsorption energies for study={study!r} adsorbate={adsorbate!r}"

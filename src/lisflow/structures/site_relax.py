@@ -22,11 +22,15 @@ import numpy as np
 from pymatgen.core import Structure
 from scipy.optimize import minimize
 
+from lisflow.errors import InputError
+
 BOND = {frozenset(("C",)): 1.42, frozenset(("C", "N")): 1.34}  # Å, see module docstring
 METAL_N = 1.95  # Å
 NONBONDED_METAL = 2.7  # Å, wall for non-bonded C/N around a metal
 MOVABLE_RADIUS = 7.0  # Å (lateral), atoms this close to the site relax; the rest is fixed
 SHEET_BOND_CUTOFF = 1.75  # Å, C-C / C-N neighbours of the (strained) starting sheet
+MIN_C_N = 1.30  # Å, shortest acceptable C-N bond after relaxation (issue 11.4)
+MIN_NONBONDED_METAL = 2.5  # Å, closest acceptable non-bonded C/N to a metal (issue 11.4)
 K_BOND, K_ANGLE, K_WALL = 3.0, 0.15, 3.0  # relative force constants (dimensionless; chosen
 # so that FeCo-N6 in 6x6 ends with C-C 1.39-1.46, C-N 1.37-1.40, M-N 1.97-2.01, C-M >= 2.59 Å)
 
@@ -132,4 +136,27 @@ def relax_site(sheet: Structure, centre: np.ndarray) -> Structure:
     for k in movable:
         relaxed.replace(int(k), sheet[int(k)].species, new[k], coords_are_cartesian=True,
                         properties=sheet[int(k)].properties)  # fmt: skip
+    problems = site_problems(relaxed, bonds)
+    if problems:  # never hand DFT a strained site silently
+        raise InputError("supercell", "relaxed site still strained: " + "; ".join(problems),
+                         "a larger supercell")  # fmt: skip
     return relaxed
+
+
+def site_problems(sheet: Structure, bonds: list[tuple[int, int, float]]) -> list[str]:
+    """Violations of: C-N bonds >= MIN_C_N, non-bonded C/N >= MIN_NONBONDED_METAL from a metal."""
+    labels = sheet.site_properties["label"]
+    metals = [i for i, lab in enumerate(labels) if lab == "metal"]
+    symbols = [s.specie.symbol for s in sheet]
+    bonded = {(min(i, j), max(i, j)) for i, j, _ in bonds}
+    out = []
+    for i, j, _ in bonds:
+        if {symbols[i], symbols[j]} == {"C", "N"} and sheet.get_distance(i, j) < MIN_C_N:
+            out.append(f"C-N {sheet.get_distance(i, j):.3f} Å")
+    for m in metals:
+        for k, site in enumerate(sheet):
+            if k in metals or (min(m, k), max(m, k)) in bonded:
+                continue
+            if site.specie.symbol in ("C", "N") and sheet.get_distance(m, k) < MIN_NONBONDED_METAL:
+                out.append(f"{site.specie.symbol}{k}-M {sheet.get_distance(m, k):.3f} Å")
+    return out

@@ -228,26 +228,7 @@ class ResultStore:
 
     def upsert_calculation(self, record: s.CalculationRecord) -> int:
         """Insert or update the calculation ``record.calc_id``; returns its primary key."""
-        values = {name: getattr(record, name) for name in _RECORD_FIELDS}
-        values.pop("created_at"), values.pop("updated_at")
-        values["state"] = s.choice(values["state"] or "PLANNED", s.STATES, "state")
-        values.update(site=record.site, adsorbate=record.adsorbate, labels=dict(record.labels))
-        values["lisflow_version"] = values["lisflow_version"] or lisflow.__version__
-        values["pymatgen_version"] = values["pymatgen_version"] or package_version("pymatgen")
-        values["files"] = values["files"] or {}
-        now = s.utc_now()
-        stmt = self._insert(s.CalculationRow).values(**values, created_at=now, updated_at=now)
-        keep_if_none = {k for k in values if k not in _IDENTITY and k != "calc_id"}
-        changes = {k: stmt.excluded[k] for k in values if k not in keep_if_none}
-        changes |= {k: stmt.excluded[k] for k in keep_if_none if getattr(record, k) is not None}
-        changes.pop("calc_id")
-        if record.state is not None:  # a new state always comes with its own reason
-            changes["state_reason"] = stmt.excluded["state_reason"]
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["calc_id"], set_={**changes, "updated_at": now}
-        ).returning(s.CalculationRow.id)
-        with self.transaction() as session:
-            return session.execute(stmt).scalar_one()
+        return self.upsert_calculations([record])[0]
 
     def upsert_calculations(self, records: Sequence[s.CalculationRecord]) -> list[int]:
         """Upsert many calculations in one transaction, one statement per batch of records with
@@ -376,9 +357,9 @@ class ResultStore:
 
         with self.transaction() as session:
             rows = [self._row(session, c) for c in (adslab_calc_id, slab_calc_id, molecule_calc_id)]
-            missing = [r.calc_id for r in rows if r.energy_ev is None]
+            missing = [r.calc_id for r in rows if r.energy_ev is None or r.state != "COMPLETED"]
             if missing:
-                raise MissingResultError(f"no total energy stored for {', '.join(missing)}")
+                raise MissingResultError(f"no COMPLETED total energy for {', '.join(missing)}")
             unfinished = [f"{r.calc_id} ({r.state})" for r in rows if r.state != "COMPLETED"]
             if unfinished:  # a failed or unconverged run never feeds E_ads
                 raise MissingResultError(f"not COMPLETED: {', '.join(unfinished)}")
@@ -532,6 +513,9 @@ def _calculation_upsert_values(record: s.CalculationRecord) -> tuple[dict, tuple
     values["lisflow_version"] = values["lisflow_version"] or lisflow.__version__
     values["pymatgen_version"] = values["pymatgen_version"] or package_version("pymatgen")
     values["files"] = values["files"] or {}
+    for name in ("energy_ev", "energy_per_atom_ev"):
+        if values[name] is not None:
+            finite(values[name], name, record.calc_id)
     changed = [
         k
         for k in values

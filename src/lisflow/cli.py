@@ -140,6 +140,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "lisflow.launch.cli",
         "Run READY Fireworks on this machine (rapidfire) with a progress bar.",
     ),
+    "lpad": (
+        "lisflow.launch.lpad",
+        "Run FireWorks' lpad on lisflow's LaunchPad: `lisflow lpad -- get_wflows -d more`.",
+    ),
     "status": (
         "lisflow.launch.cli",
         "Table of workflows (or Fireworks) and their states, with Slurm job states.",

@@ -215,7 +215,7 @@ def test_invalid_values_name_the_field_and_allowed_values(store):
         store.store_series("s/a", "msd", "Li", [0, 1], [0], "ps", "A^2")
     with pytest.raises(MissingResultError, match="no calculation 's/zz'"):
         store.store_results("s/zz", energy_ev=1.0)
-    with pytest.raises(MissingResultError, match="no COMPLETED total energy for s/a"):
+    with pytest.raises(MissingResultError, match="no total energy stored for s/a"):
         store.upsert_adsorption("s/a", "s/a", "s/a")
 
 

@@ -285,8 +285,9 @@ def test_lammps_log_with_cut_thermo_row_is_refused(fixtures_dir, tmp_path):
 # --- the store -------------------------------------------------------------------------------
 
 
-def _calc_row(store: ResultStore, calc_id: str, n: int = 2) -> None:
-    store.upsert_calculation(CalculationRecord(calc_id, "t", "vasp", "static", "slab", "X", n))
+def _calc_row(store: ResultStore, calc_id: str, n: int = 2, formula: str = "X") -> None:
+    record = CalculationRecord(calc_id, "t", "vasp", "static", "slab", formula, n)
+    store.upsert_calculation(record)
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
@@ -313,8 +314,9 @@ def test_store_refuses_non_finite_values(db_url, bad):
 
 def test_adsorption_energy_refuses_a_parent_that_is_not_completed(db_url):
     with ResultStore(db_url) as store:
-        for calc_id, energy in (("t/ads", -40.0), ("t/slab", -36.0), ("t/mol", -1.5)):
-            _calc_row(store, calc_id)
+        parts = (("t/ads", -40.0, "C8Li2S"), ("t/slab", -36.0, "C8"), ("t/mol", -1.5, "Li2S"))
+        for calc_id, energy, formula in parts:
+            _calc_row(store, calc_id, formula=formula)
             store.store_results(calc_id, energy_ev=energy)
         store.set_state("t/slab", "PARSE_ERROR", "OUTCAR: truncated")
         with pytest.raises(MissingResultError, match=r"not COMPLETED: t/slab \(PARSE_ERROR\)"):

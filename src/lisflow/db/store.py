@@ -357,9 +357,12 @@ class ResultStore:
 
         with self.transaction() as session:
             rows = [self._row(session, c) for c in (adslab_calc_id, slab_calc_id, molecule_calc_id)]
-            missing = [r.calc_id for r in rows if r.energy_ev is None or r.state != "COMPLETED"]
+            missing = [r.calc_id for r in rows if r.energy_ev is None]
             if missing:
-                raise MissingResultError(f"no COMPLETED total energy for {', '.join(missing)}")
+                raise MissingResultError(f"no total energy stored for {', '.join(missing)}")
+            unfinished = [f"{r.calc_id} ({r.state})" for r in rows if r.state != "COMPLETED"]
+            if unfinished:  # a failed or unconverged run never feeds E_ads
+                raise MissingResultError(f"not COMPLETED: {', '.join(unfinished)}")
             unfinished = [f"{r.calc_id} ({r.state})" for r in rows if r.state != "COMPLETED"]
             if unfinished:  # a failed or unconverged run never feeds E_ads
                 raise MissingResultError(f"not COMPLETED: {', '.join(unfinished)}")

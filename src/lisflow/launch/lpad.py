@@ -76,7 +76,7 @@ def lpad(
     args: list[str] = typer.Argument(None, help="Arguments of FireWorks' lpad (after --)."),
     profile: str = typer.Option("local", "--profile", help="Run profile."),
 ) -> None:
-    """FireWorks' lpad on lisflow's LaunchPad (e.g. `lisflow lpad -- get_wflows -d more`)."""
+    """Run FireWorks' lpad on lisflow's LaunchPad: `lisflow lpad -- get_wflows -d more`."""
     code = run_lpad(load_profile(profile), list(args or []))
     if code:
         raise typer.Exit(code)

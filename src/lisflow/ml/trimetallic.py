@@ -4,8 +4,8 @@ geometry; the model site here is our choice, built like lisflow's M1M2–N6 site
 a trans (zigzag) chain of 6 C is removed from the sheet centre, its 8 dangling C become
 pyridinic N, and each metal sits in plane at the midpoint of one removed C pair (the three
 metals ~2.46 Å apart, each in an M–N4-like cell sharing N with its neighbours). Metals in
-order of atomic number along the chain (M1, M2 centre, M3). Short M–N bonds are opened to
-``MIN_METAL_N`` as for the DASC. Lengths Å.
+order of atomic number along the chain (M1, M2 centre, M3). The sheet around the site is
+relaxed in plane as for the DASC (``structures.site_relax``). Lengths Å.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import numpy as np
 from pymatgen.core import Element, Structure
 
 from lisflow.errors import InputError
+from lisflow.structures.site_relax import relax_site
 from lisflow.structures.support import (
     TRANSITION_METALS,
     _dope_vacancy,
     _hexagonal_graphene,
     _neighbours,
-    _open_short_metal_n,
     _vacancy_chain,
 )
 
@@ -48,15 +48,14 @@ def order_metals(metals: Sequence[str]) -> list[str]:
 def trimetallic_graphene(
     metals: Sequence[str], supercell: int = 7, a: float = 2.47, vacuum: float = 15.0
 ) -> Structure:
-    """M1M2M3–N8 site in an n × n graphene supercell (default 7 × 7: 92 C + 8 N + 3 M)."""
+    """M1M2M3–N8 site in an n × n graphene supercell (default 7 × 7: 84 C + 8 N + 3 M = 95 sites)."""
     ordered = order_metals(metals)
     sheet = _hexagonal_graphene(supercell, a, vacuum)
-    sheet, _, pos = _dope_vacancy(sheet, _chain6(sheet))
+    sheet, centre, pos = _dope_vacancy(sheet, _chain6(sheet))
     for i, metal in enumerate(ordered):
         xyz = pos[2 * i : 2 * i + 2].mean(axis=0)
         sheet.append(metal, xyz, coords_are_cartesian=True, properties={"label": "metal"})
-    _open_short_metal_n(sheet)
-    return sheet
+    return relax_site(sheet, centre)  # the DASC's in-plane valence force field
 
 
 def metal_distances(structure: Structure) -> np.ndarray:

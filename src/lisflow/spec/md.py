@@ -136,7 +136,7 @@ class MdAnalysis(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> MdAnalysis:
         if self.stop_ns is not None and self.stop_ns <= self.start_ns:
-            raise ValueError(f"stop_ns {self.stop_ns} must be > start_ns {self.start_ns}")
+            raise ValueError(f"stop_ns: {self.stop_ns} must be > start_ns {self.start_ns}")
         return self
 
 
@@ -181,14 +181,14 @@ class MdStudy(Strict):
         stop = self.analysis.stop_ns
         if self.analysis.start_ns >= total_ns or (stop is not None and stop > total_ns + 1e-9):
             raise ValueError(
-                f"analysis window {self.analysis.start_ns}-{stop} ns is outside the "
+                f"analysis: window {self.analysis.start_ns}-{stop} ns is outside the "
                 f"{total_ns:g} ns protocol"
             )
         if self.analysis.sample_every_ps is not None:
             ratio = self.analysis.sample_every_ps / self.dump_every_ps
             if abs(ratio - round(ratio)) > 1e-6 or round(ratio) < 1:
                 raise ValueError(
-                    f"analysis.sample_every_ps {self.analysis.sample_every_ps} must be a whole "
+                    f"analysis.sample_every_ps: {self.analysis.sample_every_ps} must be a whole "
                     f"multiple of dump_every_ps {self.dump_every_ps}"
                 )
         return self

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from lisflow.calculation import Calculation
 from lisflow.engines.registry import get_engine
+from lisflow.errors import InputError
 from lisflow.fsutil import atomic_directory, atomic_write_text, hash_directory
 from lisflow.spec import load_spec
 from lisflow.workflows.plan import plan
@@ -120,6 +121,7 @@ def write_calculation(calc: Calculation, root: Path) -> ManifestEntry:
 def dry_run(spec_files: list[Path], out_dir: Path, progress: bool = True) -> list[ManifestEntry]:
     """Validate and plan every spec, then write each study directory and ``manifest.json``."""
     planned = [(spec, plan(spec, path)) for path in spec_files for spec in [load_spec(path)]]
+    read_manifest(out_dir / MANIFEST)  # a foreign manifest.json: refuse before writing
     created = not out_dir.exists()
     try:
         entries = _write_all(planned, out_dir, progress)
@@ -160,10 +162,26 @@ def write_study_extras(spec, directory: Path) -> None:
         electron_diffraction_patterns(directory / "diffraction")
 
 
+def read_manifest(path: Path) -> list[dict[str, Any]]:
+    """The calculations of an existing lisflow manifest ([] if none); ``InputError`` if the
+    file is not one (lisflow never overwrites a file it did not write)."""
+    if not path.exists():
+        return []
+    try:
+        rows = json.loads(path.read_text())["calculations"]
+        if not isinstance(rows, list) or not all("study" in row for row in rows):
+            raise ValueError
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InputError(
+            "--out", f"{path} exists and is not a lisflow manifest; choose another directory"
+        ) from None
+    return rows
+
+
 def update_manifest(path: Path, entries: list[ManifestEntry]) -> None:
     """Merge ``entries`` into the manifest (replacing those studies), sorted by calc id."""
     studies = {entry.study for entry in entries}
-    existing = json.loads(path.read_text())["calculations"] if path.exists() else []
+    existing = read_manifest(path)
     rows = [row for row in existing if row["study"] not in studies] + [asdict(e) for e in entries]
     rows.sort(key=lambda row: row["calc_id"])
     atomic_write_text(path, json.dumps({"calculations": rows}, indent=1, sort_keys=True) + "\n")

@@ -262,10 +262,10 @@ def test_cp2k_runs_a_blyp_triplet_from_a_file(tmp_path):
         "study": "o2_blyp", "kind": "adsorption", "engine": "cp2k",
         "substrates": [{"builder": "molecule", "name": "Li2S", "box": 8.0}],
         "adsorbates": [{"file": "o2.xyz", "name": "O2", "multiplicity": 3}],
-        "configurations": 1, "relax": False, "molecule_box": 8.0,
+        "configurations": 1, "relax": False, "molecule_box": 7.0,
         "overrides": {
             "FORCE_EVAL.DFT.XC.XC_FUNCTIONAL": "BLYP",
-            "FORCE_EVAL.DFT.MGRID.CUTOFF": 200, "FORCE_EVAL.DFT.MGRID.REL_CUTOFF": 30,
+            "FORCE_EVAL.DFT.MGRID.CUTOFF": 150, "FORCE_EVAL.DFT.MGRID.REL_CUTOFF": 30,
             "FORCE_EVAL.DFT.SCF.EPS_SCF": 1.0e-5,
         },
     }  # fmt: skip
@@ -282,11 +282,13 @@ def test_cp2k_runs_a_blyp_triplet_from_a_file(tmp_path):
     )  # fmt: skip
     out = (run_dir / "cp2k.out").read_text()
     assert "PROGRAM ENDED AT" in out
-    assert re.search(r"Potential file name:\s+GTH_POTENTIALS", out)
-    assert re.search(r"Potential name:\s+GTH-BLYP-q6", out)
-    assert re.search(r"Orbital basis set name:\s+DZVP-MOLOPT-SR-GTH-q6", out)
-    assert re.search(r"Multiplicity\s+3", out)
-    assert re.search(r"Number of electrons:\s+12\b", out)
-    assert re.search(r"FUNCTIONAL\| BLYP|Becke 1988|B88", out)
+    assert re.search(r"GLOBAL\| Potential file name\s+GTH_POTENTIALS", out)
+    assert re.search(r"GLOBAL\| Basis set file name\s+BASIS_MOLOPT", out)
+    assert re.search(r"GTH Potential information for\s+GTH-BLYP-q6", out)
+    assert re.search(r"Basis Set\s+DZVP-MOLOPT-SR-GTH-q6", out, flags=re.I)
+    assert re.search(r"DFT\| Multiplicity\s+3\n", out)
+    electrons = [int(n) for n in re.findall(r"Number of electrons:\s+(\d+)", out)]
+    assert electrons == [7, 5]  # 12 valence electrons (2 x q6), two unpaired: a triplet
+    assert "FUNCTIONAL| BECKE88" in out and "LEE, CT; YANG, WT; PARR, RG" in out
     parsed = engine.parse(calc, run_dir)
     assert parsed.n_atoms == 2 and parsed.energy_ev < 0

@@ -243,3 +243,52 @@ def test_any_metal_site(metals):
 def test_site_metal_without_cp2k_basis_says_so():
     with pytest.raises(InputError, match="no DZVP-MOLOPT-SR-GTH basis for Ce"):
         gth_kind("Ce")
+
+
+@pytest.mark.cp2k
+def test_cp2k_runs_a_blyp_triplet_from_a_file(tmp_path):
+    """CP2K itself reads the kinds (GTH-BLYP-q6, DZVP-MOLOPT-SR-GTH-q6) and the spin state of
+    a custom O2 (multiplicity 3 from the study) and reports 12 valence electrons."""
+    import os
+    import subprocess
+
+    from lisflow.engines.cp2k import Cp2kEngine
+    from lisflow.workflows.plan import plan
+
+    if shutil.which("cp2k.psmp") is None:
+        pytest.fail("cp2k.psmp not found: `make system` installs Debian's cp2k")
+    _write_inputs(tmp_path)
+    data = {
+        "study": "o2_blyp", "kind": "adsorption", "engine": "cp2k",
+        "substrates": [{"builder": "molecule", "name": "Li2S", "box": 8.0}],
+        "adsorbates": [{"file": "o2.xyz", "name": "O2", "multiplicity": 3}],
+        "configurations": 1, "relax": False, "molecule_box": 7.0,
+        "overrides": {
+            "FORCE_EVAL.DFT.XC.XC_FUNCTIONAL": "BLYP",
+            "FORCE_EVAL.DFT.MGRID.CUTOFF": 150, "FORCE_EVAL.DFT.MGRID.REL_CUTOFF": 30,
+            "FORCE_EVAL.DFT.SCF.EPS_SCF": 1.0e-5,
+        },
+    }  # fmt: skip
+    spec_file = tmp_path / "o2.yaml"
+    spec_file.write_text(yaml.safe_dump(data))
+    spec = validate_spec(data)
+    calc = next(c for c in plan(spec, spec_file) if c.role == "molecule")
+    run_dir = tmp_path / "run"
+    engine = Cp2kEngine()
+    engine.write_inputs(calc, run_dir)
+    subprocess.run(
+        ["cp2k.psmp", "-i", "cp2k.inp", "-o", "cp2k.out"], cwd=run_dir, check=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600,
+    )  # fmt: skip
+    out = (run_dir / "cp2k.out").read_text()
+    assert "PROGRAM ENDED AT" in out
+    assert re.search(r"GLOBAL\| Potential file name\s+GTH_POTENTIALS", out)
+    assert re.search(r"GLOBAL\| Basis set file name\s+BASIS_MOLOPT", out)
+    assert re.search(r"GTH Potential information for\s+GTH-BLYP-q6", out)
+    assert re.search(r"Basis Set\s+DZVP-MOLOPT-SR-GTH-q6", out, flags=re.I)
+    assert re.search(r"DFT\| Multiplicity\s+3\n", out)
+    electrons = [int(n) for n in re.findall(r"Number of electrons:\s+(\d+)", out)]
+    assert electrons == [7, 5]  # 12 valence electrons (2 x q6), two unpaired: a triplet
+    assert "FUNCTIONAL| BECKE88" in out and "LEE, CT; YANG, WT; PARR, RG" in out
+    parsed = engine.parse(calc, run_dir)
+    assert parsed.n_atoms == 2 and parsed.energy_ev < 0

@@ -39,6 +39,8 @@ def mlip_catalogue(
     adsorbates: list[str] | None = None,
     configurations: int | None = None,
     studies: list[str] | None = None,
+    dasc_supercell: int | None = None,
+    metals: list[str] | None = None,
 ) -> list[Path]:
     """Every shipped adsorption/polymorph study as ``<study>_mlip`` YAML in ``out`` (engine
     override, optionally fewer adsorbates/configurations); returns the written files."""
@@ -62,6 +64,14 @@ def mlip_catalogue(
             if configurations:
                 data["configurations"] = configurations
             data.update(static=False, bader=False, lobster=False)
+            for sub in data["substrates"]:
+                if sub["builder"] == "dasc" and dasc_supercell:
+                    sub["supercell"] = dasc_supercell  # reduced cell (paper 002: 6x6)
+            if metals:  # only the DASC/SASC sites with these metal sets, e.g. FeCo,FeNi
+                data["substrates"] = [
+                    s for s in data["substrates"]
+                    if s["builder"] != "dasc" or "".join(s["metals"]) in metals
+                ]  # fmt: skip
         file = out / f"{data['study']}.yaml"
         atomic_write_text(file, yaml.safe_dump(data, sort_keys=False))
         written.append(file)
@@ -96,6 +106,19 @@ def mlip_timings(store, study: str | None = None):
     return pd.DataFrame(rows)
 
 
+def _formation_energies(store) -> None:
+    """E_f = E / n (paper 000 eq. 5) of every completed final polymorph relaxation, also when
+    its formation Firework stayed WAITING behind an earlier FIZZLED attempt."""
+    from lisflow.db import queries
+
+    calcs = queries.calculations(store, engine="mlip", state="COMPLETED")
+    for calc_id in calcs.loc[calcs["role"] == "bulk", "calc_id"]:
+        record = store.get(calc_id)
+        if record.labels.get("final") and record.energy_ev is not None:
+            per_atom = record.energy_ev / record.n_atoms
+            store.upsert_polymorph(calc_id, record.labels["polymorph"], per_atom)
+
+
 def bench(argv: list[str]) -> None:
     """The mlip catalogue on this machine: wall time per calculation and in all, memory peak."""
     parser = argparse.ArgumentParser(description="mlip catalogue benchmark")
@@ -104,6 +127,8 @@ def bench(argv: list[str]) -> None:
     parser.add_argument("--adsorbates", default="")
     parser.add_argument("--configurations", type=int, default=None)
     parser.add_argument("--studies", default="")
+    parser.add_argument("--dasc-supercell", type=int, default=None)
+    parser.add_argument("--metals", default="", help="DASC/SASC sites, e.g. FeCo,FeNi,FeCu")
     args = parser.parse_args(argv)
     out = args.out.resolve()
     os.environ["LISFLOW_HOME"] = str(out / "home")
@@ -117,6 +142,8 @@ def bench(argv: list[str]) -> None:
         [a for a in args.adsorbates.split(",") if a] or None,
         args.configurations,
         [s for s in args.studies.split(",") if s] or None,
+        args.dasc_supercell,
+        [m for m in args.metals.split(",") if m] or None,
     )
     profile = load_profile("local")
     start = time.perf_counter()
@@ -125,6 +152,7 @@ def bench(argv: list[str]) -> None:
     summary = run_local(profile)
     total = time.perf_counter() - start
     store = results_store(profile)
+    _formation_energies(store)
     timings = mlip_timings(store)
     console.print(timings.to_string(index=False))
     console.print(

@@ -166,3 +166,29 @@ def test_weights_load_from_the_wheels_without_network(tmp_path):
     lines = dict(line.split() for line in out.stdout.splitlines() if line.count(" ") == 1)
     for model in ("chgnet", "sevennet"):
         assert lines[model] == hashlib.sha256(weights_path(model).read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("thermostat", ["langevin", "nose_hoover"])
+def test_nvt_md_writes_every_step(tmp_path, thermostat):
+    from ase.io import read
+
+    structure = Structure(
+        Lattice.cubic(10.0), ["Li", "S", "Li"], [[4.0, 5, 5], [5.1, 5.9, 5], [6.2, 5, 5]],
+        coords_are_cartesian=True,
+    )  # fmt: skip
+    overrides = {"MD_STEPS": 8, "THERMOSTAT": thermostat, "TEMPERATURE_K": 350.0}
+    calc = Calculation(
+        calc_id="t/aimd/md", study="t", engine="mlip", task="md", role="box",
+        structure=structure, params=mlip_params("chgnet", "md", overrides),
+    )  # fmt: skip
+    engine = MlipEngine()
+    engine.write_inputs(calc, tmp_path)
+    engine.run(calc, tmp_path)
+    frames = read(tmp_path / TRAJECTORY_FILE, index=":")
+    assert len(frames) == 9  # the start + 8 steps
+    assert not np.allclose(frames[0].positions, frames[-1].positions)
+    log = (tmp_path / "mlip.log").read_text().splitlines()
+    assert len(log) >= 2 and "Time[ps]" in log[0]
+    parsed = engine.parse(calc, tmp_path)
+    assert parsed.scalars["mlip_steps"][0] == 8.0
+    assert parsed.energy_ev == pytest.approx(frames[-1].get_potential_energy(), abs=1e-6)

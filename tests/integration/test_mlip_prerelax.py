@@ -22,10 +22,10 @@ PRERELAX_CP2K = {
     "kind": "adsorption",
     "engine": "cp2k",
     "prerelax": "mlip",
-    "substrates": [{"builder": "molecule", "name": "Li2S", "box": 10.0}],
+    "substrates": [{"builder": "molecule", "name": "Li2S", "box": 9.0}],
     "adsorbates": ["Li2S"],
     "configurations": 1,
-    "molecule_box": 10.0,
+    "molecule_box": 9.0,
     "relax": True,
     "static": False,
     "bader": False,
@@ -33,7 +33,12 @@ PRERELAX_CP2K = {
         "FORCE_EVAL.DFT.MGRID.CUTOFF": 250,
         "FORCE_EVAL.DFT.MGRID.REL_CUTOFF": 40,
         "FORCE_EVAL.DFT.SCF.EPS_SCF": 1.0e-5,
+        # converged at the MLIP's own force criterion (1e-3 Ha/bohr = 0.05 eV/Å) to stay short
         "MOTION.GEO_OPT.MAX_ITER": 40,
+        "MOTION.GEO_OPT.MAX_FORCE": 1.0e-3,
+        "MOTION.GEO_OPT.RMS_FORCE": 7.0e-4,
+        "MOTION.GEO_OPT.MAX_DR": 1.0e-2,
+        "MOTION.GEO_OPT.RMS_DR": 5.0e-3,
     },
 }
 

@@ -221,13 +221,20 @@ def claims_figure(store: ResultStore) -> Figure | None:
         if dascs and "Li2S" in best.columns:
             best.loc[dascs, "Li2S"].plot.bar(ax=axes[1], rot=30, color="tab:green")
     if len(poly):
-        poly.set_index("polymorph")["formation_energy_per_atom_ev"].sort_values().plot.bar(
+        energies = poly.groupby("polymorph")["formation_energy_per_atom_ev"].min()
+        (1000.0 * (energies - energies.min())).sort_values().plot.bar(
             ax=axes[2], rot=30, color="tab:purple"
         )
-    titles = ("E_ads Ti(001) vs Mo (eV)", "E_ads Li2S on M-N4 / M1M2-N6 (eV)", "Li2S2 E_f (eV/atom)")
+    titles = (
+        "E_ads Ti(001) vs Mo (eV)",
+        "E_ads Li2S on M-N4 / M1M2-N6 (eV)",
+        "Li2S2 E_f - lowest (meV/atom)",
+    )
     for ax, title in zip(axes, titles, strict=True):
         ax.set_title(title, fontsize="medium")
         ax.axhline(0.0, color="black", linewidth=0.8)
+        if not ax.patches:
+            ax.text(0.5, 0.5, "not computed", ha="center", va="center", transform=ax.transAxes)
     figure.tight_layout()
     return figure
 

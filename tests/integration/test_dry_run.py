@@ -177,6 +177,10 @@ def test_aimd_inputs(dry):
         assert _cp2k_value(text, "NOISY_GAMMA_REGION") == ["500000.0", "21000.0"]
         assert _cp2k_value(text, "ENSEMBLE") == ["LANGEVIN"]
         assert "DFTD3" in text and "DZVP-MOLOPT-SR-GTH" in text and "EXTRAPOLATION ASPC" in text
+        # SGCPMD (CP2K manual): fixed corrector steps after the ASPC history, no outer SCF
+        assert _cp2k_value(text, "MAX_SCF_HISTORY") == ["1"] and "OUTER_SCF" not in text
+        assert _cp2k_value(text, "NOISY_GAMMA") == ["21000.0"]
+        assert re.search(r"&E_DENSITY_CUBE\s+STRIDE 2\s+&EACH\s+MD 1000", text)
         assert re.search(r"&KIND D\s+ELEMENT H\s+MASS 2.014", text)
         assert not re.search(r"^\s*H\s+-?\d", text, flags=re.M)  # every H is D
     assert "FIXED_ATOMS" not in relaxation

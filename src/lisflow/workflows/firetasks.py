@@ -95,6 +95,9 @@ def merge_parent_structure(child, parent_final, parent_id: str = "parent"):
     coords = child.cart_coords.copy()
     coords[carried] = parent_final.cart_coords
     props = {k: list(v) for k, v in child.site_properties.items()}
+    if len(parent_final) == len(child):  # keep what the parent's run added (e.g. magmom)
+        for key, values in parent_final.site_properties.items():
+            props.setdefault(key, list(values))
     velocities = parent_final.site_properties.get(VELOCITY_PROPERTY)
     if velocities is not None:
         full = [[0.0, 0.0, 0.0] for _ in range(len(child))]

@@ -239,3 +239,14 @@ def _two_calcs(spec):
                     task="aimd", role="aimd", structure=None)
         for s in spec.stages
     ]
+
+
+def test_dry_run_never_overwrites_a_foreign_manifest(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "manifest.json").write_text("my own notes\n")
+    spec = REPO / "workflows" / "electrolyte_md.yaml"
+    result = CliRunner().invoke(app, ["dry-run", str(spec), "--out", "out", "--no-progress"])
+    assert result.exit_code == 2 and "not a lisflow manifest" in result.output
+    assert (tmp_path / "out" / "manifest.json").read_text() == "my own notes\n"
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["manifest.json"]

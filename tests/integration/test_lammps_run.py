@@ -165,5 +165,10 @@ def test_interface_box_runs_with_fixed_electrode(tmp_path):
     first = universe.trajectory[0].positions.copy()
     last = universe.trajectory[-1].positions.copy()
     assert np.abs(last[:n_el] - first[:n_el]).max() < 1e-3
+    # charged electrode (shipped CP2K + Bader set) and the analysis window, stored as scalars
+    centre = box.electrode.properties["charges"]["mo_per_centre_charge"]
+    assert result.scalars["electrode_mo_centre_charge"] == (pytest.approx(centre), "e")
+    assert result.scalars["window_start_ns"] == (0.0, "ns")
+    assert abs(sum(universe.atoms.charges)) < 1e-6
     assert np.abs(last[n_el:] - first[n_el:]).max() > 0.1
     assert last[n_el:, 2].min() > 0.0 and last[n_el:, 2].max() < box.box[2]

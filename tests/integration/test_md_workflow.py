@@ -49,7 +49,11 @@ def test_md_study_runs_through_fireworks_into_db(tmp_path, monkeypatch):
     assert ((top5["y"] >= 6) & (top5["y"] <= 6 * 5)).all()  # 5 Li2S6 -> 30 S
     scalars = queries.scalars(store, study="tiny_md")
     assert {"D_3d", "D_z"} <= set(scalars["name"])
-    assert (scalars["value"] > 0).all()
+    value = dict(zip(scalars["name"], scalars["value"], strict=True))
+    assert value["D_3d"] > 0 and value["D_z"] > 0
+    # the stored D says which frames it used (no analysis window: the whole 1 ps run)
+    assert (value["window_start_ns"], value["window_stop_ns"]) == (0.0, pytest.approx(0.001))
+    assert value["window_n_frames"] == 21 and value["window_sample_ps"] == pytest.approx(0.05)
     # re-submitting is a no-op; the DB keeps one row per series point
     before = store.count("md_series")
     result = runner.invoke(app, ["submit", "md.yaml"])

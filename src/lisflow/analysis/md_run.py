@@ -78,11 +78,11 @@ def analyse_lammps_run(
                     series[(name, f"{quantity}_per_ns")] = (bx, by, xu, yu)
     msd = analyses[1]
     lags = np.asarray(msd.lagtimes)
-    window = (FIT_WINDOW_FRACTION[0] * lags.max(), FIT_WINDOW_FRACTION[1] * lags.max())
+    fit = (FIT_WINDOW_FRACTION[0] * lags.max(), FIT_WINDOW_FRACTION[1] * lags.max())
     scalars: dict[str, Any] = {}
     for quantity, values, dim in (("D_3d", msd.timeseries, 3), ("D_z", msd.axis_msd("z"), 1)):
-        if (lags >= window[0]).sum() >= 2 and ((lags >= window[0]) & (lags <= window[1])).sum() >= 2:
-            d_cm2_s, _ = diffusion_coefficient(lags, values, dim, window)
+        if (lags >= fit[0]).sum() >= 2 and ((lags >= fit[0]) & (lags <= fit[1])).sum() >= 2:
+            d_cm2_s, _ = diffusion_coefficient(lags, values, dim, fit)
             scalars[quantity] = (d_cm2_s, "cm^2/s")
     if scalars:
         scalars.update(window.scalars(dump_every_ps, n_frames))

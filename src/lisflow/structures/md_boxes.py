@@ -335,6 +335,7 @@ def neutralise(system: MdSystem) -> float:
         f"system net charge {residual:+.6f} e spread over {int(target.sum())} electrode "
         f"{symbols[target][0]} atoms ({shift:+.3e} e each)"
     )
+    record["shift_per_atom_e"] = float(shift)
     mo = symbols == "Mo"
     if mo.any():
         record["mo_total_charge"] = float(q[mo].sum())

@@ -175,9 +175,8 @@ def main(argv: list[str] | None = None) -> None:
     sites = tuple(s for s in args.sites.split(",") if s)
     for site in sites:
         if site not in SITES:
-            from lisflow.errors import InputError
-
-            raise InputError("--sites", f"unknown site {site!r}", ", ".join(SITES))
+            print(f"--sites: unknown site {site!r} (allowed: {', '.join(SITES)})")
+            raise SystemExit(2)
     from lisflow.cli import quiet_library_warnings
 
     quiet_library_warnings()

@@ -96,7 +96,10 @@ def mlip_params(
     model: str, task: str, overrides: dict[str, Any], relax_cell: bool = False
 ) -> dict[str, Any]:
     """``Calculation.params`` of an MLIP run: preset < model/task < matching overrides."""
-    preset = {k: v for k, v in mlip_presets()["default"].items() if k != "source"}
+    presets = mlip_presets()
+    preset = {k: v for k, v in presets["default"].items() if k != "source"}
+    if relax_cell:  # bulk: the longer D3 cutoffs (inputs/presets/mlip.yaml)
+        preset.update({k: v for k, v in presets["bulk"].items() if k != "source"})
     params: dict[str, Any] = {**preset, "model": model, "task": task, "relax_cell": relax_cell}
     ignored = []
     for key, value in overrides.items():

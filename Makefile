@@ -14,7 +14,7 @@ LOCK := requirements.lock
 # torch: the CPU wheel (the default PyPI torch is a multi-GB CUDA build).
 TORCH_PIN := torch==2.13.0
 
-.PHONY: setup system demo test validate lint bench lock clean
+.PHONY: setup system demo test validate lint bench lock docs clean
 
 setup: $(VENV)/.installed
 
@@ -56,6 +56,10 @@ test: system setup
 # Physics checks that take long (MLIP vs CP2K adsorption energies, ...): not part of `make test`.
 validate: system setup
 	$(VENV)/bin/pytest -q -p no:cacheprovider -s tests/validate
+
+# The study-field reference (docs/studies/*.md + schema.json); a test keeps it in sync.
+docs: setup
+	$(PY) -m lisflow.spec.reference --out docs/studies
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks

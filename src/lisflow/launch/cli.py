@@ -18,7 +18,7 @@ PROFILE = typer.Option("local", "--profile", help="configs/profiles/<name>.yaml"
 
 
 def submit(
-    specs: list[Path] = typer.Argument(..., help="Study YAML files."),
+    specs: list[str] = typer.Argument(..., help="Study YAML files or study ids."),
     profile: str = PROFILE,
     replay: Path = typer.Option(
         None,
@@ -29,13 +29,15 @@ def submit(
 ) -> None:
     """Add each study's not-yet-done calculations to the LaunchPad as a Workflow."""
     from lisflow.launch.local import submit as do_submit
+    from lisflow.spec import resolve_study
 
     options = None
     if replay is not None:
         if not replay.is_file():
             raise InputError("--replay", f"no such file {str(replay)!r}")
         options = {"engine": "replay", "references": json.loads(replay.read_text())}
-    for report in do_submit(list(specs), load_profile(profile), options):
+    files = [resolve_study(spec) for spec in specs]
+    for report in do_submit(files, load_profile(profile), options):
         rerun = f", {len(report.rerun)} FIZZLED rerun" if report.rerun else ""
         console.print(
             f"{report.study}: {len(report.new)} new Fireworks, "

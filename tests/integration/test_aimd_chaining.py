@@ -14,7 +14,8 @@ from pymatgen.core import Lattice, Structure
 
 from lisflow.calculation import Calculation
 from lisflow.engines.cp2k import Cp2kEngine
-from lisflow.io.cp2k import VELOCITY_PROPERTY, read_restart
+from lisflow.io.cp2k import VELOCITY_PROPERTY
+from lisflow.io.cp2k_restart import read_restart
 from lisflow.workflows.firetasks import spec_key, with_parent_structure
 
 pytestmark = pytest.mark.cp2k

@@ -179,7 +179,8 @@ def final_md_structure(calc: Calculation, directory: Path):
     """Structure from ``<project>-1.restart`` (Å; velocities in a.u.), or None if absent."""
     from pymatgen.core import Lattice, Structure
 
-    from lisflow.io.cp2k import VELOCITY_PROPERTY, read_restart
+    from lisflow.io.cp2k import VELOCITY_PROPERTY
+    from lisflow.io.cp2k_restart import read_restart
 
     restart = directory / f"{PROJECT}-1.restart"
     if calc.task != "aimd" or not restart.is_file():

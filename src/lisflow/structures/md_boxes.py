@@ -36,13 +36,9 @@ from pymatgen.core import Lattice, Structure
 from scipy.spatial import cKDTree
 
 from lisflow.errors import InputError
-from lisflow.forcefield.charges import (
-    DEFAULT_MO_NGRAPHENE,
-    ChargeSource,
-    load_charge_table,
-    map_by_motif,
-)
+from lisflow.forcefield.charges import DEFAULT_MO_NGRAPHENE, ChargeSource
 from lisflow.forcefield.params import load_forcefield
+from lisflow.structures.md_charges import _assign_charges, neutralise
 from lisflow.structures.molecules import molecule
 
 #: Molar masses (g/mol) for concentration checks (SCIENCE.md, paper 000 Methods MD).
@@ -285,62 +281,6 @@ def ti_electrode(
     )
     _assign_charges(s, charges, None)
     return s, (lx, ly)
-
-
-def _assign_charges(electrode: Structure, source: ChargeSource, reference) -> None:
-    """Set site property ``charge`` and ``electrode.properties["charges"]`` (provenance)."""
-    if source is None or str(source) == "neutral":
-        electrode.add_site_property("charge", [0.0] * len(electrode))
-        electrode.properties["charges"] = {
-            "source": "none: every electrode atom 0 e" + (" (user choice)" if source else ""),
-            "motifs": {},
-        }
-        return
-    table = load_charge_table(source, reference)
-    mapped = map_by_motif(table, electrode)
-    electrode.add_site_property("charge", [float(q) for q in mapped.charges])
-    electrode.add_site_property("motif", mapped.motifs)
-    totals = {
-        el: float(sum(q for q, s in zip(mapped.charges, electrode, strict=True)
-                      if s.specie.symbol == el))
-        for el in sorted({s.specie.symbol for s in electrode})
-    }
-    electrode.properties["charges"] = {
-        "source": table.source,
-        "method": table.method,
-        "reference": {k: table.meta[k] for k in ("cp2k_version", "settings", "mo_total_charge")
-                      if k in table.meta},
-        "mapping": "same element + same first neighbour shell -> mean reference charge",
-        "motifs": mapped.table,
-        "unmatched_element_mean": mapped.unmatched,
-        "element_totals_before_neutralising": totals,
-    }
-
-
-def neutralise(system: MdSystem) -> float:
-    """Make the whole box neutral: spread minus its net charge evenly over the electrode C
-    atoms (Ti slabs: Ti atoms). Returns the correction per atom (e); recorded in
-    ``electrode.properties["charges"]``."""
-    if system.electrode is None:
-        return 0.0
-    q = np.array(system.electrode.site_properties["charge"], float)
-    symbols = np.array([s.specie.symbol for s in system.electrode])
-    target = symbols == ("C" if "C" in set(symbols) else symbols[0])
-    residual = system.total_charge
-    shift = -residual / int(target.sum())
-    q[target] += shift
-    system.electrode.add_site_property("charge", [float(v) for v in q])
-    record = system.electrode.properties.setdefault("charges", {})
-    record["neutralisation"] = (
-        f"system net charge {residual:+.6f} e spread over {int(target.sum())} electrode "
-        f"{symbols[target][0]} atoms ({shift:+.3e} e each)"
-    )
-    record["shift_per_atom_e"] = float(shift)
-    mo = symbols == "Mo"
-    if mo.any():
-        record["mo_total_charge"] = float(q[mo].sum())
-        record["mo_per_centre_charge"] = float(q[mo].sum()) / (int(mo.sum()) / 4)
-    return shift
 
 
 def _electrode(electrode: str, area_cells: tuple[float, float], n_mo: int, scale: float, charges):

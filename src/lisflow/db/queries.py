@@ -259,7 +259,6 @@ def scalars(
     return _frame(store, query, ("calc_id", "name"))
 
 
-#: Query name -> function, as offered by ``lisflow query``.
 def magmoms(
     store: ResultStore,
     study: str | None = None,
@@ -275,6 +274,7 @@ def magmoms(
     return _frame(store, query, ("calc_id", "site_index"))
 
 
+#: Query name -> function, as offered by ``lisflow query``.
 QUERIES = {
     "adsorption": adsorption,
     "charges": charges,

@@ -28,15 +28,16 @@ def submit(
     ),
 ) -> None:
     """Add each study's not-yet-done calculations to the LaunchPad as a Workflow."""
-    from lisflow.launch.local import submit as do_submit
     from lisflow.spec import resolve_study
 
+    files = [resolve_study(spec) for spec in specs]
     options = None
     if replay is not None:
         if not replay.is_file():
             raise InputError("--replay", f"no such file {str(replay)!r}")
         options = {"engine": "replay", "references": json.loads(replay.read_text())}
-    files = [resolve_study(spec) for spec in specs]
+    from lisflow.launch.local import submit as do_submit  # heavy: after the argument checks
+
     for report in do_submit(files, load_profile(profile), options):
         rerun = f", {len(report.rerun)} FIZZLED rerun" if report.rerun else ""
         console.print(

@@ -40,13 +40,13 @@ def dry_run(
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Write the inputs of every calculation (one directory each) and manifest.json."""
-    from lisflow.io.vasp import potcar_notice
-    from lisflow.workflows.dryrun import dry_run as run
-
     files = [resolve_study(spec, studies_dir) for spec in specs or []]
     files += study_files() if all_studies else []
     if not files:
         raise InputError("specs", "give study files or --all", "workflows/*.yaml")
+    from lisflow.io.vasp import potcar_notice  # heavy (pymatgen): after the argument checks
+    from lisflow.workflows.dryrun import dry_run as run
+
     entries = run(files, out, progress=progress)
     per_study: dict[str, int] = {}
     for entry in entries:

@@ -30,7 +30,7 @@ $(VENV)/.installed: pyproject.toml $(LOCK)
 lock:
 	rm -rf .lockvenv && python3 -m venv .lockvenv
 	.lockvenv/bin/pip install --quiet '$(TORCH_PIN)' '.[test,postgres,mlip]'
-	.lockvenv/bin/pip freeze --exclude-editable | grep -v '^lisflow' > $(LOCK).tmp
+	.lockvenv/bin/pip freeze --all --exclude-editable | grep -vE '^(pip|lisflow)==' > $(LOCK).tmp
 	mv $(LOCK).tmp $(LOCK) && rm -rf .lockvenv
 	@echo "$(LOCK) updated: run make test before committing it"
 
@@ -55,7 +55,8 @@ test: system setup
 
 # Physics checks that take long (MLIP vs CP2K adsorption energies, ...): not part of `make test`.
 validate: system setup
-	$(VENV)/bin/pytest -q -p no:cacheprovider -s tests/validate
+	$(VENV)/bin/pytest -q -p no:cacheprovider --durations=15 tests/validate
+	$(PY) -m lisflow.validate --out validate_out --dasc-supercell 4
 
 # The study-field reference (docs/studies/*.md + schema.json); a test keeps it in sync.
 docs: setup

@@ -208,3 +208,58 @@ def test_query_calculations_shows_provenance(tmp_path):
     assert row["engine_version"] == "CP2K version 2023.1"
     assert row["lisflow_version"] == lisflow.__version__
     assert row["lisflow_commit"] == lisflow.describe() != ""
+
+
+def test_unversioned_database_of_an_intermediate_schema_is_upgraded(db_url):
+    """A database made by create_all between 378404a and the migrations (some new tables
+    already there, no alembic_version): the idempotent revisions add only what is missing."""
+    ResultStore(db_url).close()
+    engine = create_engine(db_url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE alembic_version"))
+        connection.execute(text("DROP TABLE final_structures"))
+        connection.execute(text("ALTER TABLE calculations DROP COLUMN lisflow_commit"))
+    engine.dispose()
+    store = ResultStore(db_url)
+    with store.engine.connect() as connection:
+        assert current_revision(connection) == head()
+    assert _schema_differences(store) == []
+    store.close()
+
+
+def _open(url: str, start_at: float, queue) -> None:
+    import time
+
+    try:
+        while time.time() < start_at:
+            time.sleep(0.001)
+        store = ResultStore(url)
+        store.close()
+        queue.put("ok")
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        queue.put(f"{type(exc).__name__}: {exc}"[:300])
+
+
+def test_concurrent_opens_upgrade_an_old_database_once(db_url):
+    """Three processes open a 378404a database at the same moment: the upgrade runs under the
+    schema lock, so one upgrades and the others find it at head; nothing fails, rows kept."""
+    import multiprocessing
+    import time
+
+    _fill_old_database(db_url)
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    start_at = time.time() + 8.0  # spawned interpreters import lisflow first
+    workers = [context.Process(target=_open, args=(db_url, start_at, queue)) for _ in range(3)]
+    for process in workers:
+        process.start()
+    results = [queue.get(timeout=300) for _ in workers]
+    for process in workers:
+        process.join(timeout=60)
+    assert results == ["ok"] * 3
+    store = ResultStore(db_url)
+    with store.engine.connect() as connection:
+        assert current_revision(connection) == head()
+    assert _schema_differences(store) == []
+    assert store.count("calculations") == 3 and store.count("adsorption_energies") == 1
+    store.close()

@@ -161,6 +161,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
         "Find lost (Slurm job gone), FIZZLED and stuck runs; with --rerun, re-queue them.",
     ),
     "query": ("lisflow.db.cli", "Print results from the database."),
+    "db": ("lisflow.db.cli", "The results database: `lisflow db version` (schema revision)."),
     "report": (
         "lisflow.db.cli",
         "Write PNG figures (adsorption energies, band centres) of every study.",

@@ -148,10 +148,29 @@ def report(
         typer.echo(f"  {path}")
 
 
+def db_version(db: DbOption = None) -> None:
+    """Print the schema revision of the database (opening it upgrades it to the newest)."""
+    from lisflow.db.migrations import current_revision, head
+
+    store = open_store(db)
+    try:
+        with store.engine.connect() as connection:
+            revision = current_revision(connection)
+    finally:
+        store.close()
+    typer.echo(f"{store.display_url}: schema revision {revision} (newest {head()})")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``lisflow query ...`` and ``lisflow report`` to the root app."""
+    """Add ``lisflow query ...``, ``lisflow report`` and ``lisflow db version`` to the root app."""
     query_app = typer.Typer(no_args_is_help=True, help="Print results from the database.")
     for name in queries.QUERIES:
         query_app.command(name)(_make_query_command(name))
     app.add_typer(query_app, name="query")
     app.command("report")(report)
+    db_app = typer.Typer(
+        no_args_is_help=True,
+        help="The results database: `lisflow db version` (schema revision).",
+    )
+    db_app.command("version")(db_version)
+    app.add_typer(db_app, name="db")

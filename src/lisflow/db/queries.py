@@ -95,11 +95,12 @@ def calculations(
     engine: str | None = None,
     state: str | None = None,
 ) -> pd.DataFrame:
-    """One row per calculation: identity, state, energies (eV), hash, run directory."""
+    """One row per calculation: identity, state, energies (eV), run directory and provenance
+    (input hash, engine version, lisflow version and commit)."""
     names = (
         "calc_id", "study", "engine", "task", "role", "formula", "n_atoms", "site",
         "adsorbate", "state", "state_reason", "energy_ev", "energy_per_atom_ev", "input_hash",
-        "fw_id", "run_dir", "updated_at",
+        "fw_id", "run_dir", "updated_at", "engine_version", "lisflow_version", "lisflow_commit",
     )  # fmt: skip
     query = _calc_filters(select(*(getattr(C, n) for n in names)), study, site, adsorbate, engine)
     if state is not None:

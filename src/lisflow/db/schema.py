@@ -83,6 +83,8 @@ class CalculationRow(Base):
     adsorbate: Mapped[str | None] = mapped_column(String(128), index=True)
     files: Mapped[dict[str, Any]] = mapped_column(default=dict)
     lisflow_version: Mapped[str | None] = mapped_column(String(64))
+    #: ``git describe`` of the lisflow checkout (the version when installed); migration 0003
+    lisflow_commit: Mapped[str | None] = mapped_column(String(128))
     pymatgen_version: Mapped[str | None] = mapped_column(String(64))
     engine_version: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
@@ -299,6 +301,7 @@ class CalculationRecord:
     labels: dict[str, Any] = field(default_factory=dict)
     files: dict[str, Any] | None = None
     lisflow_version: str | None = None
+    lisflow_commit: str | None = None
     pymatgen_version: str | None = None
     engine_version: str | None = None
     created_at: datetime | None = None

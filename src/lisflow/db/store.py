@@ -143,22 +143,26 @@ SCHEMA_LOCK_KEY = 0x6C6973666C6F77  # "lisflow"
 
 
 def create_schema(engine: Engine) -> None:
-    """Create the missing tables, race-free when several processes open a fresh database.
+    """Create the tables of a fresh database or upgrade an older one to the newest schema
+    revision (:func:`lisflow.db.migrations.migrate`), race-free when several processes open
+    the database at once: the existence checks and the migration run under one lock.
 
     SQLite: in one ``BEGIN IMMEDIATE`` transaction (the write lock is taken before the
     existence checks, so a second process waits on the busy timeout instead of failing with
     "database is locked"). PostgreSQL: under a transaction-level advisory lock, so the second
     process sees the committed tables instead of violating ``pg_type``'s unique index.
     """
+    from lisflow.db.migrations import migrate
+
     if engine.dialect.name == "sqlite":
         with engine.connect().execution_options(**{WRITE_OPTION: True}) as connection:
             with connection.begin():
-                s.Base.metadata.create_all(connection)
+                migrate(connection)
         return
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
-        s.Base.metadata.create_all(connection)
+        migrate(connection)
 
 
 #: Columns of ``calculations`` an upsert always overwrites; the others only when not None.
@@ -514,6 +518,7 @@ def _calculation_upsert_values(record: s.CalculationRecord) -> tuple[dict, tuple
     values["state"] = s.choice(values["state"] or "PLANNED", s.STATES, "state")
     values.update(site=record.site, adsorbate=record.adsorbate, labels=dict(record.labels))
     values["lisflow_version"] = values["lisflow_version"] or lisflow.__version__
+    values["lisflow_commit"] = values["lisflow_commit"] or lisflow.describe()
     values["pymatgen_version"] = values["pymatgen_version"] or package_version("pymatgen")
     values["files"] = values["files"] or {}
     for name in ("energy_ev", "energy_per_atom_ev"):

@@ -111,6 +111,16 @@ def _check_same_run(
             outcar_path, f"last free energy {fr_outcar} eV, but {vasprun_path.name} has "
             f"{fr_vasprun} eV: not the same run"
         )  # fmt: skip
+    if outcar_path is not None:
+        # every electronic step vasprun.xml records has its LOOP line in the OUTCAR: a block cut
+        # out of the OUTCAR would hand over an earlier step's magnetisation or moments
+        loops = read_text(outcar_path).count(" LOOP: ")
+        scf = sum(len(step.get("electronic_steps", ())) for step in run.ionic_steps)
+        if scf and loops != scf:
+            raise ParseError(
+                outcar_path, f"{loops} electronic steps (LOOP lines), but {vasprun_path.name} "
+                f"has {scf}: cut, edited or not the same run"
+            )  # fmt: skip
     incar_path = find_output(run_dir, "INCAR", required=False)
     if incar_path is None:
         return

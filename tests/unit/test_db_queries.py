@@ -127,9 +127,14 @@ def test_cli_csv_and_json_give_back_the_query_exactly(filled, kind):
     url, _ = filled
     with ResultStore(url) as store:
         frame = queries.QUERIES[kind](store, study="dasc" if kind != "series" else None)
-    if kind in ("polymorphs", "scalars"):
-        assert frame.empty
     filters = ["--study", "dasc"] if kind != "series" else []
+    if kind in ("polymorphs", "scalars", "magmoms"):
+        assert frame.empty  # an empty result says so on stderr and exits with 1
+        for fmt in ("csv", "json", "table"):
+            empty = _invoke("query", kind, "--db", url, "--format", fmt, *filters)
+            assert (empty.exit_code, empty.stdout) == (1, "")
+            assert empty.stderr.startswith(f"error: no {kind} rows for study 'dasc' in ")
+        return
     as_csv = _invoke("query", kind, "--db", url, "--format", "csv", *filters)
     assert as_csv.exit_code == 0, as_csv.output
     parsed = pd.read_csv(io.StringIO(as_csv.stdout), float_precision="round_trip")

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from lisflow.errors import InputError
 from lisflow.launch.profiles import load_profile
@@ -75,16 +74,25 @@ def run(
 def status(
     profile: str = PROFILE,
     fireworks: bool = typer.Option(False, "--fireworks", help="One row per Firework."),
-    study: str = typer.Option(None, "--study"),
+    study: str = typer.Option(None, "--study", help="Only this study's Fireworks."),
+    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
 ) -> None:
     """Table of workflows (or Fireworks) and their states, with Slurm job states.
 
     With a Slurm profile, ``--fireworks`` adds each Firework's Slurm job and its squeue state
-    (``gone`` once Slurm has forgotten the job)."""
+    (``gone`` once Slurm has forgotten the job). An empty LaunchPad exits with 1, a ``--study``
+    without Fireworks with 2."""
+    from lisflow.tables import check_format, emit
+
+    check_format(fmt)
     from lisflow.launch.local import firework_states, workflow_states
 
     prof = load_profile(profile)
     rows = firework_states(prof, study) if fireworks else workflow_states(prof)
+    if study is not None and not rows:
+        known = sorted({str(r.get("name")) for r in workflow_states(prof)})
+        raise InputError("--study", f"unknown study {study!r}: no Fireworks on the LaunchPad",
+                         allowed=", ".join(known) or "none: the LaunchPad is empty")  # fmt: skip
     if fireworks and prof.queue:
         from lisflow.launch.offline import job_ids
         from lisflow.launch.slurm import slurm_states
@@ -99,10 +107,8 @@ def status(
         {key for row in rows for key in row},
         key=lambda k: (k not in ("fw_id", "workflow", "name", "state", "fireworks"), k),
     )
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*(str(row.get(c, "")) for c in columns))
-    console.print(table)
+    emit([{c: row.get(c, "") for c in columns} for row in rows], fmt,
+         empty="no workflows on the LaunchPad (lisflow submit adds them)")
 
 
 def register(app: typer.Typer) -> None:

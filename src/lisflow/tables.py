@@ -23,8 +23,10 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 FORMATS = ("table", "csv", "json")
-#: Narrowest readable column (characters); wider cells wrap, narrower never.
+#: Narrowest column (characters) unless all its cells and its header are shorter.
 MIN_COLUMN_WIDTH = 6
+#: Width a text column keeps before columns to its right are dropped; longer cells wrap.
+KEEP_COLUMN_WIDTH = 16
 #: Width of piped (non-terminal) table output: wide, so files keep whole rows.
 PIPE_WIDTH = 240
 
@@ -98,8 +100,8 @@ def render_text(data: Any, fmt: str) -> str:
 def render_table(data: Any, width: int, title: str | None = None) -> Table:
     """A rich table of ``data`` that fits ``width`` characters.
 
-    Every shown column gets at least ``min(MIN_COLUMN_WIDTH, widest cell)`` characters and its
-    header; longer cells wrap (``fold``). Columns that do not fit are dropped from the right and
+    Every shown text column gets at least ``min(KEEP_COLUMN_WIDTH, widest cell or header)``
+    characters, numbers their full width; longer text wraps (``fold``). Columns that do not fit are dropped from the right and
     named in the caption (``--format csv`` shows them all).
     """
     from rich.table import Table
@@ -107,7 +109,7 @@ def render_table(data: Any, width: int, title: str | None = None) -> Table:
     columns, rows = records(data)
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widest = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    need = [max(1, min(MIN_COLUMN_WIDTH, w)) for w in widest]
+    need = [max(1, min(KEEP_COLUMN_WIDTH, w)) for w in widest]
     numeric = [all(_is_number(row.get(c)) for row in rows) and bool(rows) for c in columns]
     # numbers never wrap: their column needs the widest number
     need = [max(n, max((len(r[i]) for r in cells), default=1)) if numeric[i] else n

@@ -73,7 +73,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}" if 1e-3 <= abs(value) < 1e6 or value == 0 else f"{value:.3e}"
     if isinstance(value, list):
-        return " x ".join(_cell(v) for v in value)
+        return ", ".join(_cell(v) for v in value)
     return str(value)
 
 

@@ -139,7 +139,7 @@ def analyze(
     """One streaming pass over TRAJ; writes series.json, summary.json and PNG plots to --out."""
     from lisflow.analysis.base import run_analyses, save_series
     from lisflow.analysis.msd import MeanSquaredDisplacement, diffusion_coefficient
-    from lisflow.analysis.plotting import plot_series, write_series_json
+    from lisflow.analysis.plotting import MsdFit, plot_series, write_series_json
     from lisflow.analysis.trajectory import (
         ELECTRODE_SELECTION,
         SULFUR_SELECTION,
@@ -178,6 +178,7 @@ def analyze(
         "sulfur_selection": s_select or type_s or SULFUR_SELECTION,
         "ms_per_frame": {},
     }
+    fits: dict[tuple[str, str], MsdFit] = {}
     for analysis in built:
         series.update(analysis.to_series())
         summary["ms_per_frame"][analysis.name] = 1e3 * report.s_per_frame[analysis.name]
@@ -190,10 +191,14 @@ def analyze(
                 d_cm2_s, fit = diffusion_coefficient(analysis.lagtimes, msd, dim, fit_window)
                 summary[f"D_{label}_cm2_s"] = d_cm2_s
                 summary[f"D_{label}_fit"] = asdict(fit)
+                quantity = "msd" if label == analysis.msd_type else f"msd_{label}"
+                fits[(analysis.name, quantity)] = MsdFit(
+                    fit.slope, fit.intercept, tuple(fit.window), d_cm2_s
+                )
     with atomic_directory(out) as tmp:
         write_series_json(series, tmp / "series.json")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1))
-        plot_series(series, tmp)
+        plot_series(series, tmp, fits=fits)
     if calc_id is not None:
         from lisflow.db.store import ResultStore
 

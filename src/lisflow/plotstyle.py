@@ -32,8 +32,8 @@ UNIT_QUANTITIES = {
 
 
 def pretty_unit(unit: str) -> str:
-    """``Å^2`` -> ``Å²``, ``e/Å^3`` -> ``e/Å³``, ``A`` -> ``Å``; other units unchanged."""
-    unit = {"A": "Å", "A^2": "Å^2"}.get(unit, unit)
+    """``Å^2`` -> ``Å²``, ``e/Å^3`` -> ``e/Å³``, ``A^2/ps`` -> ``Å²/ps``; others unchanged."""
+    unit = re.sub(r"(?<![A-Za-z])A(?![A-Za-z])", "Å", unit)
     return unit.replace("^2", "²").replace("^3", "³").replace("^-1", "⁻¹")
 
 
@@ -55,6 +55,7 @@ def axis_label(quantity: str, unit: str | None = None) -> str:
 
 def unit_axis_label(unit: str, x: bool = False, lag: bool = False) -> str:
     """Label of an axis that carries ``unit`` only (MD series): "time (ps)", "MSD (Å²)"."""
+    unit = {"A": "Å", "A^2": "Å^2", "e/A^3": "e/Å^3"}.get(unit, unit)
     if x and unit in ("ps", "ns"):
         return axis_label("lag time" if lag else "time", unit)
     if x and unit in ("Å", "A"):

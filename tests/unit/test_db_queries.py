@@ -182,17 +182,29 @@ def test_cli_never_prints_a_password(pg_server):
     )
 
 
-def test_report_writes_grouped_bar_figures(filled, tmp_path):
+def test_report_writes_one_figure_per_query_type(filled, tmp_path):
     url, expected = filled
     result = _invoke("report", "--out", str(tmp_path / "fig"), "--db", url)
     assert result.exit_code == 0, result.output
-    assert "2 figure(s)" in result.stdout and "***" not in result.stdout
-    for name in ("adsorption_dasc.png", "band_centres_dasc.png"):
-        image = imread(tmp_path / "fig" / name)
+    with ResultStore(url) as store:
+        with_rows = [n for n, f in queries.QUERIES.items() if len(f(store))]
+        figures = report.report_figures(store)
+    assert sorted(figures) == sorted(with_rows) and {"adsorption", "bands"} <= set(figures)
+    assert f"{len(with_rows)} figure(s)" in result.stdout and "***" not in result.stdout
+    assert sorted(p.name for p in (tmp_path / "fig").iterdir()) == sorted(
+        f"{n}.png" for n in with_rows
+    )
+    for name, figure in figures.items():
+        image = imread(tmp_path / "fig" / f"{name}.png")
         assert image.ndim == 3 and image.shape[0] > 100
-    assert sorted(p.name for p in (tmp_path / "fig").iterdir()) == [
-        "adsorption_dasc.png", "band_centres_dasc.png"
-    ]  # fmt: skip
+        for ax in (a for a in figure.axes if a.get_visible()):
+            assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title(), name
+            legend = ax.get_legend()
+            assert legend is not None and [t.get_text() for t in legend.get_texts()], name
+    ads = figures["adsorption"].axes[0]
+    assert ads.get_ylabel() == "adsorption energy $E_{ads}$ (eV)" and ads.get_xlabel() == "site"
+    assert ads.get_legend().get_title().get_text() == "adsorbate"
+    assert sorted(p.get_height() for p in ads.patches) == sorted(expected.values())
     with ResultStore(url) as store:
         table = report.adsorption_table(queries.adsorption(store))
     figure = report.grouped_bars(table, "dasc", "E_ads (eV)")

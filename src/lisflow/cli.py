@@ -174,7 +174,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "query": ("lisflow.db.cli", "Print results from the database."),
     "report": (
         "lisflow.db.cli",
-        "Write PNG figures (adsorption energies, band centres) of every study.",
+        "Write one PNG per query type with data (adsorption.png, bands.png, ...) and the claims.",
     ),
     "analyze": (
         "lisflow.analysis.cli",

@@ -92,7 +92,7 @@ def report(
     out: Annotated[Path, typer.Option("--out", help="Directory for the PNG figures.")],
     db: DbOption = None,
 ) -> None:
-    """Write PNG figures (adsorption energies, band centres) of every study."""
+    """Write one PNG per query type with data (adsorption.png, bands.png, ...) and the claims."""
     from lisflow.db.report import write_report
 
     store = open_store(db)

@@ -25,6 +25,9 @@ def submit(
         help="JSON {calc_id: reference run dir}: "
         "use the replay engine (checks inputs, copies outputs).",
     ),
+    progress: bool = typer.Option(
+        None, "--progress/--no-progress", help="Progress bar on stderr (default: when a terminal)."
+    ),
 ) -> None:
     """Add each study's not-yet-done calculations to the LaunchPad as a Workflow."""
     from lisflow.spec import resolve_study
@@ -36,8 +39,11 @@ def submit(
             raise InputError("--replay", f"no such file {str(replay)!r}")
         options = {"engine": "replay", "references": json.loads(replay.read_text())}
     from lisflow.launch.local import submit as do_submit  # heavy: after the argument checks
+    from lisflow.progress import progress_bar, want_progress
 
-    for report in do_submit(files, load_profile(profile), options):
+    with progress_bar("submitting", 2 * len(files), want_progress(progress)) as step:
+        reports = do_submit(files, load_profile(profile), options, progress=step)
+    for report in reports:
         rerun = f", {len(report.rerun)} FIZZLED rerun" if report.rerun else ""
         console.print(
             f"{report.study}: {len(report.new)} new Fireworks, "

@@ -138,11 +138,14 @@ def _is_number(value: Any) -> bool:
 
 
 def table_console() -> Console:
-    """Console for tables: the terminal's width, or :data:`PIPE_WIDTH` when piped."""
+    """Console for tables: the terminal's width (or ``$COLUMNS``); :data:`PIPE_WIDTH` when piped
+    without ``$COLUMNS``."""
     from rich.console import Console
 
+    import os
+
     console = Console(highlight=False, soft_wrap=False)
-    if not console.is_terminal:
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
         console.width = max(console.width, PIPE_WIDTH)
     return console
 

@@ -94,6 +94,18 @@ def test_narrow_console_still_shows_one_whole_column():
     assert [r[0] for r in rows] == WIDE["calc_id"].tolist()
 
 
+def test_studies_table_at_columns_80():
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["studies"])
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    headers, _ = _columns_of(result.stdout)
+    assert headers[:3] == ["study", "kind", "engine"]
+    rows_csv = pd.read_csv(io.StringIO(_invoke("studies", "--format", "csv").stdout))
+    assert "dasc_adsorption" in rows_csv["study"].tolist()
+    for study in rows_csv["study"]:  # each id whole on one line (never cut or squeezed out)
+        assert any(line.startswith(f"│ {study} ") for line in result.stdout.splitlines())
+
+
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_text_formats_parse_back_exactly(fmt):
     text = render_text(WIDE, fmt)

@@ -140,9 +140,9 @@ def _is_number(value: Any) -> bool:
 def table_console() -> Console:
     """Console for tables: the terminal's width (or ``$COLUMNS``); :data:`PIPE_WIDTH` when piped
     without ``$COLUMNS``."""
-    from rich.console import Console
-
     import os
+
+    from rich.console import Console
 
     console = Console(highlight=False, soft_wrap=False)
     if not console.is_terminal and not os.environ.get("COLUMNS"):

@@ -31,6 +31,13 @@ UNIT_QUANTITIES = {
 }
 
 
+#: Names of series quantities that the generic rule (underscores to spaces) would garble.
+QUANTITY_NAMES = {
+    "n_sulfur_0_15A": "S atoms 0–15 Å above the electrode",
+    "n_clusters": "number of S clusters",
+}
+
+
 def pretty_unit(unit: str) -> str:
     """``Å^2`` -> ``Å²``, ``e/Å^3`` -> ``e/Å³``, ``A^2/ps`` -> ``Å²/ps``; others unchanged."""
     unit = re.sub(r"(?<![A-Za-z])A(?![A-Za-z])", "Å", unit)
@@ -40,7 +47,7 @@ def pretty_unit(unit: str) -> str:
 def axis_label(quantity: str, unit: str | None = None) -> str:
     """``"quantity (unit)"``; without ``unit``, one taken from the name's suffix
     (``energy_per_atom_ev`` -> ``energy per atom (eV)``). Unitless names stay as they are."""
-    name = quantity
+    name = QUANTITY_NAMES.get(quantity, quantity)
     if unit is None:
         for suffix, suffix_unit in SUFFIX_UNITS.items():
             if name.lower().endswith(suffix) and len(name) > len(suffix):

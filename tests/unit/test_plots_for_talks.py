@@ -18,7 +18,8 @@ from lisflow.plotstyle import axis_label, pretty_unit, unit_axis_label
 def test_axis_labels_carry_quantity_and_unit():
     assert axis_label("energy_ev") == "energy (eV)"
     assert axis_label("formation_energy_per_atom_ev") == "formation energy per atom (eV)"
-    assert axis_label("n_clusters", "count") == "number of clusters"
+    assert axis_label("n_clusters", "count") == "number of S clusters"
+    assert axis_label("n_sulfur_0_15A", "count") == "S atoms 0–15 Å above the electrode"
     assert axis_label("largest_size", "S atoms") == "largest size (S atoms)"
     assert unit_axis_label("ps", x=True, lag=True) == "lag time (ps)"
     assert unit_axis_label("A^2") == "mean squared displacement (Å²)"

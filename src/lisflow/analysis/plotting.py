@@ -17,7 +17,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from lisflow.analysis.base import Series  # noqa: E402
 from lisflow.fsutil import atomic_write_bytes, atomic_write_text  # noqa: E402
-from lisflow.plotstyle import axis_label, unit_axis_label  # noqa: E402
+from lisflow.plotstyle import QUANTITY_NAMES, axis_label, unit_axis_label  # noqa: E402
 
 #: Figure titles of the analyses (``analysis`` name -> title); others keep their name.
 TITLES = {
@@ -65,7 +65,7 @@ def series_figures(
             )
             for q in (quantities[i] for i in keep):
                 x, y, _, _ = series[(analysis, q)]
-                label = q.replace("_", " ")
+                label = QUANTITY_NAMES.get(q, q.replace("_", " "))
                 if analysis.startswith("msd") and q.startswith("msd"):
                     label = "MSD " + (q.removeprefix("msd_") if q != "msd" else analysis[4:])
                 (line,) = ax.plot(np.asarray(x), np.asarray(y), label=label, lw=1.2)

@@ -201,6 +201,12 @@ def test_report_writes_one_figure_per_query_type(filled, tmp_path):
             assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title(), name
             legend = ax.get_legend()
             assert legend is not None and [t.get_text() for t in legend.get_texts()], name
+    for figure in figures.values():  # no legend on top of a bar
+        figure.canvas.draw()
+        renderer = figure.canvas.get_renderer()
+        for ax in (a for a in figure.axes if a.get_visible() and a.patches):
+            box = ax.get_legend().get_window_extent(renderer)
+            assert not any(box.overlaps(p.get_window_extent(renderer)) for p in ax.patches)
     ads = figures["adsorption"].axes[0]
     assert ads.get_ylabel() == "adsorption energy $E_{ads}$ (eV)" and ads.get_xlabel() == "site"
     assert ads.get_legend().get_title().get_text() == "adsorbate"

@@ -57,7 +57,24 @@ def bars_on(axes, table: pd.DataFrame, title: str, ylabel: str, legend: str = ""
     axes.set_ylabel(ylabel)
     axes.set_title(title)
     if n_bars:
-        axes.legend(title=legend or None, fontsize="small")
+        _legend_clear_of_bars(axes, table, legend)
+
+
+def _legend_clear_of_bars(axes, table: pd.DataFrame, title: str) -> None:
+    """Legend in room made for it: below negative bars, above positive ones, else outside."""
+    values = table.to_numpy(dtype=float)
+    values = values[values == values]
+    low, high = axes.get_ylim()
+    ncol = min(len(table.columns), 3)
+    if len(values) and (values <= 0).all():
+        axes.set_ylim(low - 0.35 * (high - low), high)
+        axes.legend(title=title or None, fontsize="small", loc="lower center", ncol=ncol)
+    elif len(values) and (values >= 0).all():
+        axes.set_ylim(low, high + 0.35 * (high - low))
+        axes.legend(title=title or None, fontsize="small", loc="upper center", ncol=ncol)
+    else:
+        axes.legend(title=title or None, fontsize="small", loc="upper left",
+                    bbox_to_anchor=(1.01, 1.0))  # fmt: skip
 
 
 def adsorption_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -324,6 +341,9 @@ def claims_figure(store: ResultStore) -> Figure | None:
         if "Ti001" in best.index and mo:
             data = pd.DataFrame({"Ti(001)": best.loc["Ti001"], "best Mo_n/N-G": best.loc[mo].min()})
             data.plot.bar(ax=axes[0], rot=30)
+            low, high = axes[0].get_ylim()  # room under the (negative) bars for the legend
+            axes[0].set_ylim(low - 0.35 * (high - low), high)
+            axes[0].legend(loc="lower center", ncol=2, fontsize="small")
         dascs = [s for s in best.index if s.endswith("-N6") or s.endswith("-N4")]
         if dascs and "Li2S" in best.columns:
             best.loc[dascs, "Li2S"].plot.bar(ax=axes[1], rot=30, color="tab:green")
@@ -333,12 +353,14 @@ def claims_figure(store: ResultStore) -> Figure | None:
             ax=axes[2], rot=30, color="tab:purple"
         )
     titles = (
-        "E_ads Ti(001) vs Mo (eV)",
-        "E_ads Li2S on M-N4 / M1M2-N6 (eV)",
-        "Li2S2 E_f - lowest (meV/atom)",
+        ("Ti(001) vs best Mo centre", "adsorption energy $E_{ads}$ (eV)", "adsorbate"),
+        ("Li2S on M-N4 / M1M2-N6 sites", "$E_{ads}$(Li2S) (eV)", "site"),
+        ("Li2S2 polymorphs", "$E_f$ − lowest $E_f$ (meV/atom)", "polymorph"),
     )
-    for ax, title in zip(axes, titles, strict=True):
+    for ax, (title, ylabel, xlabel) in zip(axes, titles, strict=True):
         ax.set_title(title, fontsize="medium")
+        ax.set_ylabel(ylabel)
+        ax.set_xlabel(xlabel)
         ax.axhline(0.0, color="black", linewidth=0.8)
         if not ax.patches:
             ax.text(0.5, 0.5, "not computed", ha="center", va="center", transform=ax.transAxes)

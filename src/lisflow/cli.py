@@ -32,7 +32,17 @@ class LisflowGroup(TyperGroup):
         return LazyCommand(self, cmd_name)
 
     def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[override]
-        name, command, rest = super().resolve_command(ctx, args)
+        """The command named by ``args[0]``; a typo gets one "Did you mean" (lazy names too)."""
+        try:
+            name, command, rest = click.Group.resolve_command(self, ctx, args)
+        except click.UsageError as exc:
+            if not args or not exc.message.startswith("No such command"):
+                raise
+            from difflib import get_close_matches
+
+            matches = get_close_matches(args[0], self.list_commands(ctx), n=1)
+            hint = f" Did you mean {matches[0]!r}?" if matches else ""
+            raise click.UsageError(f"No such command {args[0]!r}.{hint}", ctx) from None
         if isinstance(command, LazyCommand):
             command = command.load()
         return name, command, rest
@@ -45,6 +55,7 @@ class LisflowGroup(TyperGroup):
         sub_group = typer.main.get_group(sub_app)
         for name, command in sub_group.commands.items():
             self.commands.setdefault(name, command)
+            _suggest_once(command)
         return self.commands[cmd_name]
 
     def invoke(self, ctx):  # type: ignore[override]
@@ -61,7 +72,7 @@ class LisflowGroup(TyperGroup):
 app = typer.Typer(
     cls=LisflowGroup,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion (typer)
     help="Declarative DFT/AIMD/MD/ML workflows for lithium-sulfur battery chemistry.",
     pretty_exceptions_show_locals=False,  # locals may hold database credentials
 )
@@ -164,7 +175,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("lisflow.db.cli", "The results database: `lisflow db version` (schema revision)."),
     "report": (
         "lisflow.db.cli",
-        "Write PNG figures (adsorption energies, band centres) of every study.",
+        "Write one PNG per query type with data (adsorption.png, bands.png, ...) and the claims.",
     ),
     "analyze": (
         "lisflow.analysis.cli",
@@ -181,6 +192,15 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "ml": ("lisflow.ml.cli", "Feature selection, XGBoost models and screening (paper 002)."),
 }
+
+
+def _suggest_once(command: click.Command) -> None:
+    """Click >= 8.4 suggests a close sub-command name itself; typer would add a second one."""
+    if isinstance(command, click.Group):
+        if hasattr(click.exceptions, "NoSuchCommand"):
+            command.suggest_commands = False  # type: ignore[attr-defined]
+        for sub in command.commands.values():
+            _suggest_once(sub)
 
 
 class LazyCommand(click.Command):

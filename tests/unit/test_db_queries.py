@@ -127,9 +127,14 @@ def test_cli_csv_and_json_give_back_the_query_exactly(filled, kind):
     url, _ = filled
     with ResultStore(url) as store:
         frame = queries.QUERIES[kind](store, study="dasc" if kind != "series" else None)
-    if kind in ("polymorphs", "scalars"):
-        assert frame.empty
     filters = ["--study", "dasc"] if kind != "series" else []
+    if kind in ("polymorphs", "scalars", "magmoms"):
+        assert frame.empty  # an empty result says so on stderr and exits with 1
+        for fmt in ("csv", "json", "table"):
+            empty = _invoke("query", kind, "--db", url, "--format", fmt, *filters)
+            assert (empty.exit_code, empty.stdout) == (1, "")
+            assert empty.stderr.startswith(f"error: no {kind} rows for study 'dasc' in ")
+        return
     as_csv = _invoke("query", kind, "--db", url, "--format", "csv", *filters)
     assert as_csv.exit_code == 0, as_csv.output
     parsed = pd.read_csv(io.StringIO(as_csv.stdout), float_precision="round_trip")
@@ -177,17 +182,35 @@ def test_cli_never_prints_a_password(pg_server):
     )
 
 
-def test_report_writes_grouped_bar_figures(filled, tmp_path):
+def test_report_writes_one_figure_per_query_type(filled, tmp_path):
     url, expected = filled
     result = _invoke("report", "--out", str(tmp_path / "fig"), "--db", url)
     assert result.exit_code == 0, result.output
-    assert "2 figure(s)" in result.stdout and "***" not in result.stdout
-    for name in ("adsorption_dasc.png", "band_centres_dasc.png"):
-        image = imread(tmp_path / "fig" / name)
+    with ResultStore(url) as store:
+        with_rows = [n for n, f in queries.QUERIES.items() if len(f(store))]
+        figures = report.report_figures(store)
+    assert sorted(figures) == sorted(with_rows) and {"adsorption", "bands"} <= set(figures)
+    assert f"{len(with_rows)} figure(s)" in result.stdout and "***" not in result.stdout
+    assert sorted(p.name for p in (tmp_path / "fig").iterdir()) == sorted(
+        f"{n}.png" for n in with_rows
+    )
+    for name, figure in figures.items():
+        image = imread(tmp_path / "fig" / f"{name}.png")
         assert image.ndim == 3 and image.shape[0] > 100
-    assert sorted(p.name for p in (tmp_path / "fig").iterdir()) == [
-        "adsorption_dasc.png", "band_centres_dasc.png"
-    ]  # fmt: skip
+        for ax in (a for a in figure.axes if a.get_visible()):
+            assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title(), name
+            legend = ax.get_legend()
+            assert legend is not None and [t.get_text() for t in legend.get_texts()], name
+    for figure in figures.values():  # no legend on top of a bar
+        figure.canvas.draw()
+        renderer = figure.canvas.get_renderer()
+        for ax in (a for a in figure.axes if a.get_visible() and a.patches):
+            box = ax.get_legend().get_window_extent(renderer)
+            assert not any(box.overlaps(p.get_window_extent(renderer)) for p in ax.patches)
+    ads = figures["adsorption"].axes[0]
+    assert ads.get_ylabel() == "adsorption energy $E_{ads}$ (eV)" and ads.get_xlabel() == "site"
+    assert ads.get_legend().get_title().get_text() == "adsorbate"
+    assert sorted(p.get_height() for p in ads.patches) == sorted(expected.values())
     with ResultStore(url) as store:
         table = report.adsorption_table(queries.adsorption(store))
     figure = report.grouped_bars(table, "dasc", "E_ads (eV)")

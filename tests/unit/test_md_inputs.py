@@ -132,7 +132,7 @@ def test_cli_md_info_and_pack(tmp_path):
     runner = CliRunner()
     info = runner.invoke(app, ["md-info", str(WORKFLOWS_DIR / "electrolyte_md.yaml")])
     assert info.exit_code == 0, info.output
-    for text in ("bulk_n30", "2.51", "5.28", "17.93", "33660"):
+    for text in ("bulk_n30", "2.506", "5.276", "17.932", "33660"):
         assert text in info.output
     out = tmp_path / "packed"
     spec = str(WORKFLOWS_DIR / "electrolyte_md.yaml")

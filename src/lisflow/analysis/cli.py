@@ -8,33 +8,40 @@ from pathlib import Path
 
 import numpy as np
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from lisflow.analysis import experiment as ex
 from lisflow.errors import InputError
 
-console = Console(highlight=False)
 experiment_app = typer.Typer(
     no_args_is_help=True, help="Analyse in-situ experiment data (paper 000)."
 )
 
 CSV_OPTION = typer.Option(..., "--csv", help="CSV file with a header row.")
-FORMAT_OPTION = typer.Option("table", "--format", help="table or json.")
+FORMAT_OPTION = typer.Option("table", "--format", help="table, csv or json.")
 
 
 def _emit(title: str, values: dict[str, object], fmt: str) -> None:
+    """One result: a quantity/value table, a one-row CSV, or one JSON object (full precision)."""
+    from lisflow.tables import check_format, emit
+
+    check_format(fmt)
     if fmt == "json":
-        console.print_json(json.dumps(values))
-    elif fmt == "table":
-        table = Table(title=title)
-        table.add_column("quantity")
-        table.add_column("value", justify="right")
-        for key, value in values.items():
-            table.add_row(key, f"{value:.6g}" if isinstance(value, float) else str(value))
-        console.print(table)
+        typer.echo(json.dumps(values, indent=1))
+    elif fmt == "csv":
+        emit([values], fmt)
     else:
-        raise InputError("format", f"unknown value {fmt!r}", "table, json")
+        emit([{"quantity": k, "value": v} for k, v in values.items()], fmt, title=title)
+
+
+def _flat(values: dict, prefix: str = "") -> dict[str, object]:
+    """Nested summary keys joined with dots (``D_xyz_fit.window``), for table and CSV."""
+    flat: dict[str, object] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat |= _flat(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 @experiment_app.command("stokes")
@@ -119,6 +126,9 @@ def analyze(
         None, help="MSD fit window 'start_ps,end_ps' (default: 10–50 % of lags)."
     ),
     progress: bool = typer.Option(True, help="Show a progress bar."),
+    fmt: str = typer.Option(
+        "table", "--format", help="Summary as table, csv or json (summary.json: always JSON)."
+    ),
     calc_id: str = typer.Option(
         None, "--calc-id", help="Also store the series under this calculation."
     ),
@@ -129,7 +139,7 @@ def analyze(
     """One streaming pass over TRAJ; writes series.json, summary.json and PNG plots to --out."""
     from lisflow.analysis.base import run_analyses, save_series
     from lisflow.analysis.msd import MeanSquaredDisplacement, diffusion_coefficient
-    from lisflow.analysis.plotting import plot_series, write_series_json
+    from lisflow.analysis.plotting import MsdFit, plot_series, write_series_json
     from lisflow.analysis.trajectory import (
         ELECTRODE_SELECTION,
         SULFUR_SELECTION,
@@ -138,7 +148,9 @@ def analyze(
     )
     from lisflow.analysis.window import AnalysisWindow
     from lisflow.fsutil import atomic_directory
+    from lisflow.tables import check_format
 
+    check_format(fmt)
     if step < 1:
         raise InputError("step", f"{step}", ">= 1")
     universe = load_universe(trajectory, topology, dt_ps=dt_ps)
@@ -166,6 +178,7 @@ def analyze(
         "sulfur_selection": s_select or type_s or SULFUR_SELECTION,
         "ms_per_frame": {},
     }
+    fits: dict[tuple[str, str], MsdFit] = {}
     for analysis in built:
         series.update(analysis.to_series())
         summary["ms_per_frame"][analysis.name] = 1e3 * report.s_per_frame[analysis.name]
@@ -178,16 +191,23 @@ def analyze(
                 d_cm2_s, fit = diffusion_coefficient(analysis.lagtimes, msd, dim, fit_window)
                 summary[f"D_{label}_cm2_s"] = d_cm2_s
                 summary[f"D_{label}_fit"] = asdict(fit)
+                quantity = "msd" if label == analysis.msd_type else f"msd_{label}"
+                fits[(analysis.name, quantity)] = MsdFit(
+                    fit.slope, fit.intercept, tuple(fit.window), d_cm2_s
+                )
     with atomic_directory(out) as tmp:
         write_series_json(series, tmp / "series.json")
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1))
-        plot_series(series, tmp)
+        plot_series(series, tmp, fits=fits)
     if calc_id is not None:
         from lisflow.db.store import ResultStore
 
         with ResultStore(db) as store:
             summary["stored_points"] = save_series(store, calc_id, series)
-    console.print(json.dumps(summary, indent=1))
+    if fmt == "json":
+        typer.echo(json.dumps(summary, indent=1))
+    else:
+        _emit("summary", _flat(summary), fmt)
 
 
 def selections_from_types(topology: Path) -> tuple[str | None, str | None]:

@@ -3,30 +3,22 @@
 ``--db`` takes a SQLAlchemy URL (default: ``$LISFLOW_DB_URL``, else
 ``sqlite:///$LISFLOW_HOME/results.sqlite``); it is only ever printed with the password masked.
 ``--format table`` rounds floats to 3 decimals for reading; ``csv`` and ``json`` are complete
-and keep full precision.
+and keep full precision (rendering: :mod:`lisflow.tables`). No rows: exit code 1; a
+``--study`` the database does not know: exit code 2.
 """
 
 from __future__ import annotations
 
-import json
-import math
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from lisflow.db import queries
 from lisflow.db.store import ResultStore, mask_url, resolve_url
 from lisflow.errors import InputError, LisflowError
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-FORMATS = ("table", "csv", "json")
+from lisflow.tables import FORMATS, check_format, emit
 
 DbOption = Annotated[
     str | None,
@@ -59,47 +51,6 @@ def open_store(db: str | None) -> ResultStore:
         raise LisflowError(f"cannot open database {mask_url(url)}: {reason}") from None
 
 
-def _cell(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds")
-    return str(value)
-
-
-def _json_value(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if hasattr(value, "item"):  # numpy scalar
-        return value.item()
-    return value
-
-
-def render(frame: pd.DataFrame, fmt: str) -> str | Table:
-    """``frame`` as CSV or JSON text, or as a rich table (floats to 3 decimals)."""
-    if fmt == "csv":
-        return frame.to_csv(index=False)
-    if fmt == "json":
-        records = [
-            {k: _json_value(v) for k, v in row.items()}
-            for row in frame.astype(object).to_dict(orient="records")
-        ]
-        return json.dumps(records, indent=1) + "\n"
-    import pandas as pd
-
-    table = Table(show_lines=False)
-    for column in frame.columns:
-        numeric = pd.api.types.is_numeric_dtype(frame[column])
-        table.add_column(column, justify="right" if numeric else "left", no_wrap=numeric)
-    for row in frame.astype(object).itertuples(index=False):
-        table.add_row(*(_cell(v) for v in row))
-    return table
-
-
 def _make_query_command(name: str):
     function = queries.QUERIES[name]
 
@@ -109,33 +60,39 @@ def _make_query_command(name: str):
         adsorbate: Annotated[str | None, typer.Option(help="Only this adsorbate.")] = None,
         engine: Annotated[str | None, typer.Option(help="Only this engine.")] = None,
         db: DbOption = None,
-        fmt: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+        fmt: Annotated[str, typer.Option("--format", help=", ".join(FORMATS) + ".")] = "table",
     ) -> None:
-        if fmt not in FORMATS:
-            raise InputError("--format", f"unknown format {fmt!r}", allowed=", ".join(FORMATS))
+        check_format(fmt)
         store = open_store(db)
         try:
             frame = function(store, study=study, site=site, adsorbate=adsorbate, engine=engine)
+            if not len(frame) and study is not None:
+                check_study(store, study)
         finally:
             store.close()
-        output = render(frame, fmt)
-        if isinstance(output, str):
-            typer.echo(output, nl=False)
-        else:
-            console = Console(highlight=False, soft_wrap=False)
-            if not console.is_terminal:
-                console.width = max(console.width, 240)
-            console.print(output)
+        filters = ", ".join(f"{k} {v!r}" for k, v in
+                            (("study", study), ("site", site), ("adsorbate", adsorbate),
+                             ("engine", engine)) if v is not None)  # fmt: skip
+        emit(frame, fmt, empty=f"no {name} rows" + (f" for {filters}" if filters else "")
+             + f" in {store.display_url}")  # fmt: skip
 
     command.__doc__ = (function.__doc__ or "").splitlines()[0]
     return command
+
+
+def check_study(store: ResultStore, study: str) -> None:
+    """``InputError`` (exit code 2) when no calculation of the database belongs to ``study``."""
+    known = sorted(set(queries.calculations(store)["study"].dropna()))
+    if study not in known:
+        raise InputError("--study", f"unknown study {study!r} in {store.display_url}",
+                         allowed=", ".join(known) or "none: the database is empty")  # fmt: skip
 
 
 def report(
     out: Annotated[Path, typer.Option("--out", help="Directory for the PNG figures.")],
     db: DbOption = None,
 ) -> None:
-    """Write PNG figures (adsorption energies, band centres) of every study."""
+    """Write one PNG per query type with data (adsorption.png, bands.png, ...) and the claims."""
     from lisflow.db.report import write_report
 
     store = open_store(db)

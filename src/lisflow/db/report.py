@@ -1,8 +1,16 @@
 """PNG figures of the results database (matplotlib, Agg back end), written atomically.
 
-- ``adsorption_<study>.png``: adsorption energy (eV) per site, one bar per adsorbate.
-- ``band_centres_<study>.png``: band centres (eV relative to E_F) per site, one bar per
-  element and orbital (spin ``total`` rows; otherwise the mean of the up and down channels).
+One PNG per query type with data (``<query>.png``, one panel per study):
+
+- ``adsorption.png``: adsorption energy (eV) per site, one bar per adsorbate;
+- ``bands.png``: band centres (eV relative to E_F) per site, one bar per element and orbital
+  (spin ``total`` rows; otherwise the mean of the up and down channels);
+- ``charges.png``: mean Bader net charge (e) per element; ``magmoms.png``: mean magnetic
+  moment (μB) per element; ``icohp.png``: ICOHP (eV) per bond label;
+- ``polymorphs.png``: formation energy (eV/atom) per polymorph, one bar per engine;
+- ``series.png``: MD analysis series (one panel per analysis and unit);
+- ``scalars.png``: scalar MD results per calculation (one panel per unit);
+- ``calculations.png``: number of calculations per study and state.
 - ``claims.csv`` / ``claims.png``: the papers' three qualitative claims next to the computed
   numbers (Ti(001) vs Mo; FeCo strongest among DASCs; P4_2/mnm Li2S2 lowest E_f).
 """
@@ -10,7 +18,6 @@
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
 import matplotlib
@@ -29,6 +36,15 @@ def grouped_bars(table: pd.DataFrame, title: str, ylabel: str, legend: str = "")
     """Grouped bar chart of ``table`` (index: x groups, columns: bars; NaN = no bar)."""
     n_groups, n_bars = table.shape
     figure, axes = plt.subplots(figsize=(max(4.0, 1.2 * n_groups * max(n_bars, 1) ** 0.5 + 2), 4))
+    bars_on(axes, table, title, ylabel, legend)
+    figure.tight_layout()
+    return figure
+
+
+def bars_on(axes, table: pd.DataFrame, title: str, ylabel: str, legend: str = "",
+            xlabel: str = "site") -> None:  # fmt: skip
+    """Draw ``table`` as grouped bars on ``axes`` (x: index, one bar per column; NaN: none)."""
+    n_groups, n_bars = table.shape
     width = 0.8 / max(n_bars, 1)
     for j, column in enumerate(table.columns):
         xs = [i - 0.4 + width * (j + 0.5) for i in range(n_groups)]
@@ -37,12 +53,28 @@ def grouped_bars(table: pd.DataFrame, title: str, ylabel: str, legend: str = "")
         axes.bar([xs[k] for k in keep], values[keep], width=width, label=str(column))
     axes.set_xticks(range(n_groups), [str(i) for i in table.index], rotation=30, ha="right")
     axes.axhline(0.0, color="black", linewidth=0.8)
+    axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
     axes.set_title(title)
     if n_bars:
-        axes.legend(title=legend or None, fontsize="small")
-    figure.tight_layout()
-    return figure
+        _legend_clear_of_bars(axes, table, legend)
+
+
+def _legend_clear_of_bars(axes, table: pd.DataFrame, title: str) -> None:
+    """Legend in room made for it: below negative bars, above positive ones, else outside."""
+    values = table.to_numpy(dtype=float)
+    values = values[values == values]
+    low, high = axes.get_ylim()
+    ncol = min(len(table.columns), 3)
+    if len(values) and (values <= 0).all():
+        axes.set_ylim(low - 0.35 * (high - low), high)
+        axes.legend(title=title or None, fontsize="small", loc="lower center", ncol=ncol)
+    elif len(values) and (values >= 0).all():
+        axes.set_ylim(low, high + 0.35 * (high - low))
+        axes.legend(title=title or None, fontsize="small", loc="upper center", ncol=ncol)
+    else:
+        axes.legend(title=title or None, fontsize="small", loc="upper left",
+                    bbox_to_anchor=(1.01, 1.0))  # fmt: skip
 
 
 def adsorption_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -67,10 +99,6 @@ def band_table(frame: pd.DataFrame) -> pd.DataFrame:
     return data.pivot_table(index="where", columns="band", values="centre_ev", aggfunc="mean")
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "all"
-
-
 def _save(figure: Figure, path: Path) -> Path:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=120)
@@ -78,20 +106,116 @@ def _save(figure: Figure, path: Path) -> Path:
     return atomic_write_bytes(path, buffer.getvalue())
 
 
+def _where(frame: pd.DataFrame) -> pd.Series:
+    """Row label of a calculation: its site (+adsorbate), else its calc_id."""
+    site = frame["site"].fillna(frame["calc_id"])
+    return site.where(frame["adsorbate"].isna(), site + "+" + frame["adsorbate"].fillna(""))
+
+
+#: Query -> (pivot of one study's rows, y label, legend title, x label).
+PANELS = {
+    "adsorption": (adsorption_table, "adsorption energy $E_{ads}$ (eV)", "adsorbate", "site"),
+    "bands": (band_table, "band centre − $E_F$ (eV)", "band", "site"),
+    "charges": (
+        lambda f: f.assign(where=_where(f)).pivot_table(
+            index="where", columns="element", values="net_charge", aggfunc="mean"),
+        "mean Bader net charge (e)", "element", "calculation",
+    ),
+    "magmoms": (
+        lambda f: f.assign(where=_where(f)).pivot_table(
+            index="where", columns="element", values="moment_mub", aggfunc="mean"),
+        "mean magnetic moment ($\\mu_B$)", "element", "calculation",
+    ),
+    "icohp": (
+        lambda f: f.assign(where=_where(f)).pivot_table(
+            index="label", columns="where", values="icohp_ev", aggfunc="mean"),
+        "ICOHP (eV)", "calculation", "bond",
+    ),
+    "polymorphs": (
+        lambda f: f.pivot_table(index="polymorph", columns="engine",
+                                values="formation_energy_per_atom_ev", aggfunc="min"),
+        "formation energy (eV/atom)", "engine", "polymorph",
+    ),
+    "calculations": (
+        lambda f: f.pivot_table(index="study", columns="state", values="calc_id",
+                                aggfunc="count"),
+        "calculations", "state", "study",
+    ),
+}  # fmt: skip
+
+
+def _panel_grid(n: int, width: float = 6.4, height: float = 3.8):
+    columns = min(n, 2)
+    rows = -(-n // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows),
+                                squeeze=False)  # fmt: skip
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return figure, list(axes.flat[:n])
+
+
+def query_figure(name: str, frame: pd.DataFrame) -> Figure | None:
+    """The figure of one query's rows (one panel per study); ``None`` without rows."""
+    if not len(frame):
+        return None
+    if name == "series":
+        return _series_figure(frame)
+    if name == "scalars":
+        return _scalars_figure(frame)
+    pivot, ylabel, legend, xlabel = PANELS[name]
+    groups = [("all studies", frame)] if name == "calculations" else list(
+        frame.groupby("study", sort=True))  # fmt: skip
+    figure, axes = _panel_grid(len(groups))
+    for ax, (study, rows) in zip(axes, groups, strict=True):
+        bars_on(ax, pivot(rows), str(study), ylabel, legend, xlabel)
+    figure.tight_layout()
+    return figure
+
+
+def _series_figure(frame: pd.DataFrame) -> Figure:
+    from lisflow.plotstyle import unit_axis_label
+
+    panels = list(frame.groupby(["analysis", "y_unit"], sort=True))[:6]
+    figure, axes = _panel_grid(len(panels))
+    for ax, ((analysis, y_unit), rows) in zip(axes, panels, strict=True):
+        for (calc_id, quantity), line in rows.groupby(["calc_id", "quantity"], sort=True):
+            ax.plot(line["x"], line["y"], lw=1.2, label=f"{calc_id}: {quantity}")
+        x_unit = str(rows["x_unit"].iloc[0])
+        ax.set_xlabel(unit_axis_label(x_unit, x=True, lag=str(analysis).startswith("msd")))
+        ax.set_ylabel(unit_axis_label(str(y_unit)))
+        ax.set_title(str(analysis))
+        ax.legend(fontsize="x-small")
+    figure.tight_layout()
+    return figure
+
+
+def _scalars_figure(frame: pd.DataFrame) -> Figure:
+    from lisflow.plotstyle import axis_label
+
+    panels = list(frame.groupby("unit", sort=True))
+    figure, axes = _panel_grid(len(panels))
+    for ax, (unit, rows) in zip(axes, panels, strict=True):
+        table = rows.pivot_table(index="calc_id", columns="name", values="value", aggfunc="mean")
+        bars_on(ax, table, "scalar MD results", axis_label("value", str(unit)),
+                "quantity", "calculation")  # fmt: skip
+    figure.tight_layout()
+    return figure
+
+
+def report_figures(store: ResultStore) -> dict[str, Figure]:
+    """``{query name: figure}`` for every query of ``queries.QUERIES`` that has rows."""
+    figures = {}
+    for name, function in queries.QUERIES.items():
+        figure = query_figure(name, function(store))
+        if figure is not None:
+            figures[name] = figure
+    return figures
+
+
 def write_report(store: ResultStore, out_dir: str | Path) -> list[Path]:
-    """Write the PNG figures of every study with data into ``out_dir``; returns their paths."""
+    """Write ``<query>.png`` for every query with rows (and the claims) into ``out_dir``."""
     out = Path(out_dir)
-    written: list[Path] = []
-    ads = queries.adsorption(store)
-    for study, frame in ads.groupby("study", sort=True):
-        figure = grouped_bars(
-            adsorption_table(frame), str(study), "adsorption energy (eV)", "adsorbate"
-        )
-        written.append(_save(figure, out / f"adsorption_{_slug(study)}.png"))
-    bands = queries.bands(store)
-    for study, frame in bands.groupby("study", sort=True):
-        figure = grouped_bars(band_table(frame), str(study), "band centre − E_F (eV)", "band")
-        written.append(_save(figure, out / f"band_centres_{_slug(study)}.png"))
+    written = [_save(figure, out / f"{name}.png") for name, figure in report_figures(store).items()]
     if len(claims_table(store)):
         write_claims(store, out)
         written += [out / "claims.csv", out / "claims.png"]
@@ -217,6 +341,9 @@ def claims_figure(store: ResultStore) -> Figure | None:
         if "Ti001" in best.index and mo:
             data = pd.DataFrame({"Ti(001)": best.loc["Ti001"], "best Mo_n/N-G": best.loc[mo].min()})
             data.plot.bar(ax=axes[0], rot=30)
+            low, high = axes[0].get_ylim()  # room under the (negative) bars for the legend
+            axes[0].set_ylim(low - 0.35 * (high - low), high)
+            axes[0].legend(loc="lower center", ncol=2, fontsize="small")
         dascs = [s for s in best.index if s.endswith("-N6") or s.endswith("-N4")]
         if dascs and "Li2S" in best.columns:
             best.loc[dascs, "Li2S"].plot.bar(ax=axes[1], rot=30, color="tab:green")
@@ -226,12 +353,14 @@ def claims_figure(store: ResultStore) -> Figure | None:
             ax=axes[2], rot=30, color="tab:purple"
         )
     titles = (
-        "E_ads Ti(001) vs Mo (eV)",
-        "E_ads Li2S on M-N4 / M1M2-N6 (eV)",
-        "Li2S2 E_f - lowest (meV/atom)",
+        ("Ti(001) vs best Mo centre", "adsorption energy $E_{ads}$ (eV)", "adsorbate"),
+        ("Li2S on M-N4 / M1M2-N6 sites", "$E_{ads}$(Li2S) (eV)", "site"),
+        ("Li2S2 polymorphs", "$E_f$ − lowest $E_f$ (meV/atom)", "polymorph"),
     )
-    for ax, title in zip(axes, titles, strict=True):
+    for ax, (title, ylabel, xlabel) in zip(axes, titles, strict=True):
         ax.set_title(title, fontsize="medium")
+        ax.set_ylabel(ylabel)
+        ax.set_xlabel(xlabel)
         ax.axhline(0.0, color="black", linewidth=0.8)
         if not ax.patches:
             ax.text(0.5, 0.5, "not computed", ha="center", va="center", transform=ax.transAxes)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from lisflow.errors import InputError
 
@@ -59,39 +58,28 @@ def register(app: typer.Typer) -> None:
     def md_info(
         spec: Path = typer.Argument(..., help="MD study file (workflows/*_md.yaml)"),
         scale: float = typer.Option(None, "--scale", help="shrink counts and area (0 < S <= 1)"),
+        fmt: str = typer.Option("table", "--format", help="table, csv or json."),
     ) -> None:
         """Counts, Li2S6 wt%, atoms, net charge and box of every system of an MD study."""
+        from lisflow.tables import check_format, emit
+
+        check_format(fmt)
         from lisflow.spec.md import load_md_study
         from lisflow.structures.md_boxes import build_system, li2s6_weight_percent
         from lisflow.workflows.plan_md import plan_md
 
-        table = Table(
-            "system",
-            "Li2S6",
-            "LiTFSI",
-            "DOL",
-            "DME",
-            "wt% Li2S6",
-            "atoms",
-            "charge (e)",
-            "box (A)",
-            "electrode",
-        )
+        rows = []
         for calc in plan_md(load_md_study(spec, scale=scale)):
             box = build_system(calc.params["system"])
             c = box.counts
-            table.add_row(
-                calc.name,
-                str(c["Li2S6"]),
-                str(c["LiTFSI"]),
-                str(c["DOL"]),
-                str(c["DME"]),
-                f"{li2s6_weight_percent(c):.2f}",
-                str(box.n_atoms),
-                f"{box.total_charge:+.1e}",
-                " x ".join(f"{v:.3f}" for v in box.box),
-                "-"
-                if box.electrode is None
+            rows.append({
+                "system": calc.name,
+                **{name: int(c[name]) for name in ("Li2S6", "LiTFSI", "DOL", "DME")},
+                "wt% Li2S6": float(li2s6_weight_percent(c)),
+                "atoms": int(box.n_atoms),
+                "charge (e)": float(box.total_charge),
+                "box (A)": [float(v) for v in box.box],
+                "electrode": None if box.electrode is None
                 else box.electrode.composition.formula.replace(" ", ""),
-            )
-        console.print(table)
+            })  # fmt: skip
+        emit(rows, fmt, empty=f"no systems in {spec}")

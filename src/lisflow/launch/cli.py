@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from lisflow.errors import InputError
 from lisflow.launch.profiles import load_profile
@@ -26,6 +25,9 @@ def submit(
         help="JSON {calc_id: reference run dir}: "
         "use the replay engine (checks inputs, copies outputs).",
     ),
+    progress: bool = typer.Option(
+        None, "--progress/--no-progress", help="Progress bar on stderr (default: when a terminal)."
+    ),
 ) -> None:
     """Add each study's not-yet-done calculations to the LaunchPad as a Workflow."""
     from lisflow.spec import resolve_study
@@ -37,8 +39,11 @@ def submit(
             raise InputError("--replay", f"no such file {str(replay)!r}")
         options = {"engine": "replay", "references": json.loads(replay.read_text())}
     from lisflow.launch.local import submit as do_submit  # heavy: after the argument checks
+    from lisflow.progress import progress_bar, want_progress
 
-    for report in do_submit(files, load_profile(profile), options):
+    with progress_bar("submitting", 2 * len(files), want_progress(progress)) as step:
+        reports = do_submit(files, load_profile(profile), options, progress=step)
+    for report in reports:
         rerun = f", {len(report.rerun)} FIZZLED rerun" if report.rerun else ""
         console.print(
             f"{report.study}: {len(report.new)} new Fireworks, "
@@ -75,16 +80,25 @@ def run(
 def status(
     profile: str = PROFILE,
     fireworks: bool = typer.Option(False, "--fireworks", help="One row per Firework."),
-    study: str = typer.Option(None, "--study"),
+    study: str = typer.Option(None, "--study", help="Only this study's Fireworks."),
+    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
 ) -> None:
     """Table of workflows (or Fireworks) and their states, with Slurm job states.
 
     With a Slurm profile, ``--fireworks`` adds each Firework's Slurm job and its squeue state
-    (``gone`` once Slurm has forgotten the job)."""
+    (``gone`` once Slurm has forgotten the job). An empty LaunchPad exits with 1, a ``--study``
+    without Fireworks with 2."""
+    from lisflow.tables import check_format, emit
+
+    check_format(fmt)
     from lisflow.launch.local import firework_states, workflow_states
 
     prof = load_profile(profile)
     rows = firework_states(prof, study) if fireworks else workflow_states(prof)
+    if study is not None and not rows:
+        known = sorted({str(r.get("name")) for r in workflow_states(prof)})
+        raise InputError("--study", f"unknown study {study!r}: no Fireworks on the LaunchPad",
+                         allowed=", ".join(known) or "none: the LaunchPad is empty")  # fmt: skip
     if fireworks and prof.queue:
         from lisflow.launch.offline import job_ids
         from lisflow.launch.slurm import slurm_states
@@ -99,10 +113,8 @@ def status(
         {key for row in rows for key in row},
         key=lambda k: (k not in ("fw_id", "workflow", "name", "state", "fireworks"), k),
     )
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*(str(row.get(c, "")) for c in columns))
-    console.print(table)
+    emit([{c: row.get(c, "") for c in columns} for row in rows], fmt,
+         empty="no workflows on the LaunchPad (lisflow submit adds them)")
 
 
 def register(app: typer.Typer) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,9 +70,15 @@ def fizzled_fireworks(lpad, study: str) -> dict[str, int]:
 
 
 def submit(
-    spec_files: list[Path], profile: Profile, engine_options: dict | None = None
+    spec_files: list[Path],
+    profile: Profile,
+    engine_options: dict | None = None,
+    progress: Callable[..., None] | None = None,
 ) -> list[BuildReport]:
     """Add each study's Workflow of not-yet-done calculations; returns what was added/skipped.
+
+    ``progress(text)`` is called after each study's workflow is built and after it is added
+    (two steps per study).
 
     A calculation whose Firework FIZZLED earlier is not added again: the original Firework
     is updated (current inputs) and rerun (``LaunchPad.rerun_fw``), so the Fireworks that
@@ -98,6 +105,8 @@ def submit(
                 rerun=set(fizzled),
             )
             built.append((wf, report, fizzled))
+            if progress is not None:
+                progress(f"built {spec.study}")
         for wf, report, fizzled in built:
             for name, fw in report.rerun.items():
                 fw_id = fizzled[name]
@@ -119,6 +128,8 @@ def submit(
                     lpad.update_spec([fw_id], {"_lisflow_fw_id": fw_id})
                 save(lpad)
             reports.append(report)
+            if progress is not None:
+                progress(f"added {report.study}")
     return reports
 
 

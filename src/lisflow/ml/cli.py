@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from lisflow.errors import InputError
+from lisflow.progress import want_progress
 
 ml_app = typer.Typer(
     no_args_is_help=True, help="Feature selection, XGBoost models and screening (paper 002)."
@@ -75,15 +76,23 @@ def _fit(
     ensemble: int = 8,
     repeats: int = 1,
     baselines=BASELINE_NAMES,
+    progress: bool = False,
 ):
     from lisflow.ml.pipeline import fit_pipeline
+    from lisflow.progress import progress_bar
 
     config = _config(seed, estimators)
     allowed = _final_allowed(list(data.x.columns), list(final_groups))
-    return fit_pipeline(
-        data.x, data.y, data.target, config, folds, allowed, ensemble, repeats, jobs,
-        tuple(baselines),
-    )  # fmt: skip
+    with progress_bar("nested CV", folds * repeats + 1, progress) as step:
+        return fit_pipeline(
+            data.x, data.y, data.target, config, folds, allowed, ensemble, repeats, jobs,
+            tuple(baselines), progress=step,
+        )  # fmt: skip
+
+
+PROGRESS_OPTION = typer.Option(
+    None, "--progress/--no-progress", help="Progress bar on stderr (default: when a terminal)."
+)
 
 
 def _baselines(names: list[str]) -> tuple[str, ...]:
@@ -136,6 +145,7 @@ def fit_command(
     baseline: list[str] = typer.Option(
         [], "--baseline", help="Baselines: rf, xgb_default, linear (default all), none."
     ),
+    progress: bool | None = PROGRESS_OPTION,
 ) -> None:
     """Stages (filter → wrapper → embedded → final) and baselines (RF, XGBoost, ridge) in one
     nested CV; the final model is the inner-CV choice on its stable feature set."""
@@ -154,6 +164,7 @@ def fit_command(
     result = _fit(
         data, seed=seed, folds=folds, estimators=estimators, jobs=jobs,
         final_groups=final_groups, ensemble=ensemble, repeats=repeats, baselines=baselines,
+        progress=want_progress(progress),
     )  # fmt: skip
     write_fit(result, data.x, out, known_sites=data.sites, encoding=data.encoding)
     typer.echo(format_stage_table(result.stage_table))
@@ -212,6 +223,7 @@ def screen_command(
     seed: int = typer.Option(0, "--seed"),
     folds: int = typer.Option(5, "--folds"),
     estimators: int = typer.Option(50, "--estimators"),
+    progress: bool | None = PROGRESS_OPTION,
 ) -> None:
     """Rank candidates and write the next round: every SASC/DASC (3d/4d/5d), or trimetallic
     sites, for a model on site features; a candidate table or the unseen category combinations
@@ -232,7 +244,8 @@ def screen_command(
             "encoding", {})  # fmt: skip
     else:
         data = _training_data(table, target, drop=drop, categorical=categorical, folds=folds)
-        predictor = _fit(data, seed=seed, folds=folds, estimators=estimators)
+        predictor = _fit(data, seed=seed, folds=folds, estimators=estimators,
+                         progress=want_progress(progress))  # fmt: skip
         known, target_name, encoding = data.sites, predictor.target, data.encoding
     from lisflow.fsutil import atomic_write_text
     from lisflow.ml.screen import (

@@ -63,19 +63,29 @@ def _save_png(fig, path: Path) -> None:
     path.write_bytes(buffer.getvalue())
 
 
-def _stage_plot(table: pd.DataFrame, path: Path) -> None:
+def stage_figure(table: pd.DataFrame):
+    """R² (nested CV) per candidate with ±std error bars; features kept written above the
+    error bar (never on it)."""
     colours = {"stage": "#4477aa", "baseline": "#bbbbbb", "inner-CV choice": "#ee6677"}
-    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
     ax.bar(table["candidate"], table["r2_mean"], yerr=table["r2_std"], capsize=4,
            color=[colours[k] for k in table["kind"]])  # fmt: skip
-    for i, row in enumerate(table.itertuples()):
+    tops = [max(m + (s if s == s else 0.0), 0.0) for m, s in zip(table["r2_mean"], table["r2_std"], strict=True)]
+    pad = 0.03 * max(max(tops, default=1.0), 0.1)
+    for i, (row, top) in enumerate(zip(table.itertuples(), tops, strict=True)):
         label = f"{row.features_kept}" + (" (skip)" if row.skipped_folds else "")
-        ax.annotate(label, (i, max(row.r2_mean, 0)), ha="center", va="bottom", fontsize=7)
+        ax.annotate(label, (i, top + pad), ha="center", va="bottom", fontsize=7)
+    ax.set_ylim(top=max(max(tops, default=1.0) * 1.15 + pad, 0.1))
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours.values()]
+    ax.legend(handles, list(colours), fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_ylabel("R² (nested CV, mean ± std)")
-    ax.set_xlabel("candidate (blue: stages, grey: baselines, red: inner-CV choice)")
+    ax.set_xlabel("candidate model (number: features kept)")
     ax.tick_params(axis="x", rotation=30)
-    ax.set_title("features kept above bars")
-    _save_png(fig, path)
+    return fig
+
+
+def _stage_plot(table: pd.DataFrame, path: Path) -> None:
+    _save_png(stage_figure(table), path)
 
 
 def _stability_plot(table: pd.DataFrame, n_selections: int, path: Path) -> None:
@@ -91,15 +101,30 @@ def _stability_plot(table: pd.DataFrame, n_selections: int, path: Path) -> None:
     _save_png(fig, path)
 
 
+def parity_figure(pred: pd.DataFrame, target: str):
+    """Out-of-fold prediction against reference, one colour per outer fold; R² and MAE of all
+    out-of-fold rows in the legend; axes "target (unit)"."""
+    from lisflow.plotstyle import axis_label
+
+    y, p = pred["y_true"].to_numpy(float), pred["y_pred"].to_numpy(float)
+    r2 = 1.0 - float(np.sum((y - p) ** 2)) / float(np.sum((y - y.mean()) ** 2))
+    mae = float(np.mean(np.abs(y - p)))
+    fig, ax = plt.subplots(figsize=(4.6, 4.6))
+    for fold, rows in pred.groupby("fold", sort=True):
+        ax.scatter(rows["y_true"], rows["y_pred"], s=14, alpha=0.8, label=f"fold {fold}")
+    lo, hi = float(min(y.min(), p.min())), float(max(y.max(), p.max()))
+    label = axis_label(target)
+    unit = label[label.rfind("(") + 1 : -1] if label.endswith(")") else ""
+    ax.plot([lo, hi], [lo, hi], "k--", lw=1, label=f"y = x; R² = {r2:.3f}, MAE = {mae:.3g} {unit}")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_xlabel(f"reference {label}")
+    ax.set_ylabel(f"predicted {label} (out-of-fold)")
+    ax.legend(fontsize=7, loc="upper left")
+    return fig
+
+
 def _parity_plot(pred: pd.DataFrame, target: str, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(4, 4))
-    ax.scatter(pred["y_true"], pred["y_pred"], s=12, c=pred["fold"], cmap="viridis")
-    lo = float(min(pred["y_true"].min(), pred["y_pred"].min()))
-    hi = float(max(pred["y_true"].max(), pred["y_pred"].max()))
-    ax.plot([lo, hi], [lo, hi], "k--", lw=1)
-    ax.set_xlabel(f"{target} (reference)")
-    ax.set_ylabel(f"{target} (out-of-fold prediction)")
-    _save_png(fig, path)
+    _save_png(parity_figure(pred, target), path)
 
 
 def _importance_plot(table: pd.DataFrame, path: Path) -> None:
@@ -107,17 +132,25 @@ def _importance_plot(table: pd.DataFrame, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(5, 0.3 * len(top) + 1))
     ax.barh(top["feature"], 100 * top["gain"], color="#228833")
     ax.set_xlabel("gain importance (%)")
+    ax.set_ylabel("feature")
     _save_png(fig, path)
+
+
+def correlation_figure(corr: pd.DataFrame):
+    """Pearson r heat map; the figure grows with the features so labels stay at 7 pt."""
+    n = len(corr)
+    side = max(4.0, 0.16 * n + 2.5)
+    fig, ax = plt.subplots(figsize=(side + 1.0, side))
+    image = ax.imshow(corr.to_numpy(), vmin=-1, vmax=1, cmap="RdBu_r")
+    ax.set_xticks(range(n), corr.columns, rotation=90, fontsize=7)
+    ax.set_yticks(range(n), corr.columns, fontsize=7)
+    ax.set_title(f"Pearson r of the {n} features kept by the filter stage", fontsize=9)
+    fig.colorbar(image, ax=ax, label="Pearson r", shrink=0.8)
+    return fig
 
 
 def _correlation_plot(corr: pd.DataFrame, path: Path) -> None:
-    n = len(corr)
-    fig, ax = plt.subplots(figsize=(2 + 0.15 * n, 1.5 + 0.15 * n))
-    image = ax.imshow(corr.to_numpy(), vmin=-1, vmax=1, cmap="RdBu_r")
-    ax.set_xticks(range(n), corr.columns, rotation=90, fontsize=5)
-    ax.set_yticks(range(n), corr.columns, fontsize=5)
-    fig.colorbar(image, ax=ax, label="Pearson r")
-    _save_png(fig, path)
+    _save_png(correlation_figure(corr), path)
 
 
 def _shap_table(result: FitResult, x: pd.DataFrame) -> pd.DataFrame | None:

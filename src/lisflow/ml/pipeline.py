@@ -20,7 +20,7 @@ the baselines are eligible, so the final model uses allowed features only.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -134,8 +134,11 @@ def nested_cv(
     repeats: int = 1,
     jobs: int = 1,
     baselines: Sequence[str] = BASELINES,
+    progress: Callable[..., None] | None = None,
 ) -> list[list[dict]]:
-    """Per repeat (seed ``config.seed + r``), per outer fold: the :func:`_outer_fold` record."""
+    """Per repeat (seed ``config.seed + r``), per outer fold: the :func:`_outer_fold` record.
+
+    ``progress(text)`` is called once per finished outer fold (in order)."""
     check_folds(len(x), folds)
     if repeats < 1:
         raise InputError("--repeats", f"{repeats}", ">= 1")
@@ -144,10 +147,14 @@ def nested_cv(
         cfg = replace(config, seed=config.seed + r)
         outer = KFold(folds, shuffle=True, random_state=cfg.seed)
         tasks += [(r, tr, te, cfg) for tr, te in outer.split(x)]
-    records = Parallel(n_jobs=jobs)(
+    records = []
+    for i, record in enumerate(Parallel(n_jobs=jobs, return_as="generator")(
         delayed(_outer_fold)(x, y, tr, te, cfg, final_allowed, tuple(baselines))
         for _, tr, te, cfg in tasks
-    )
+    )):  # fmt: skip
+        records.append(record)
+        if progress is not None:
+            progress(f"outer fold {i + 1}/{len(tasks)}")
     return [
         [rec for (r, *_), rec in zip(tasks, records, strict=True) if r == k] for k in range(repeats)
     ]
@@ -239,12 +246,14 @@ def fit_pipeline(
     repeats: int = 1,
     jobs: int = 1,
     baselines: Sequence[str] = BASELINES,
+    progress: Callable[..., None] | None = None,
 ) -> FitResult:
     """Nested CV (see module docstring), stable sets, then the chosen model on all rows plus a
-    bootstrap ensemble (``n_ensemble`` models on resampled rows, seeds ``seed + i + 1``)."""
+    bootstrap ensemble (``n_ensemble`` models on resampled rows, seeds ``seed + i + 1``).
+    ``progress(text)``: called after each outer fold and after the final fit."""
     config = config or ModelConfig()
     y = np.asarray(y, dtype=float)
-    runs = nested_cv(x, y, config, folds, final_allowed, repeats, jobs, baselines)
+    runs = nested_cv(x, y, config, folds, final_allowed, repeats, jobs, baselines, progress)
     records = [rec for run in runs for rec in run]
     columns = list(x.columns)
     freq, stable = stability(columns, runs)
@@ -254,6 +263,8 @@ def fit_pipeline(
     depth = Counter(rec["depth"] for rec in records).most_common(1)[0][0]
     base = baseline_columns(columns, final_allowed)
     cols, model, ensemble = _final_model(x, y, config, chosen, stable, depth, n_ensemble, base)
+    if progress is not None:
+        progress(f"final {chosen} model + {n_ensemble} ensemble members")
     table = stage_table(runs, stable, chosen, len(cols), len(base))
     first = runs[0]
     oof = np.full(len(x), np.nan)

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 import yaml
 from rich.console import Console
-from rich.table import Table
 
 from lisflow.errors import InputError
 from lisflow.spec import resolve_study, study_files
@@ -15,19 +14,19 @@ from lisflow.spec import resolve_study, study_files
 console = Console()
 
 
-def studies() -> None:
+def studies(
+    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+) -> None:
     """List the study definitions shipped in workflows/."""
-    table = Table("study", "kind", "engine", "description")
-    table.columns[0].no_wrap = True
+    from lisflow.tables import check_format, emit
+
+    check_format(fmt)
+    rows = []
     for path in study_files():
         data = yaml.safe_load(path.read_text())
-        table.add_row(
-            data.get("study", "?"),
-            data.get("kind", "?"),
-            data.get("engine", "?"),
-            data.get("description", ""),
-        )
-    console.print(table)
+        rows.append({key: data.get(key, "?") for key in ("study", "kind", "engine")}
+                    | {"description": data.get("description", "")})  # fmt: skip
+    emit(rows, fmt, empty="no study definitions found")
 
 
 def dry_run(

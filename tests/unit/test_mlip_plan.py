@@ -77,10 +77,10 @@ def test_input_set_is_deterministic_and_honours_selective_dynamics(tmp_path):
     assert lines[9].split()[3:6] == ["F", "F", "F"] and lines[10].split()[3:6] == ["T"] * 3
 
 
-def _store_energy(store, calc_id, study, role, labels, energy, engine="mlip"):
+def _store_energy(store, calc_id, study, role, labels, energy, formula, engine="mlip"):
     store.upsert_calculation(
         CalculationRecord(calc_id=calc_id, study=study, engine=engine, task="relax", role=role,
-                          labels=labels, state="COMPLETED", energy_ev=energy)
+                          formula=formula, labels=labels, state="COMPLETED", energy_ev=energy)
     )  # fmt: skip
     store.store_results(calc_id, energy_ev=energy)
 
@@ -88,11 +88,15 @@ def _store_energy(store, calc_id, study, role, labels, energy, engine="mlip"):
 def test_claims_table_compares_ti_with_the_best_mo_site(tmp_path):
     store = ResultStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
     study = "mo_mlip"
-    _store_energy(store, f"{study}/molecule/Li2S", study, "molecule", {"adsorbate": "Li2S"}, -8.0)
-    for site, slab, adslab in (("Ti001", -500.0, -510.5), ("Mo1-NG", -900.0, -911.0)):
-        _store_energy(store, f"{study}/slab/{site}", study, "slab", {"site": site}, slab)
+    molecule_labels = {"adsorbate": "Li2S"}
+    _store_energy(store, f"{study}/molecule/Li2S", study, "molecule", molecule_labels, -8.0, "Li2S")
+    sites = (("Ti001", -500.0, -510.5, "Ti54"), ("Mo1-NG", -900.0, -911.0, "C106N4Mo"))
+    for site, slab, adslab, formula in sites:
+        _store_energy(store, f"{study}/slab/{site}", study, "slab", {"site": site}, slab, formula)
         labels = {"site": site, "adsorbate": "Li2S", "configuration": 0}
-        _store_energy(store, f"{study}/adslab/{site}", study, "adslab", labels, adslab)
+        _store_energy(
+            store, f"{study}/adslab/{site}", study, "adslab", labels, adslab, formula + "Li2S"
+        )
         store.upsert_adsorption(
             f"{study}/adslab/{site}", f"{study}/slab/{site}", f"{study}/molecule/Li2S"
         )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from lisflow.engines.registry import ENGINES
 from lisflow.errors import InputError
 from lisflow.launch.launchpad import open_launchpad, save
 from lisflow.launch.profiles import Profile
@@ -167,7 +168,9 @@ def _quiet_ping() -> None:
 #: Firework spec key: host and pid of the ``lisflow run`` that reserved it (doctor: alive?).
 RUNNER_KEY = "_lisflow_runner"
 #: Categories a local runner takes: every engine and the small analysis Fireworks.
-LOCAL_CATEGORIES = ("cp2k", "lammps", "vasp", "replay", "analysis")
+#: Firework categories a local run takes: every engine (its Fireworks carry the engine's name;
+#: engines the profile cannot run are refused at submit) and the derived-quantity steps.
+LOCAL_CATEGORIES = (*ENGINES, "analysis")
 
 
 def _reserve(profile: Profile, fworker) -> tuple[int, str, int, Path] | None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lisflow import CONFIGS_DIR
+from lisflow.engines.registry import ENGINES
 from lisflow.errors import InputError
 from lisflow.launch.launchpad import open_launchpad, save
 from lisflow.launch.profiles import Profile
@@ -29,7 +30,8 @@ from lisflow.launch.walltime import FORMATS, parse_slurm_time
 
 TEMPLATE = CONFIGS_DIR / "templates" / "slurm_job.sh"
 #: Firework categories that run as queue jobs; "analysis" Fireworks run in ``lisflow recover``.
-QUEUE_CATEGORIES = ("cp2k", "lammps", "vasp", "lobster", "replay")
+#: Queue categories: one per engine (a Firework's ``_category`` is its engine's name).
+QUEUE_CATEGORIES = ENGINES
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 _MEMORY = re.compile(r"^\d+[KMGT]?$")

@@ -39,7 +39,10 @@ class AdsorptionStoichiometry:
 
 
 def _counts(formula: str) -> dict[str, int]:
-    comp = Composition(formula)
+    try:
+        comp = Composition(formula)
+    except ValueError:  # pymatgen's answer to "" or garbage
+        raise StoichiometryError(f"no valid formula stored ({formula!r})") from None
     out = {}
     for element, amount in comp.items():
         if abs(amount - round(amount)) > 1e-6:

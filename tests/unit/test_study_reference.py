@@ -69,7 +69,7 @@ def test_shipped_studies_validate_against_the_schema(repo_root):
 def test_pages_carry_defaults_bounds_and_allowed_values():
     page = render_all()["adsorption.md"]
     assert "| `configurations` | integer | `2` | ≥ 1; ≤ 12 |" in page
-    assert "| `engine` | string | `\"vasp\"` | `vasp`, `cp2k` |" in page
+    assert "| `engine` | string | `\"vasp\"` | `vasp`, `cp2k`, `mlip` |" in page
     metals = next(line for line in page.splitlines() if line.startswith("| `metals`"))
     assert "`Pt`" in metals and "`Na`" in metals and "`Si`" not in metals
     assert "## CustomAdsorbate" in page and "| `multiplicity` |" in page

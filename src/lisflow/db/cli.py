@@ -115,7 +115,8 @@ def _make_query_command(name: str):
             raise InputError("--format", f"unknown format {fmt!r}", allowed=", ".join(FORMATS))
         store = open_store(db)
         try:
-            frame = function(store, study=study, site=site, adsorbate=adsorbate, engine=engine)
+            where = queries.QueryFilter(study=study, site=site, adsorbate=adsorbate, engine=engine)
+            frame = function(store, where)
         finally:
             store.close()
         output = render(frame, fmt)

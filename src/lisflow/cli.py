@@ -13,6 +13,14 @@ from typer.core import TyperGroup
 from lisflow.errors import InputError, LisflowError
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+#: Library field name -> the CLI option that sets it (errors name what the user typed).
+FIELD_OPTIONS = {"db_url": "--db"}
+
+
+def _input_error_text(exc: InputError) -> str:
+    text = str(exc)
+    option = FIELD_OPTIONS.get(exc.field)
+    return option + text[len(exc.field) :] if option else text
 
 
 class LisflowGroup(TyperGroup):
@@ -51,7 +59,7 @@ class LisflowGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except InputError as exc:
-            err_console.print(f"error: {exc}")
+            err_console.print(f"error: {_input_error_text(exc)}")
             raise typer.Exit(2) from None
         except LisflowError as exc:
             err_console.print(f"error: {exc}")

@@ -252,9 +252,9 @@ def test_url_resolution_and_password_masking(tmp_path, monkeypatch):
     assert (url.drivername, url.port, url.password) == ("postgresql+psycopg", 5433, "s3cr3t")
     assert mask_url(url) == "postgresql+psycopg://lis:***@db.example:5433/results"
     assert resolve_url(f"sqlite:///{tmp_path}/x.sqlite").get_backend_name() == "sqlite"
-    with pytest.raises(InputError, match=r"^--db: unsupported database 'mysql'"):
+    with pytest.raises(InputError, match=r"^db_url: unsupported database 'mysql'"):
         resolve_url("mysql://u:p@h/d")
-    with pytest.raises(InputError, match=r"^--db: not a database URL"):
+    with pytest.raises(InputError, match=r"^db_url: not a database URL"):
         resolve_url("not a url")
     monkeypatch.delenv("LISFLOW_DB_URL")
     with ResultStore() as store:

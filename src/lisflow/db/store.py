@@ -60,7 +60,7 @@ class MissingResultError(LisflowError):
 def default_url() -> str:
     """``$LISFLOW_DB_URL`` or the local profile's ``sqlite:///$LISFLOW_HOME/results.sqlite``
     (``LISFLOW_HOME`` defaults to ``./.lisflow``): the file ``lisflow submit/run`` writes."""
-    from lisflow.launch.profiles import lisflow_home
+    from lisflow.fsutil import lisflow_home
 
     return os.environ.get(ENV_VAR) or f"sqlite:///{lisflow_home() / DEFAULT_SQLITE_NAME}"
 
@@ -70,10 +70,10 @@ def resolve_url(url: str | URL | None = None) -> URL:
     try:
         parsed = make_url(url if url is not None else default_url())
     except ArgumentError:
-        raise InputError("--db", "not a database URL", allowed=URL_FORMS) from None
+        raise InputError("db_url", "not a database URL", allowed=URL_FORMS) from None
     backend = parsed.get_backend_name()
     if backend not in BACKENDS:
-        raise InputError("--db", f"unsupported database {backend!r}", allowed=URL_FORMS)
+        raise InputError("db_url", f"unsupported database {backend!r}", allowed=URL_FORMS)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
@@ -177,7 +177,7 @@ class ResultStore:
         self.url = resolve_url(url)
         path = sqlite_path(self.url)
         if not create and path is not None and not path.exists():
-            raise InputError("--db", f"no database file {path}", allowed=URL_FORMS)
+            raise InputError("db_url", f"no database file {path}", allowed=URL_FORMS)
         self.engine = create_db_engine(self.url)
         self._session: Session | None = None
         self._insert = _dialect_insert(self.engine.dialect.name)
@@ -544,7 +544,7 @@ def _dialect_insert(name: str):
     elif name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:  # pragma: no cover - resolve_url only lets the two through
-        raise InputError("--db", f"unsupported database {name!r}", allowed=URL_FORMS)
+        raise InputError("db_url", f"unsupported database {name!r}", allowed=URL_FORMS)
     return insert
 
 

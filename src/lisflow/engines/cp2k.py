@@ -86,7 +86,7 @@ class Cp2kEngine:
         from custodian.cp2k.jobs import Cp2kJob
 
         from lisflow.engines.handlers import cp2k_handlers
-        from lisflow.launch.walltime import prepare_cp2k_continuation
+        from lisflow.io.cp2k_restart import prepare_cp2k_continuation
 
         command = shlex.split(engine_command("LISFLOW_CP2K_CMD", "cp2k.psmp"))
         prepare_cp2k_continuation(directory / INPUT_FILE, walltime_s, PROJECT)

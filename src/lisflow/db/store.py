@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC
 from importlib.metadata import version as _metadata_version
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, create_engine, delete, event, func, select, update
 from sqlalchemy.engine import URL, make_url
@@ -363,9 +363,7 @@ class ResultStore:
             unfinished = [f"{r.calc_id} ({r.state})" for r in rows if r.state != "COMPLETED"]
             if unfinished:  # a failed or unconverged run never feeds E_ads
                 raise MissingResultError(f"not COMPLETED: {', '.join(unfinished)}")
-            unfinished = [f"{r.calc_id} ({r.state})" for r in rows if r.state != "COMPLETED"]
-            if unfinished:  # a failed or unconverged run never feeds E_ads
-                raise MissingResultError(f"not COMPLETED: {', '.join(unfinished)}")
+            e_adslab, e_slab, e_molecule = (cast(float, r.energy_ev) for r in rows)  # all stored
             adslab, slab, molecule = rows
             try:
                 stoich = adsorption_stoichiometry(adslab.formula, slab.formula, molecule.formula)
@@ -376,9 +374,9 @@ class ResultStore:
                 None
                 if stoich is None
                 else finite(
-                    adslab.energy_ev
-                    - stoich.slab_multiple * slab.energy_ev
-                    - float(stoich.reference_coefficient) * molecule.energy_ev,
+                    e_adslab
+                    - stoich.slab_multiple * e_slab
+                    - float(stoich.reference_coefficient) * e_molecule,
                     "E_ads",
                     adslab_calc_id,
                 )
@@ -404,6 +402,7 @@ class ResultStore:
             self._upsert(session, s.AdsorptionEnergyRow, values, ["adslab_id"])
         if error is not None:
             raise error
+        assert energy is not None  # a stoichiometry always gives an energy
         return energy
 
     def upsert_polymorph(
@@ -491,8 +490,10 @@ class ResultStore:
         rows (of each ``scope`` value met, or all of them when ``scope`` is None)."""
         cleared: set[Any] = set()
         rows = (
-            finite_row(to_row(item, i), f"{table.__tablename__}[{i}]", f"calculation #{pk}")
-            | {"calculation_id": pk}
+            {
+                **finite_row(to_row(item, i), f"{table.__tablename__}[{i}]", f"calculation #{pk}"),
+                "calculation_id": pk,
+            }
             for i, item in enumerate(items)
         )
         for batch in _batched(rows, CHUNK):
@@ -538,14 +539,18 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-def _dialect_insert(name: str):
+def _dialect_insert(name: str) -> Any:
+    """The dialect's ``insert`` (with ``on_conflict_do_update``)."""
     if name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    elif name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:  # pragma: no cover - resolve_url only lets the two through
-        raise InputError("db_url", f"unsupported database {name!r}", allowed=URL_FORMS)
-    return insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    # pragma: no cover - resolve_url only lets the two through
+    raise InputError("db_url", f"unsupported database {name!r}", allowed=URL_FORMS)
 
 
 def _record(row: s.CalculationRow) -> s.CalculationRecord:

@@ -74,7 +74,7 @@ class Cp2kEngine:
     name: str = "cp2k"
 
     def input_files(self, calc: Calculation) -> dict[str, str]:
-        return {INPUT_FILE: generator(calc).text(calc.structure)}
+        return {INPUT_FILE: generator(calc).text(calc.periodic_structure())}
 
     def write_inputs(self, calc: Calculation, directory: Path) -> list[str]:
         return write_files(directory, self.input_files(calc))
@@ -168,10 +168,15 @@ def aimd_layer_series(calc: Calculation, directory: Path) -> dict:
     if not cubes:
         return {}
     from lisflow.analysis.aimd_layers import layer_series
-    from lisflow.io.cp2k import GTH_VALENCE
+    from lisflow.io.cp2k import functional_of, gth_kind
 
     timestep = float(calc.params.get("aimd", {}).get("timestep_fs", 1.0))
-    valence = {el: float(q) for el, q in GTH_VALENCE.items()}
+    run = generator(calc)  # the valences (qN) of the pseudopotentials this run used
+    functional = functional_of(run.overrides)
+    valence = {
+        el.symbol: float(gth_kind(el.symbol, functional, run.basis_set).valence)
+        for el in structure.composition.elements
+    }
     return layer_series(structure, cubes, timestep, valence)
 
 
@@ -195,7 +200,12 @@ def final_md_structure(calc: Calculation, directory: Path):
         if reference is not None
         else ["H" if k == "D" else k for k in state["symbols"]]
     )
-    lattice = Lattice(state["cell"]) if state["cell"] else reference.lattice
+    if state["cell"]:
+        lattice = Lattice(state["cell"])
+    elif isinstance(reference, Structure):
+        lattice = reference.lattice
+    else:
+        raise EngineError(f"{restart}: no cell, and the calculation has no periodic structure")
     props = dict(reference.site_properties) if reference is not None else {}
     if state["velocities"] is not None:
         props[VELOCITY_PROPERTY] = [list(v) for v in state["velocities"]]

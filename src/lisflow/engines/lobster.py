@@ -34,8 +34,9 @@ def lobsterin_for(calc: Calculation) -> str:
     from lisflow.io.lobster import lobsterin_text
     from lisflow.io.vasp import potcar_symbols
 
-    incar = generator(calc).incar(calc.structure)
-    return lobsterin_text(calc.structure, incar, potcar_symbols(calc.structure))
+    structure = calc.periodic_structure()
+    incar = generator(calc).incar(structure)
+    return lobsterin_text(structure, incar, potcar_symbols(structure))
 
 
 def parse_lobster_run(calc: Calculation, directory: Path) -> ParsedResult:
@@ -102,7 +103,8 @@ class LobsterEngine:
 
         from lisflow.io.vasp import bare
 
-        poscar = Poscar(bare(calc.structure), comment=calc.structure.composition.formula)
+        structure = calc.periodic_structure()
+        poscar = Poscar(bare(structure), comment=structure.composition.formula)
         files = {"lobsterin": lobsterin_for(calc), "POSCAR": poscar.get_str(significant_figures=10)}
         return write_files(directory, files)
 
@@ -114,7 +116,9 @@ class LobsterEngine:
         command = shlex.split(engine_command("LISFLOW_LOBSTER_CMD", None))
         validators = [LobsterFilesValidator(), EnoughBandsValidator()]
         job = LobsterJob(
-            command, output_file="lobster.out", gzipped=False
+            command,  # type: ignore[arg-type]  # custodian runs a list as the argv
+            output_file="lobster.out",
+            gzipped=False,
         )  # LOBSTER writes lobsterout
         run_custodian(directory, [], [job], validators)
 

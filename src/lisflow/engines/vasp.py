@@ -38,7 +38,7 @@ class VaspEngine:
     name: str = "vasp"
 
     def input_files(self, calc: Calculation) -> dict[str, str]:
-        return generator(calc).files(calc.structure)
+        return generator(calc).files(calc.periodic_structure())
 
     def write_inputs(self, calc: Calculation, directory: Path) -> list[str]:
         return write_files(directory, self.input_files(calc))

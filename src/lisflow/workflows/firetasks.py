@@ -193,7 +193,7 @@ def _store_final_structure(store, calc: Calculation, run_dir: Path) -> None:
 def _result_json(
     calc: Calculation, parsed: ParsedResult, input_hash: str, fw_id: int | None
 ) -> str:
-    payload = {
+    payload: dict[str, Any] = {
         "calc": {k: v for k, v in calc.__dict__.items() if k != "structure"},
         "input_hash": input_hash,
         "fw_id": fw_id,

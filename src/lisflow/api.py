@@ -52,9 +52,9 @@ class ResultsDB:
     """A read-only view of a results database (SQLite file or PostgreSQL URL)."""
 
     def __init__(self, url: str | None = None) -> None:
-        from lisflow.db.store import ResultStore
+        from lisflow.db.store import open_store
 
-        self.store: ResultStore = ResultStore(url, create=False)
+        self.store: ResultStore = open_store(url)
 
     def __repr__(self) -> str:
         return f"ResultsDB({self.store.display_url!r})"

@@ -17,11 +17,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 
 from lisflow.db import queries
-from lisflow.db.store import ResultStore, mask_url, resolve_url
-from lisflow.errors import InputError, LisflowError
+from lisflow.db.store import open_store
+from lisflow.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,29 +33,6 @@ DbOption = Annotated[
         "--db", help="Database URL (default: $LISFLOW_DB_URL or $LISFLOW_HOME/results.sqlite)."
     ),
 ]
-
-
-def open_store(db: str | None) -> ResultStore:
-    """Open an existing results database; connection errors name the masked URL."""
-    url = resolve_url(db)
-    try:
-        return ResultStore(url, create=False)
-    except SQLAlchemyError as exc:
-        from lisflow.urls import SECRET_QUERY_KEYS
-        from lisflow.urls import mask_url as mask_text
-
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        secrets = [str(url.password)] if url.password else []
-        secrets += [
-            str(v)
-            for k, values in url.query.items()
-            if k.lower() in SECRET_QUERY_KEYS
-            for v in (values if isinstance(values, tuple) else (values,))
-        ]
-        for secret in filter(None, secrets):
-            reason = reason.replace(secret, "***")
-        reason = mask_text(reason)
-        raise LisflowError(f"cannot open database {mask_url(url)}: {reason}") from None
 
 
 def _cell(value: Any) -> str:

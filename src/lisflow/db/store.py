@@ -553,6 +553,35 @@ def _dialect_insert(name: str) -> Any:
     raise InputError("db_url", f"unsupported database {name!r}", allowed=URL_FORMS)
 
 
+def open_store(url: str | URL | None = None, *, create: bool = False) -> ResultStore:
+    """Open the results database at ``url`` (None: the default, see :func:`default_url`).
+
+    ``create=False``: an existing database only (a missing SQLite file is an InputError).
+    A connection error becomes a LisflowError naming the masked URL, its reason with every
+    password and secret query value replaced by ``***``."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    resolved = resolve_url(url)
+    try:
+        return ResultStore(resolved, create=create)
+    except SQLAlchemyError as exc:
+        from lisflow.urls import SECRET_QUERY_KEYS
+        from lisflow.urls import mask_url as mask_text
+
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        secrets = [str(resolved.password)] if resolved.password else []
+        secrets += [
+            str(v)
+            for k, values in resolved.query.items()
+            if k.lower() in SECRET_QUERY_KEYS
+            for v in (values if isinstance(values, tuple) else (values,))
+        ]
+        for secret in filter(None, secrets):
+            reason = reason.replace(secret, "***")
+        reason = mask_text(reason)
+        raise LisflowError(f"cannot open database {mask_url(resolved)}: {reason}") from None
+
+
 def _record(row: s.CalculationRow) -> s.CalculationRecord:
     values = {name: getattr(row, name) for name in _RECORD_FIELDS}
     for name in ("created_at", "updated_at"):  # SQLite returns naive datetimes (stored UTC)

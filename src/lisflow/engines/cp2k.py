@@ -11,9 +11,11 @@ from lisflow.calculation import Calculation
 from lisflow.engines.base import ParsedResult
 from lisflow.engines.common import (
     engine_command,
+    labelled_site_rows,
     require_planned_atoms,
     require_usable,
     run_custodian,
+    site_labels,
     write_files,
 )
 from lisflow.errors import EngineError, ParseError
@@ -110,21 +112,10 @@ class Cp2kEngine:
         table = result.mulliken or result.hirshfeld
         symbols = [row.element for row in table] if table else None
         require_planned_atoms(calc, result.source, symbols, result.n_atoms)
-        labels = (
-            [str(s.properties.get("label", "")) for s in calc.structure] if calc.structure else []
-        )
+        labels = site_labels(calc, result.n_atoms)
         charges = []
         for method, rows in (("mulliken", result.mulliken), ("hirshfeld", result.hirshfeld)):
-            for row in rows or []:
-                record = row if isinstance(row, dict) else row.to_dict()
-                index = record["site_index"]
-                charges.append(
-                    {
-                        **record,
-                        "method": method,
-                        "label": labels[index] if index < len(labels) else "",
-                    }
-                )
+            charges += labelled_site_rows(rows or [], labels, method)
         parsed = ParsedResult(
             energy_ev=result.energy_ev,
             n_atoms=result.n_atoms,

@@ -41,7 +41,7 @@ def lobsterin_for(calc: Calculation) -> str:
 
 def parse_lobster_run(calc: Calculation, directory: Path) -> ParsedResult:
     """Charge spilling (checked), ICOHPs with translations, Mulliken/Loewdin charges."""
-    from lisflow.engines.vasp import site_labels
+    from lisflow.engines.common import labelled_site_rows, site_labels
     from lisflow.parsers.lobster import (
         check_charge_spilling,
         lobster_summary,
@@ -53,9 +53,7 @@ def parse_lobster_run(calc: Calculation, directory: Path) -> ParsedResult:
     check_charge_spilling(summary)
     icohps = [b.to_dict() for b in read_icohplist(directory)]
     charges = read_charge_lobster(directory)
-    labels = site_labels(calc, len(charges) // 2)
-    for row in charges:
-        row["label"] = labels[row["site_index"]]
+    charges = labelled_site_rows(charges, site_labels(calc, len(charges) // 2))
     scalars = {
         f"charge_spilling_spin{i + 1}": (value, "fraction")
         for i, value in enumerate(summary.charge_spilling)

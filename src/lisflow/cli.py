@@ -39,7 +39,7 @@ class LisflowGroup(TyperGroup):
             return super().get_command(ctx, cmd_name)
         return LazyCommand(self, cmd_name)
 
-    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[override]
+    def resolve_command(self, ctx: click.Context, args: list[str]):
         name, command, rest = super().resolve_command(ctx, args)
         if isinstance(command, LazyCommand):
             command = command.load()
@@ -55,7 +55,7 @@ class LisflowGroup(TyperGroup):
             self.commands.setdefault(name, command)
         return self.commands[cmd_name]
 
-    def invoke(self, ctx):  # type: ignore[override]
+    def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except InputError as exc:
@@ -196,9 +196,10 @@ class LazyCommand(click.Command):
     def __init__(self, group: LisflowGroup, name: str) -> None:
         super().__init__(name, short_help=LAZY_COMMANDS[name][1], help=LAZY_COMMANDS[name][1])
         self.group = group
+        self.command_name = name
 
     def load(self) -> click.Command:
-        return self.group.load_module_of(self.name)
+        return self.group.load_module_of(self.command_name)
 
     def main(self, *args, **kwargs):  # pragma: no cover - only when called directly
         return self.load().main(*args, **kwargs)

@@ -8,8 +8,9 @@ structures (pymatgen ``Structure`` with their energies) and plots.
     best = db.structures(role="adslab")[0]          # FinalStructure(calc_id, structure, ...)
     api.plot_adsorption(ads)                        # matplotlib Axes
 
-Every table method takes the filters of :mod:`lisflow.db.queries` (``study``, ``site``,
-``adsorbate``, ``engine``; ``None`` means any). Units are in the column names (``*_ev`` eV,
+Every table method takes the filters of :mod:`lisflow.db.queries` (a ``QueryFilter`` or
+its fields ``study``, ``site``, ``adsorbate``, ``engine``, ``calc_id`` as keywords; ``None``
+means any). Units are in the column names (``*_ev`` eV,
 ``*_a`` Å, charges in e). Nothing here writes to the database.
 """
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from pymatgen.core import Structure
 
+    from lisflow.db.queries import QueryFilter
     from lisflow.db.store import ResultStore
 
 __all__ = ["FinalStructure", "ResultsDB", "open_db", "plot_adsorption", "plot_band_centres"]
@@ -50,9 +52,9 @@ class ResultsDB:
     """A read-only view of a results database (SQLite file or PostgreSQL URL)."""
 
     def __init__(self, url: str | None = None) -> None:
-        from lisflow.db.store import ResultStore
+        from lisflow.db.store import open_store
 
-        self.store: ResultStore = ResultStore(url, create=False)
+        self.store: ResultStore = open_store(url)
 
     def __repr__(self) -> str:
         return f"ResultsDB({self.store.display_url!r})"
@@ -68,41 +70,53 @@ class ResultsDB:
 
     # --- DataFrames ------------------------------------------------------------------------
 
-    def calculations(self, **filters: Any) -> pd.DataFrame:
+    def calculations(
+        self, where: QueryFilter | None = None, **filters: Any
+    ) -> pd.DataFrame:
         """One row per calculation: identity, state, energies (eV), input hash, run directory."""
         from lisflow.db import queries
 
-        return queries.calculations(self.store, **filters)
+        return queries.calculations(self.store, where, **filters)
 
-    def adsorption(self, **filters: Any) -> pd.DataFrame:
+    def adsorption(
+        self, where: QueryFilter | None = None, **filters: Any
+    ) -> pd.DataFrame:
         """E_ads = E_adslab − E_slab − E_molecule (``energy_ev``, eV) with the three inputs."""
         from lisflow.db import queries
 
-        return queries.adsorption(self.store, **filters)
+        return queries.adsorption(self.store, where, **filters)
 
-    def charges(self, **filters: Any) -> pd.DataFrame:
+    def charges(
+        self, where: QueryFilter | None = None, **filters: Any
+    ) -> pd.DataFrame:
         """Atomic charges (e) per site and method (bader, mulliken, hirshfeld, ...)."""
         from lisflow.db import queries
 
-        return queries.charges(self.store, **filters)
+        return queries.charges(self.store, where, **filters)
 
-    def bands(self, **filters: Any) -> pd.DataFrame:
+    def bands(
+        self, where: QueryFilter | None = None, **filters: Any
+    ) -> pd.DataFrame:
         """Band centres (eV relative to E_F) per atom, orbital and spin channel."""
         from lisflow.db import queries
 
-        return queries.bands(self.store, **filters)
+        return queries.bands(self.store, where, **filters)
 
-    def icohp(self, **filters: Any) -> pd.DataFrame:
+    def icohp(
+        self, where: QueryFilter | None = None, **filters: Any
+    ) -> pd.DataFrame:
         """Integrated COHP per bond (eV; negative = bonding) and bond length (Å)."""
         from lisflow.db import queries
 
-        return queries.icohp(self.store, **filters)
+        return queries.icohp(self.store, where, **filters)
 
-    def polymorphs(self, **filters: Any) -> pd.DataFrame:
+    def polymorphs(
+        self, where: QueryFilter | None = None, **filters: Any
+    ) -> pd.DataFrame:
         """Formation energy per atom (eV/atom) of each polymorph."""
         from lisflow.db import queries
 
-        return queries.polymorphs(self.store, **filters)
+        return queries.polymorphs(self.store, where, **filters)
 
     # --- structures --------------------------------------------------------------------------
 

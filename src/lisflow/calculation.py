@@ -51,6 +51,16 @@ class Calculation:
     def n_atoms(self) -> int:
         return 0 if self.structure is None else len(self.structure)
 
+    def periodic_structure(self) -> Structure:
+        """``structure`` in its periodic cell (Å), for engines that need a lattice.
+        LisflowError if the calculation has none or only a Molecule."""
+        if not isinstance(self.structure, Structure):
+            from lisflow.errors import LisflowError
+
+            got = "no structure" if self.structure is None else "a Molecule without a cell"
+            raise LisflowError(f"{self.calc_id}: {self.engine} needs a periodic structure, got {got}")
+        return self.structure
+
 
 def calc_to_dict(calc: Calculation) -> dict[str, Any]:
     """JSON-safe form (for a Firework's spec)."""

@@ -13,6 +13,14 @@ from typer.core import TyperGroup
 from lisflow.errors import InputError, LisflowError
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+#: Library field name -> the CLI option that sets it (errors name what the user typed).
+FIELD_OPTIONS = {"db_url": "--db"}
+
+
+def _input_error_text(exc: InputError) -> str:
+    text = str(exc)
+    option = FIELD_OPTIONS.get(exc.field)
+    return option + text[len(exc.field) :] if option else text
 
 
 class LisflowGroup(TyperGroup):
@@ -58,11 +66,11 @@ class LisflowGroup(TyperGroup):
             _suggest_once(command)
         return self.commands[cmd_name]
 
-    def invoke(self, ctx):  # type: ignore[override]
+    def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except InputError as exc:
-            err_console.print(f"error: {exc}")
+            err_console.print(f"error: {_input_error_text(exc)}")
             raise typer.Exit(2) from None
         except LisflowError as exc:
             err_console.print(f"error: {exc}")
@@ -209,9 +217,10 @@ class LazyCommand(click.Command):
     def __init__(self, group: LisflowGroup, name: str) -> None:
         super().__init__(name, short_help=LAZY_COMMANDS[name][1], help=LAZY_COMMANDS[name][1])
         self.group = group
+        self.command_name = name
 
     def load(self) -> click.Command:
-        return self.group.load_module_of(self.name)
+        return self.group.load_module_of(self.command_name)
 
     def main(self, *args, **kwargs):  # pragma: no cover - only when called directly
         return self.load().main(*args, **kwargs)

@@ -135,3 +135,9 @@ def hash_directory(path: str | os.PathLike, names: list[str] | None = None) -> s
         digest.update((root / name).read_bytes())
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def lisflow_home() -> Path:
+    """``$LISFLOW_HOME`` (default ``./.lisflow``), absolute: where runs, the LaunchPad and the
+    default results database live."""
+    return Path(os.environ.get("LISFLOW_HOME", Path.cwd() / ".lisflow")).resolve()

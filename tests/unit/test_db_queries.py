@@ -118,6 +118,37 @@ def test_query_filters_columns_and_order(filled):
         assert queries.scalars(store, engine="vasp").empty
 
 
+@pytest.mark.parametrize("fields", [{}, {"study": "dasc"}, {"site": "FeCo", "engine": "vasp"},
+                                    {"calc_id": "aimd/box"}, {"adsorbate": "Li2S"}])  # fmt: skip
+def test_filter_object_equals_keywords(filled, fields):
+    url, _ = filled
+    with ResultStore(url) as store:
+        for function in queries.QUERIES.values():
+            pd.testing.assert_frame_equal(
+                function(store, queries.QueryFilter(**fields)), function(store, **fields)
+            )
+
+
+def test_filter_object_fields(filled):
+    url, expected = filled
+    QF = queries.QueryFilter
+    with ResultStore(url) as store:
+        ads = queries.adsorption(store, QF(calc_id="dasc/FeCo__Li2S4"))  # the adslab's calc_id
+        assert ads["energy_ev"].tolist() == [expected[("FeCo", "Li2S4")]]
+        assert queries.adsorption(store, QF(calc_id="dasc/FeCo")).empty  # a slab: no E_ads row
+        # keywords win over the object's fields
+        charges = queries.charges(store, QF(site="FeCo", study="dasc"), site="FeNi")
+        assert set(charges["calc_id"]) == {"dasc/FeNi"}
+        # polymorphs: the study is the formation-energy row's, not its calculation's ("aimd")
+        assert queries.polymorphs(store, QF(study="aimd")).empty
+        assert queries.polymorphs(store, QF(calc_id="aimd/Li2S2_P6"))["polymorph"].tolist() == [
+            "P-6"
+        ]
+        assert queries.calculations(store, QF(calc_id="aimd/box"))["energy_ev"].tolist() == [
+            -5000.0
+        ]
+
+
 def _invoke(*args: str):
     return CliRunner().invoke(app, list(args))
 

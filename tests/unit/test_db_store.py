@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from lisflow.db import queries
 from lisflow.db.schema import TABLES, BandCentre, BondIcohp, CalculationRecord, SiteCharge
 from lisflow.db.store import MissingResultError, ResultStore, mask_url, resolve_url
-from lisflow.errors import InputError
+from lisflow.errors import InputError, LisflowError
 
 AU100 = "vasp/adsorption_o_on_au100_slab_atomate2"
 #: ZVAL of the PAW potentials of the H2O Bader fixture (H: 1, O: 6 valence electrons).
@@ -252,9 +252,9 @@ def test_url_resolution_and_password_masking(tmp_path, monkeypatch):
     assert (url.drivername, url.port, url.password) == ("postgresql+psycopg", 5433, "s3cr3t")
     assert mask_url(url) == "postgresql+psycopg://lis:***@db.example:5433/results"
     assert resolve_url(f"sqlite:///{tmp_path}/x.sqlite").get_backend_name() == "sqlite"
-    with pytest.raises(InputError, match=r"^--db: unsupported database 'mysql'"):
+    with pytest.raises(InputError, match=r"^db_url: unsupported database 'mysql'"):
         resolve_url("mysql://u:p@h/d")
-    with pytest.raises(InputError, match=r"^--db: not a database URL"):
+    with pytest.raises(InputError, match=r"^db_url: not a database URL"):
         resolve_url("not a url")
     monkeypatch.delenv("LISFLOW_DB_URL")
     with ResultStore() as store:
@@ -270,3 +270,20 @@ def test_repr_masks_a_real_postgres_password(pg_server):
         assert store.count("calculations") == 0  # trust auth: the password is not checked
         assert "hunter2" not in repr(store) and "postgres:***@" in store.display_url
     pg_server.drop_database(name)
+
+
+def test_open_store_existing_only_unless_create(tmp_path, monkeypatch):
+    from lisflow.db.store import open_store
+    from lisflow.workflows.firetasks import deferrable_store, required_store
+
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    with pytest.raises(InputError, match=r"^db_url: no database file .*r\.sqlite") as info:
+        open_store(url)
+    assert info.value.field == "db_url" and not (tmp_path / "r.sqlite").exists()
+    with open_store(url, create=True) as store:
+        assert store.count("calculations") == 0
+    open_store(url).close()  # now it exists
+    monkeypatch.setenv("LISFLOW_DEFER_STORE", "1")
+    assert deferrable_store(url) is None
+    with pytest.raises(LisflowError, match="^AdsorptionEnergyTask reads the results database"):
+        required_store(url, "AdsorptionEnergyTask")

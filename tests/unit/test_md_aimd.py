@@ -85,3 +85,29 @@ def test_layer_charges_group_ions_by_lateral_distance(model):
         assert layers[layer]["lateral_distance_a"] == pytest.approx([dist[name]])
     with pytest.raises(Exception, match="charges"):
         layer_charges(model, q[:-1])
+
+
+def test_aimd_layer_series_uses_the_runs_gth_valences(tmp_path, monkeypatch):
+    """The cube Bader partition gets qN of the GTH-PBE pseudopotentials the run used
+    (CP2K data file GTH_POTENTIALS: H q1, Li q3, C q4, N q5, O q6, F q7, S q6, Mo q14)."""
+    import lisflow.analysis.aimd_layers as aimd_layers
+    from lisflow import WORKFLOWS_DIR
+    from lisflow.engines.cp2k import PROJECT, aimd_layer_series
+    from lisflow.spec import load_spec
+    from lisflow.workflows.plan import plan
+
+    calc = plan(load_spec(WORKFLOWS_DIR / "aimd_charge_transfer.yaml"))[0]
+    cube = tmp_path / f"{PROJECT}-ELECTRON_DENSITY-1_0.cube"
+    cube.write_text("")
+    seen = {}
+
+    def fake_layer_series(structure, cubes, timestep_fs, valence):
+        seen.update(cubes=list(cubes), timestep_fs=timestep_fs, valence=valence)
+        return {("aimd_layers", "q_x"): "sentinel"}
+
+    monkeypatch.setattr(aimd_layers, "layer_series", fake_layer_series)
+    assert aimd_layer_series(calc, tmp_path) == {("aimd_layers", "q_x"): "sentinel"}
+    assert seen["cubes"] == [cube]
+    assert seen["timestep_fs"] == calc.params["aimd"]["timestep_fs"]
+    assert seen["valence"] == {"H": 1.0, "Li": 3.0, "C": 4.0, "N": 5.0, "O": 6.0, "F": 7.0,
+                               "S": 6.0, "Mo": 14.0}  # fmt: skip

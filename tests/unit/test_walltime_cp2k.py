@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lisflow.engines.cp2k import INPUT_FILE, PROJECT, Cp2kEngine
-from lisflow.launch.walltime import prepare_cp2k_continuation
+from lisflow.io.cp2k_restart import prepare_cp2k_continuation
 from lisflow.spec import validate_spec
 from lisflow.workflows.plan import plan
 

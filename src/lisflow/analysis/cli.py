@@ -200,9 +200,9 @@ def analyze(
         (tmp / "summary.json").write_text(json.dumps(summary, indent=1))
         plot_series(series, tmp, fits=fits)
     if calc_id is not None:
-        from lisflow.db.store import ResultStore
+        from lisflow.db.store import open_store
 
-        with ResultStore(db) as store:
+        with open_store(db, create=True) as store:
             summary["stored_points"] = save_series(store, calc_id, series)
     if fmt == "json":
         typer.echo(json.dumps(summary, indent=1))

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
 from lisflow.db import queries
-from lisflow.db.store import ResultStore, mask_url, resolve_url
-from lisflow.errors import InputError, LisflowError
+from lisflow.db.store import ResultStore, open_store
+from lisflow.errors import InputError
 from lisflow.tables import FORMATS, check_format, emit
 
 DbOption = Annotated[
@@ -28,27 +27,6 @@ DbOption = Annotated[
 ]
 
 
-def open_store(db: str | None) -> ResultStore:
-    """Open an existing results database; connection errors name the masked URL."""
-    url = resolve_url(db)
-    try:
-        return ResultStore(url, create=False)
-    except SQLAlchemyError as exc:
-        from lisflow.urls import SECRET_QUERY_KEYS
-        from lisflow.urls import mask_url as mask_text
-
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        secrets = [str(url.password)] if url.password else []
-        secrets += [
-            str(v)
-            for k, values in url.query.items()
-            if k.lower() in SECRET_QUERY_KEYS
-            for v in (values if isinstance(values, tuple) else (values,))
-        ]
-        for secret in filter(None, secrets):
-            reason = reason.replace(secret, "***")
-        reason = mask_text(reason)
-        raise LisflowError(f"cannot open database {mask_url(url)}: {reason}") from None
 
 
 def _make_query_command(name: str):
@@ -65,7 +43,8 @@ def _make_query_command(name: str):
         check_format(fmt)
         store = open_store(db)
         try:
-            frame = function(store, study=study, site=site, adsorbate=adsorbate, engine=engine)
+            where = queries.QueryFilter(study=study, site=site, adsorbate=adsorbate, engine=engine)
+            frame = function(store, where)
             if not len(frame) and study is not None:
                 check_study(store, study)
         finally:

@@ -1,14 +1,17 @@
 """Read the results database into pandas DataFrames (stable columns, deterministic order).
 
-Every function takes a :class:`~lisflow.db.store.ResultStore` and optional filters; ``None``
-means "any". ``study``, ``site``, ``adsorbate`` and ``engine`` filter on the calculation the
-rows belong to (for adsorption energies: the adslab calculation and the adsorption row).
+Every function takes a :class:`~lisflow.db.store.ResultStore` and one :class:`QueryFilter`
+(or its fields as keywords: ``charges(store, study="x")`` equals
+``charges(store, QueryFilter(study="x"))``); ``None`` means "any". The filter applies to the
+calculation the rows belong to (for adsorption energies: the adsorption row and its adslab
+calculation; for polymorphs the study is the formation-energy row's).
 Units are in the column names: ``*_ev`` eV, ``*_a`` Å, charges in e.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from sqlalchemy import DateTime, Select, String, select
 
@@ -25,15 +28,42 @@ _ADSLAB, _SLAB, _MOLECULE = (C.__table__.alias(n) for n in ("adslab", "slab", "m
 _CALC_COLUMNS = ("study", "calc_id", "engine", "site", "adsorbate")
 
 
-def _calc_filters(query: Select, study, site, adsorbate, engine, calc_id=None) -> Select:
-    for column, value in (
-        (C.study, study),
-        (C.site, site),
-        (C.adsorbate, adsorbate),
-        (C.engine, engine),
-        (C.calc_id, calc_id),
-    ):
-        if value is not None:
+@dataclass(frozen=True)
+class QueryFilter:
+    """Which calculations' rows a query returns; each ``None`` field means "any"."""
+
+    study: str | None = None
+    site: str | None = None
+    adsorbate: str | None = None
+    engine: str | None = None
+    calc_id: str | None = None
+
+
+class FilterFields(TypedDict, total=False):
+    """The fields of :class:`QueryFilter`, for keyword calls."""
+
+    study: str | None
+    site: str | None
+    adsorbate: str | None
+    engine: str | None
+    calc_id: str | None
+
+
+#: Field name -> calculation column it filters.
+_FILTER_COLUMNS = {f.name: getattr(C, f.name) for f in fields(QueryFilter)}
+
+
+def _filter(where: QueryFilter | None, keywords: FilterFields) -> QueryFilter:
+    """``where`` with the keyword fields set (keywords win over the object's fields)."""
+    return replace(where or QueryFilter(), **keywords)
+
+
+def _calc_filters(query: Select, where: QueryFilter, skip: tuple[str, ...] = ()) -> Select:
+    """``query`` restricted to the calculations ``where`` selects (fields in ``skip`` are
+    applied by the caller on another table)."""
+    for name, column in _FILTER_COLUMNS.items():
+        value = getattr(where, name)
+        if value is not None and name not in skip:
             query = query.where(column == value)
     return query
 
@@ -89,11 +119,10 @@ def _with_calc(table: Any, columns: tuple[str, ...]) -> Select:
 
 def calculations(
     store: ResultStore,
-    study: str | None = None,
-    site: str | None = None,
-    adsorbate: str | None = None,
-    engine: str | None = None,
+    where: QueryFilter | None = None,
+    *,
     state: str | None = None,
+    **filters: Unpack[FilterFields],
 ) -> pd.DataFrame:
     """One row per calculation: identity, state, energies (eV), run directory and provenance
     (input hash, engine version, lisflow version and commit)."""
@@ -102,7 +131,7 @@ def calculations(
         "adsorbate", "state", "state_reason", "energy_ev", "energy_per_atom_ev", "input_hash",
         "fw_id", "run_dir", "updated_at", "engine_version", "lisflow_version", "lisflow_commit",
     )  # fmt: skip
-    query = _calc_filters(select(*(getattr(C, n) for n in names)), study, site, adsorbate, engine)
+    query = _calc_filters(select(*(getattr(C, n) for n in names)), _filter(where, filters))
     if state is not None:
         query = query.where(C.state == state)
     return _frame(store, query, ("calc_id",))
@@ -110,10 +139,8 @@ def calculations(
 
 def adsorption(
     store: ResultStore,
-    study: str | None = None,
-    site: str | None = None,
-    adsorbate: str | None = None,
-    engine: str | None = None,
+    where: QueryFilter | None = None,
+    **filters: Unpack[FilterFields],
 ) -> pd.DataFrame:
     """Adsorption energies E_ads = E_adslab − n·E_slab − ν·E_molecule (eV) with their inputs,
     n and ν, and FAILED rows (no energy) with the stoichiometry mismatch in ``state_reason``."""
@@ -143,28 +170,31 @@ def adsorption(
         .join(slab, a.slab_id == slab.c.id)
         .join(molecule, a.molecule_id == molecule.c.id)
     )
-    for column, value in ((a.study, study), (a.site, site), (a.adsorbate, adsorbate)):
+    where = _filter(where, filters)
+    for column, value in (
+        (a.study, where.study),
+        (a.site, where.site),
+        (a.adsorbate, where.adsorbate),
+        (adslab.c.engine, where.engine),
+        (adslab.c.calc_id, where.calc_id),
+    ):
         if value is not None:
             query = query.where(column == value)
-    if engine is not None:
-        query = query.where(adslab.c.engine == engine)
     order = ("study", "site", "adsorbate", "configuration", "adslab_calc_id")
     return _frame(store, query, order)
 
 
 def charges(
     store: ResultStore,
-    study: str | None = None,
-    site: str | None = None,
-    adsorbate: str | None = None,
-    engine: str | None = None,
-    calc_id: str | None = None,
+    where: QueryFilter | None = None,
+    *,
     method: str | None = None,
+    **filters: Unpack[FilterFields],
 ) -> pd.DataFrame:
     """Atomic charges (e): net charge and valence electrons per site and method."""
     t = s.SiteChargeRow
     columns = ("method", "site_index", "element", "label", "valence_electrons", "net_charge")
-    query = _calc_filters(_with_calc(t, columns), study, site, adsorbate, engine, calc_id)
+    query = _calc_filters(_with_calc(t, columns), _filter(where, filters))
     if method is not None:
         query = query.where(t.method == method)
     return _frame(store, query, ("calc_id", "method", "site_index"))
@@ -172,17 +202,15 @@ def charges(
 
 def bands(
     store: ResultStore,
-    study: str | None = None,
-    site: str | None = None,
-    adsorbate: str | None = None,
-    engine: str | None = None,
-    calc_id: str | None = None,
+    where: QueryFilter | None = None,
+    *,
     orbital: str | None = None,
+    **filters: Unpack[FilterFields],
 ) -> pd.DataFrame:
     """Band centres (eV relative to E_F) per atom, orbital and spin channel."""
     t = s.BandCentreRow
     columns = ("site_index", "element", "label", "orbital", "spin", "centre_ev")
-    query = _calc_filters(_with_calc(t, columns), study, site, adsorbate, engine, calc_id)
+    query = _calc_filters(_with_calc(t, columns), _filter(where, filters))
     if orbital is not None:
         query = query.where(t.orbital == orbital)
     return _frame(store, query, ("calc_id", "site_index", "orbital", "spin"))
@@ -190,27 +218,22 @@ def bands(
 
 def icohp(
     store: ResultStore,
-    study: str | None = None,
-    site: str | None = None,
-    adsorbate: str | None = None,
-    engine: str | None = None,
-    calc_id: str | None = None,
+    where: QueryFilter | None = None,
+    **filters: Unpack[FilterFields],
 ) -> pd.DataFrame:
     """Integrated COHP per bond (eV; negative = bonding), bond length (Å) and the lattice
     translation of atom2's image (LOBSTER)."""
     t = s.BondIcohpRow
     columns = ("label", "atom1", "atom2", "length_a", "icohp_ev",
                "translation_a", "translation_b", "translation_c")  # fmt: skip
-    query = _calc_filters(_with_calc(t, columns), study, site, adsorbate, engine, calc_id)
+    query = _calc_filters(_with_calc(t, columns), _filter(where, filters))
     return _frame(store, query, ("calc_id", "label"))
 
 
 def polymorphs(
     store: ResultStore,
-    study: str | None = None,
-    site: str | None = None,
-    adsorbate: str | None = None,
-    engine: str | None = None,
+    where: QueryFilter | None = None,
+    **filters: Unpack[FilterFields],
 ) -> pd.DataFrame:
     """Formation energy per atom (eV/atom) of each polymorph, with its total energy per atom."""
     t = s.PolymorphEnergyRow
@@ -218,26 +241,25 @@ def polymorphs(
         t.study, t.polymorph, C.calc_id, C.engine, C.formula, C.n_atoms,
         C.energy_per_atom_ev, t.formation_energy_per_atom_ev,
     ).join(C, t.calculation_id == C.id)  # fmt: skip
-    query = _calc_filters(query, None, site, adsorbate, engine)
-    if study is not None:
-        query = query.where(t.study == study)
+    where = _filter(where, filters)
+    query = _calc_filters(query, where, skip=("study",))
+    if where.study is not None:
+        query = query.where(t.study == where.study)
     return _frame(store, query, ("study", "polymorph", "calc_id"))
 
 
 def series(
     store: ResultStore,
-    study: str | None = None,
-    site: str | None = None,
-    adsorbate: str | None = None,
-    engine: str | None = None,
-    calc_id: str | None = None,
+    where: QueryFilter | None = None,
+    *,
     analysis: str | None = None,
     quantity: str | None = None,
+    **filters: Unpack[FilterFields],
 ) -> pd.DataFrame:
     """MD analysis time series, one row per point (x, y) with units."""
     t = s.MdSeriesRow
     columns = ("analysis", "quantity", "index", "x", "y", "x_unit", "y_unit")
-    query = _calc_filters(_with_calc(t, columns), study, site, adsorbate, engine, calc_id)
+    query = _calc_filters(_with_calc(t, columns), _filter(where, filters))
     for column, value in ((t.analysis, analysis), (t.quantity, quantity)):
         if value is not None:
             query = query.where(column == value)
@@ -246,32 +268,24 @@ def series(
 
 def scalars(
     store: ResultStore,
-    study: str | None = None,
-    site: str | None = None,
-    adsorbate: str | None = None,
-    engine: str | None = None,
-    calc_id: str | None = None,
+    where: QueryFilter | None = None,
+    **filters: Unpack[FilterFields],
 ) -> pd.DataFrame:
     """Scalar MD results (e.g. diffusion coefficients) with units."""
     t = s.MdScalarRow
-    query = _calc_filters(
-        _with_calc(t, ("name", "value", "unit")), study, site, adsorbate, engine, calc_id
-    )
+    query = _calc_filters(_with_calc(t, ("name", "value", "unit")), _filter(where, filters))
     return _frame(store, query, ("calc_id", "name"))
 
 
 def magmoms(
     store: ResultStore,
-    study: str | None = None,
-    site: str | None = None,
-    adsorbate: str | None = None,
-    engine: str | None = None,
-    calc_id: str | None = None,
+    where: QueryFilter | None = None,
+    **filters: Unpack[FilterFields],
 ) -> pd.DataFrame:
     """Magnetic moment per site (μB) of spin-polarised runs."""
     t = s.SiteMagmomRow
     columns = ("site_index", "element", "label", "moment_mub")
-    query = _calc_filters(_with_calc(t, columns), study, site, adsorbate, engine, calc_id)
+    query = _calc_filters(_with_calc(t, columns), _filter(where, filters))
     return _frame(store, query, ("calc_id", "site_index"))
 
 

@@ -296,12 +296,14 @@ def claims_table(store: ResultStore) -> pd.DataFrame:
                 hit = ads[(ads.engine == engine) & (ads.study == study) & (ads.site == site)]
                 hit = hit[hit.adsorbate == "Li2S"].sort_values("energy_ev")
                 if len(hit):
-                    run_dir = store.get(hit.iloc[0]["adslab_calc_id"]).run_dir
+                    record = store.get(hit.iloc[0]["adslab_calc_id"])
+                    assert record is not None  # the adsorption row points at it
+                    run_dir = record.run_dir
                     distance = _central_metal_s(run_dir, central)
                     if distance is not None:
                         distances[site] = distance
             if len(distances) > 1:
-                shortest = min(distances, key=distances.get)
+                shortest = min(distances, key=lambda name: distances[name])
                 rows.append(
                     dict(claim="feco_strongest", engine=engine, study=study,
                          detail="shortest central metal-S (Li2S)",

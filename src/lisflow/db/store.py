@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC
 from importlib.metadata import version as _metadata_version
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, create_engine, delete, event, func, select, update
 from sqlalchemy.engine import URL, make_url
@@ -60,7 +60,7 @@ class MissingResultError(LisflowError):
 def default_url() -> str:
     """``$LISFLOW_DB_URL`` or the local profile's ``sqlite:///$LISFLOW_HOME/results.sqlite``
     (``LISFLOW_HOME`` defaults to ``./.lisflow``): the file ``lisflow submit/run`` writes."""
-    from lisflow.launch.profiles import lisflow_home
+    from lisflow.fsutil import lisflow_home
 
     return os.environ.get(ENV_VAR) or f"sqlite:///{lisflow_home() / DEFAULT_SQLITE_NAME}"
 
@@ -70,10 +70,10 @@ def resolve_url(url: str | URL | None = None) -> URL:
     try:
         parsed = make_url(url if url is not None else default_url())
     except ArgumentError:
-        raise InputError("--db", "not a database URL", allowed=URL_FORMS) from None
+        raise InputError("db_url", "not a database URL", allowed=URL_FORMS) from None
     backend = parsed.get_backend_name()
     if backend not in BACKENDS:
-        raise InputError("--db", f"unsupported database {backend!r}", allowed=URL_FORMS)
+        raise InputError("db_url", f"unsupported database {backend!r}", allowed=URL_FORMS)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
@@ -181,7 +181,7 @@ class ResultStore:
         self.url = resolve_url(url)
         path = sqlite_path(self.url)
         if not create and path is not None and not path.exists():
-            raise InputError("--db", f"no database file {path}", allowed=URL_FORMS)
+            raise InputError("db_url", f"no database file {path}", allowed=URL_FORMS)
         self.engine = create_db_engine(self.url)
         self._session: Session | None = None
         self._insert = _dialect_insert(self.engine.dialect.name)
@@ -367,9 +367,7 @@ class ResultStore:
             unfinished = [f"{r.calc_id} ({r.state})" for r in rows if r.state != "COMPLETED"]
             if unfinished:  # a failed or unconverged run never feeds E_ads
                 raise MissingResultError(f"not COMPLETED: {', '.join(unfinished)}")
-            unfinished = [f"{r.calc_id} ({r.state})" for r in rows if r.state != "COMPLETED"]
-            if unfinished:  # a failed or unconverged run never feeds E_ads
-                raise MissingResultError(f"not COMPLETED: {', '.join(unfinished)}")
+            e_adslab, e_slab, e_molecule = (cast(float, r.energy_ev) for r in rows)  # all stored
             adslab, slab, molecule = rows
             try:
                 stoich = adsorption_stoichiometry(adslab.formula, slab.formula, molecule.formula)
@@ -380,9 +378,9 @@ class ResultStore:
                 None
                 if stoich is None
                 else finite(
-                    adslab.energy_ev
-                    - stoich.slab_multiple * slab.energy_ev
-                    - float(stoich.reference_coefficient) * molecule.energy_ev,
+                    e_adslab
+                    - stoich.slab_multiple * e_slab
+                    - float(stoich.reference_coefficient) * e_molecule,
                     "E_ads",
                     adslab_calc_id,
                 )
@@ -408,6 +406,7 @@ class ResultStore:
             self._upsert(session, s.AdsorptionEnergyRow, values, ["adslab_id"])
         if error is not None:
             raise error
+        assert energy is not None  # a stoichiometry always gives an energy
         return energy
 
     def upsert_polymorph(
@@ -495,8 +494,10 @@ class ResultStore:
         rows (of each ``scope`` value met, or all of them when ``scope`` is None)."""
         cleared: set[Any] = set()
         rows = (
-            finite_row(to_row(item, i), f"{table.__tablename__}[{i}]", f"calculation #{pk}")
-            | {"calculation_id": pk}
+            {
+                **finite_row(to_row(item, i), f"{table.__tablename__}[{i}]", f"calculation #{pk}"),
+                "calculation_id": pk,
+            }
             for i, item in enumerate(items)
         )
         for batch in _batched(rows, CHUNK):
@@ -543,14 +544,47 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-def _dialect_insert(name: str):
+def _dialect_insert(name: str) -> Any:
+    """The dialect's ``insert`` (with ``on_conflict_do_update``)."""
     if name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    elif name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:  # pragma: no cover - resolve_url only lets the two through
-        raise InputError("--db", f"unsupported database {name!r}", allowed=URL_FORMS)
-    return insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    # pragma: no cover - resolve_url only lets the two through
+    raise InputError("db_url", f"unsupported database {name!r}", allowed=URL_FORMS)
+
+
+def open_store(url: str | URL | None = None, *, create: bool = False) -> ResultStore:
+    """Open the results database at ``url`` (None: the default, see :func:`default_url`).
+
+    ``create=False``: an existing database only (a missing SQLite file is an InputError).
+    A connection error becomes a LisflowError naming the masked URL, its reason with every
+    password and secret query value replaced by ``***``."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    resolved = resolve_url(url)
+    try:
+        return ResultStore(resolved, create=create)
+    except SQLAlchemyError as exc:
+        from lisflow.urls import SECRET_QUERY_KEYS
+        from lisflow.urls import mask_url as mask_text
+
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        secrets = [str(resolved.password)] if resolved.password else []
+        secrets += [
+            str(v)
+            for k, values in resolved.query.items()
+            if k.lower() in SECRET_QUERY_KEYS
+            for v in (values if isinstance(values, tuple) else (values,))
+        ]
+        for secret in filter(None, secrets):
+            reason = reason.replace(secret, "***")
+        reason = mask_text(reason)
+        raise LisflowError(f"cannot open database {mask_url(resolved)}: {reason}") from None
 
 
 def _record(row: s.CalculationRow) -> s.CalculationRecord:

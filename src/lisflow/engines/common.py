@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from lisflow.errors import EngineError, ParseError
 from lisflow.fsutil import atomic_write_text
+
+if TYPE_CHECKING:
+    from lisflow.calculation import Calculation
 
 
 def write_files(directory: Path, files: dict[str, str]) -> list[str]:
@@ -84,3 +89,28 @@ def require_planned_atoms(calc, path: str | Path, symbols: list[str] | None, n_a
 
 def _formula(symbols: list[str]) -> str:
     return "".join(f"{el}{symbols.count(el)}" for el in dict.fromkeys(symbols))
+
+
+def site_labels(calc: Calculation, n_atoms: int) -> list[str]:
+    """Site labels of the planned structure (same order as the run's sites); ``""`` for
+    every site when the calculation has no structure of ``n_atoms`` sites."""
+    if calc.structure is not None and len(calc.structure) == n_atoms:
+        return [str(site.properties.get("label", "")) for site in calc.structure]
+    return [""] * n_atoms
+
+
+def labelled_site_rows(
+    records: Iterable[Any], labels: list[str], method: str | None = None
+) -> list[dict[str, Any]]:
+    """Per-site rows (charges) as dicts with the planned site's ``label`` (``""`` past the
+    end of ``labels``) and, when given, the charge ``method``. The one place site labels are
+    copied onto parsed per-site results."""
+    rows = []
+    for record in records:
+        row = dict(record) if isinstance(record, dict) else record.to_dict()
+        index = row["site_index"]
+        row["label"] = labels[index] if index < len(labels) else ""
+        if method is not None:
+            row["method"] = method
+        rows.append(row)
+    return rows

@@ -11,9 +11,11 @@ from lisflow.calculation import Calculation
 from lisflow.engines.base import ParsedResult
 from lisflow.engines.common import (
     engine_command,
+    labelled_site_rows,
     require_planned_atoms,
     require_usable,
     run_custodian,
+    site_labels,
     write_files,
 )
 from lisflow.errors import EngineError, ParseError
@@ -74,7 +76,7 @@ class Cp2kEngine:
     name: str = "cp2k"
 
     def input_files(self, calc: Calculation) -> dict[str, str]:
-        return {INPUT_FILE: generator(calc).text(calc.structure)}
+        return {INPUT_FILE: generator(calc).text(calc.periodic_structure())}
 
     def write_inputs(self, calc: Calculation, directory: Path) -> list[str]:
         return write_files(directory, self.input_files(calc))
@@ -86,7 +88,7 @@ class Cp2kEngine:
         from custodian.cp2k.jobs import Cp2kJob
 
         from lisflow.engines.handlers import cp2k_handlers
-        from lisflow.launch.walltime import prepare_cp2k_continuation
+        from lisflow.io.cp2k_restart import prepare_cp2k_continuation
 
         command = shlex.split(engine_command("LISFLOW_CP2K_CMD", "cp2k.psmp"))
         prepare_cp2k_continuation(directory / INPUT_FILE, walltime_s, PROJECT)
@@ -110,21 +112,10 @@ class Cp2kEngine:
         table = result.mulliken or result.hirshfeld
         symbols = [row.element for row in table] if table else None
         require_planned_atoms(calc, result.source, symbols, result.n_atoms)
-        labels = (
-            [str(s.properties.get("label", "")) for s in calc.structure] if calc.structure else []
-        )
+        labels = site_labels(calc, result.n_atoms)
         charges = []
         for method, rows in (("mulliken", result.mulliken), ("hirshfeld", result.hirshfeld)):
-            for row in rows or []:
-                record = row if isinstance(row, dict) else row.to_dict()
-                index = record["site_index"]
-                charges.append(
-                    {
-                        **record,
-                        "method": method,
-                        "label": labels[index] if index < len(labels) else "",
-                    }
-                )
+            charges += labelled_site_rows(rows or [], labels, method)
         parsed = ParsedResult(
             energy_ev=result.energy_ev,
             n_atoms=result.n_atoms,
@@ -168,10 +159,15 @@ def aimd_layer_series(calc: Calculation, directory: Path) -> dict:
     if not cubes:
         return {}
     from lisflow.analysis.aimd_layers import layer_series
-    from lisflow.io.cp2k import GTH_VALENCE
+    from lisflow.io.cp2k import functional_of, gth_kind
 
     timestep = float(calc.params.get("aimd", {}).get("timestep_fs", 1.0))
-    valence = {el: float(q) for el, q in GTH_VALENCE.items()}
+    run = generator(calc)  # the valences (qN) of the pseudopotentials this run used
+    functional = functional_of(run.overrides)
+    valence = {
+        el.symbol: float(gth_kind(el.symbol, functional, run.basis_set).valence)
+        for el in structure.composition.elements
+    }
     return layer_series(structure, cubes, timestep, valence)
 
 
@@ -195,7 +191,12 @@ def final_md_structure(calc: Calculation, directory: Path):
         if reference is not None
         else ["H" if k == "D" else k for k in state["symbols"]]
     )
-    lattice = Lattice(state["cell"]) if state["cell"] else reference.lattice
+    if state["cell"]:
+        lattice = Lattice(state["cell"])
+    elif isinstance(reference, Structure):
+        lattice = reference.lattice
+    else:
+        raise EngineError(f"{restart}: no cell, and the calculation has no periodic structure")
     props = dict(reference.site_properties) if reference is not None else {}
     if state["velocities"] is not None:
         props[VELOCITY_PROPERTY] = [list(v) for v in state["velocities"]]

@@ -34,13 +34,14 @@ def lobsterin_for(calc: Calculation) -> str:
     from lisflow.io.lobster import lobsterin_text
     from lisflow.io.vasp import potcar_symbols
 
-    incar = generator(calc).incar(calc.structure)
-    return lobsterin_text(calc.structure, incar, potcar_symbols(calc.structure))
+    structure = calc.periodic_structure()
+    incar = generator(calc).incar(structure)
+    return lobsterin_text(structure, incar, potcar_symbols(structure))
 
 
 def parse_lobster_run(calc: Calculation, directory: Path) -> ParsedResult:
     """Charge spilling (checked), ICOHPs with translations, Mulliken/Loewdin charges."""
-    from lisflow.engines.vasp import site_labels
+    from lisflow.engines.common import labelled_site_rows, site_labels
     from lisflow.parsers.lobster import (
         check_charge_spilling,
         lobster_summary,
@@ -52,9 +53,7 @@ def parse_lobster_run(calc: Calculation, directory: Path) -> ParsedResult:
     check_charge_spilling(summary)
     icohps = [b.to_dict() for b in read_icohplist(directory)]
     charges = read_charge_lobster(directory)
-    labels = site_labels(calc, len(charges) // 2)
-    for row in charges:
-        row["label"] = labels[row["site_index"]]
+    charges = labelled_site_rows(charges, site_labels(calc, len(charges) // 2))
     scalars = {
         f"charge_spilling_spin{i + 1}": (value, "fraction")
         for i, value in enumerate(summary.charge_spilling)
@@ -102,7 +101,8 @@ class LobsterEngine:
 
         from lisflow.io.vasp import bare
 
-        poscar = Poscar(bare(calc.structure), comment=calc.structure.composition.formula)
+        structure = calc.periodic_structure()
+        poscar = Poscar(bare(structure), comment=structure.composition.formula)
         files = {"lobsterin": lobsterin_for(calc), "POSCAR": poscar.get_str(significant_figures=10)}
         return write_files(directory, files)
 
@@ -114,7 +114,9 @@ class LobsterEngine:
         command = shlex.split(engine_command("LISFLOW_LOBSTER_CMD", None))
         validators = [LobsterFilesValidator(), EnoughBandsValidator()]
         job = LobsterJob(
-            command, output_file="lobster.out", gzipped=False
+            command,  # type: ignore[arg-type]  # custodian runs a list as the argv
+            output_file="lobster.out",
+            gzipped=False,
         )  # LOBSTER writes lobsterout
         run_custodian(directory, [], [job], validators)
 

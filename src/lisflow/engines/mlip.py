@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from pymatgen.core import Structure
@@ -70,7 +70,7 @@ def weights_path(model: str) -> Path:
         module = importlib.import_module(package)
     except ImportError:
         raise EngineError(f"mlip: model {model!r} needs the {package!r} package") from None
-    path = Path(module.__file__).parent / relative
+    path = Path(str(module.__file__)).parent / relative
     if not path.is_file():
         raise EngineError(f"mlip: weights of {model!r} not found at {path}")
     return path
@@ -162,6 +162,8 @@ def _with_d3(ml, d3):
 
 def settings_of(calc: Calculation) -> MlipSettings:
     params = {k: v for k, v in calc.params.items() if k not in ("role",)}
+    if calc.structure is None:
+        raise EngineError(f"{calc.calc_id}: mlip needs a structure")
     structure = as_periodic(calc.structure)
     extra = tuple(params.pop("fixed_indices", ()) or ())
     params["fixed_indices"] = fixed_indices(structure, extra)
@@ -210,7 +212,7 @@ def run_settings(settings: MlipSettings, structure: Structure, directory: Path) 
     criterion = fmax_target if settings.relax_cell else fmax
     converged = settings.task != "relax" or criterion < settings.fmax
     final = AseAtomsAdaptor.get_structure(atoms)
-    atomic_write_text(directory / CONTCAR_FILE, final.to(fmt="poscar"))
+    atomic_write_text(directory / CONTCAR_FILE, cast(str, final.to(fmt="poscar")))
     record = {
         "energy_ev": energy,
         "fmax_ev_per_a": fmax,
@@ -248,12 +250,14 @@ def _relax(settings: MlipSettings, atoms, trajectory, log: Path) -> tuple[int, f
 def _md(settings: MlipSettings, atoms, trajectory, log: Path) -> int:
     from ase import units
     from ase.md.langevin import Langevin
+    from ase.md.md import MolecularDynamics
     from ase.md.nose_hoover_chain import NoseHooverChainNVT
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
 
     rng = np.random.default_rng(settings.seed)
     MaxwellBoltzmannDistribution(atoms, temperature_K=settings.temperature_k, rng=rng)
     timestep = settings.timestep_fs * units.fs
+    dynamics: MolecularDynamics
     if settings.thermostat == "langevin":
         dynamics = Langevin(
             atoms,

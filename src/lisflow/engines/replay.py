@@ -60,6 +60,14 @@ def _find(directory: Path, name: str) -> Path | None:
     return None
 
 
+def _reference_file(directory: Path, name: str) -> Path:
+    """``name`` (or ``name.gz``) in the reference directory; EngineError if absent."""
+    path = _find(directory, name)
+    if path is None:
+        raise EngineError(f"{directory}: no reference {name}")
+    return path
+
+
 def _same(a, b) -> bool:
     if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
         return abs(float(a) - float(b)) <= 1e-6 * max(1.0, abs(float(b)))
@@ -75,7 +83,7 @@ def compare_inputs(
     from pymatgen.analysis.structure_matcher import StructureMatcher
 
     problems: list[str] = []
-    ours, theirs = Incar.from_file(run_dir / "INCAR"), Incar.from_file(_find(reference, "INCAR"))
+    ours, theirs = Incar.from_file(run_dir / "INCAR"), Incar.from_file(_reference_file(reference, "INCAR"))
     for tag in tags:
         default = VASP_DEFAULTS.get(tag)
         if not _same(ours.get(tag, default), theirs.get(tag, default)):
@@ -83,7 +91,7 @@ def compare_inputs(
                 f"INCAR {tag}: lisflow {ours.get(tag)!r} != reference {theirs.get(tag)!r}"
             )
     k_ours = Kpoints.from_file(run_dir / "KPOINTS")
-    k_theirs = Kpoints.from_file(_find(reference, "KPOINTS"))
+    k_theirs = Kpoints.from_file(_reference_file(reference, "KPOINTS"))
     if [list(k) for k in k_ours.kpts] != [
         list(k) for k in k_theirs.kpts
     ] or k_ours.style.name != k_theirs.style.name:
@@ -92,7 +100,7 @@ def compare_inputs(
             f"{k_theirs.style.name} {k_theirs.kpts}"
         )
     s_ours = Structure.from_file(run_dir / "POSCAR")
-    s_theirs = Structure.from_file(_find(reference, "POSCAR"))
+    s_theirs = Structure.from_file(_reference_file(reference, "POSCAR"))
     matcher = StructureMatcher(
         ltol=position_tol,
         stol=position_tol,
@@ -123,7 +131,7 @@ def _potcar_symbols(directory: Path) -> list[str] | None:
     if potcar is not None:
         from pymatgen.io.vasp import Potcar
 
-        return [p.symbol for p in Potcar.from_file(potcar)]
+        return [p.symbol for p in Potcar.from_file(str(potcar))]
     return None
 
 

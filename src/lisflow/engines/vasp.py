@@ -10,9 +10,11 @@ from lisflow.calculation import Calculation
 from lisflow.engines.base import ParsedResult
 from lisflow.engines.common import (
     engine_command,
+    labelled_site_rows,
     require_planned_atoms,
     require_usable,
     run_custodian,
+    site_labels,
     write_files,
 )
 from lisflow.errors import InputError, ParseError
@@ -38,7 +40,7 @@ class VaspEngine:
     name: str = "vasp"
 
     def input_files(self, calc: Calculation) -> dict[str, str]:
-        return generator(calc).files(calc.structure)
+        return generator(calc).files(calc.periodic_structure())
 
     def write_inputs(self, calc: Calculation, directory: Path) -> list[str]:
         return write_files(directory, self.input_files(calc))
@@ -90,7 +92,7 @@ def parse_vasp_run(calc: Calculation, directory: Path) -> ParsedResult:
     if calc.labels.get("bader") and _exists(directory, "CHGCAR"):
         from lisflow.parsers.bader import bader_charges
 
-        parsed.charges = _with_labels(bader_charges(directory).to_records(), labels, "bader")
+        parsed.charges = labelled_site_rows(bader_charges(directory).to_records(), labels, "bader")
         parsed.files["CHGCAR"] = str(_existing(directory, "CHGCAR"))
     if calc.task == "static" and result.incar.get("LORBIT"):
         parsed.bands = band_records(directory, labels)
@@ -128,24 +130,6 @@ def _dos_file(directory: Path) -> Path:
         if _exists(directory, name):
             return _existing(directory, name)
     return directory / "vasprun.xml"
-
-
-def site_labels(calc: Calculation, n_atoms: int) -> list[str]:
-    """Site labels of the planned structure (same order as the run's sites)."""
-    if calc.structure is not None and len(calc.structure) == n_atoms:
-        return [str(site.properties.get("label", "")) for site in calc.structure]
-    return [""] * n_atoms
-
-
-def _with_labels(records: list, labels: list[str], method: str) -> list[dict]:
-    out = []
-    for record in records:
-        row = _as_dict(record)
-        index = row["site_index"]
-        row.setdefault("label", labels[index] if index < len(labels) else "")
-        row["method"] = method
-        out.append(row)
-    return out
 
 
 def _as_dict(record) -> dict:

@@ -90,7 +90,8 @@ def index_ranges(indices: Sequence[int]) -> str:
     """0-based indices -> CP2K 1-based list with ranges (``1..4 7``)."""
     ones = sorted(i + 1 for i in indices)
     parts: list[str] = []
-    start = prev = None
+    start: int | None = None
+    prev = 0
     for i in ones:
         if start is None:
             start = prev = i
@@ -212,7 +213,7 @@ def _kinds(
     kinds = []
     for name in sorted({_kind_name(site) for site in structure}):
         element = "H" if name == "D" else name
-        kind = {"_": name, "ELEMENT": element}
+        kind: dict[str, Any] = {"_": name, "ELEMENT": element}
         if name == "D":
             kind["MASS"] = DEUTERIUM_MASS
         chosen = gth_kind(element, functional, basis_set)
@@ -344,6 +345,8 @@ class Cp2kInputGenerator:
                 "GEO_OPT": {"OPTIMIZER": "BFGS", "MAX_ITER": 200, "MAX_FORCE": 4.5e-4}
             }
         if self.task == "aimd":
+            if self.aimd is None:
+                raise InputError("aimd", "task aimd needs AIMD settings")
             sections["MOTION"] = self.aimd.motion(structure)
             if self.aimd.cube_every_steps:
                 dft["PRINT"]["E_DENSITY_CUBE"] = {

@@ -69,8 +69,9 @@ def read_lobsterin(text: str) -> dict[str, Any]:
         line = line.split("!")[0].split("#")[0].strip()
         if not line:
             continue
-        key, _, value = line.partition(" ")
-        key, value = key.lower(), " ".join(value.split()) or True
+        key, _, rest = line.partition(" ")
+        key = key.lower()
+        value: str | bool = " ".join(rest.split()) or True
         if key in out:
             out[key] = [*(out[key] if isinstance(out[key], list) else [out[key]]), value]
         else:

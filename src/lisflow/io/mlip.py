@@ -13,7 +13,7 @@ import dataclasses
 import functools
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from pymatgen.core import Molecule, Structure
@@ -128,7 +128,7 @@ def fixed_indices(structure: Structure, extra: tuple[int, ...] = ()) -> tuple[in
 def as_periodic(structure: Structure | Molecule, box: float = 20.0) -> Structure:
     """MLIPs take periodic cells: a Molecule is boxed (edge ``box`` Å)."""
     if isinstance(structure, Molecule):
-        return structure.get_boxed_structure(box, box, box)
+        return cast(Structure, structure.get_boxed_structure(box, box, box))
     return structure
 
 

@@ -122,7 +122,7 @@ class VaspInputGenerator:
 
     def files(self, structure: Structure) -> dict[str, str]:
         """File name -> text of the complete input set (POTCAR or POTCAR.spec)."""
-        vacuum = (2,) if self.role in SLAB_ROLES + ("molecule",) else ()
+        vacuum: tuple[int, ...] = (2,) if self.role in SLAB_ROLES + ("molecule",) else ()
         if self.role == "molecule":
             vacuum = (0, 1, 2)
         mesh = kpoint_mesh(structure, self.kpoint_rule(), vacuum)

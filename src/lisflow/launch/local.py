@@ -7,6 +7,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -17,16 +18,19 @@ from lisflow.launch.profiles import Profile
 from lisflow.spec import load_spec
 from lisflow.workflows.build import ACTIVE_STATES, BuildReport, build_workflow
 
-
-def results_store(profile: Profile):
+if TYPE_CHECKING:
     from lisflow.db.store import ResultStore
 
-    return ResultStore(profile.results_db)
+
+def results_store(profile: Profile) -> ResultStore:
+    from lisflow.db.store import open_store
+
+    return open_store(profile.results_db, create=True)
 
 
 def active_names(lpad, study: str | None = None) -> set[str]:
     """Names of Fireworks already queued, running or completed in the LaunchPad."""
-    query = {"state": {"$in": list(ACTIVE_STATES)}}
+    query: dict[str, Any] = {"state": {"$in": list(ACTIVE_STATES)}}
     if study:
         query["spec.study"] = study
     return {doc["name"] for doc in lpad.fireworks.find(query, {"name": 1})}

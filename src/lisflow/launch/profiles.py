@@ -16,12 +16,9 @@ import yaml
 
 from lisflow import CONFIGS_DIR
 from lisflow.errors import InputError
+from lisflow.fsutil import lisflow_home
 
 PROFILE_DIR = CONFIGS_DIR / "profiles"
-
-
-def lisflow_home() -> Path:
-    return Path(os.environ.get("LISFLOW_HOME", Path.cwd() / ".lisflow")).resolve()
 
 
 def _expand(value: Any) -> Any:

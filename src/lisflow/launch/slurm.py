@@ -119,11 +119,11 @@ def slurm_settings(profile: Profile, walltime: str | None = None) -> SlurmSettin
     memory = queue.get("memory")
     if memory is not None and not _MEMORY.match(str(memory)):
         raise InputError("queue.memory", f"invalid memory {memory!r}", "e.g. 4000, 2G, 500M")
-    commands = {}
+    commands: dict[str, str] = {}
     for engine, command in (profile.engine_commands or {}).items():
         if command:
             _lines(command, f"engine_commands.{engine}", _COMMAND)
-            commands[_name(engine, "engine_commands")] = command
+            commands[_name(engine, "engine_commands") or engine] = command  # a key: never None
     return SlurmSettings(
         partition=_name(queue.get("partition"), "partition"),
         account=_name(queue.get("account"), "account"),

@@ -16,10 +16,8 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 from lisflow.errors import InputError
-from lisflow.fsutil import atomic_write_text
 
 FORMATS = "MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS, UNLIMITED"
 _UNLIMITED = {"UNLIMITED", "INFINITE", "NOT_SET"}
@@ -80,50 +78,6 @@ def seconds_left(job_id: str | None = None) -> float | None:
         return parse_slurm_time(out, "squeue %L")
     except (OSError, subprocess.SubprocessError, InputError):
         return None
-
-
-#: Seconds left for CP2K to write its restart file and exit before Slurm kills the job.
-CP2K_MARGIN_S = 60.0
-
-
-def prepare_cp2k_continuation(
-    input_file: Path, walltime_s: float | None, project: str, margin_s: float = CP2K_MARGIN_S
-) -> bool:
-    """Make a CP2K input stop cleanly before the walltime and continue from a restart file.
-
-    Sets ``GLOBAL/WALLTIME`` (s) to ``walltime_s - margin_s`` (CP2K then writes
-    ``<project>-1.restart`` and stops with "exceeded requested execution time"), and, if an
-    earlier job left ``<project>-1.restart`` next to the input, adds ``&EXT_RESTART`` so this
-    run continues from that state (positions, step counters; CP2K manual, EXT_RESTART) and
-    reuses the wavefunction (``SCF_GUESS RESTART`` with ``<project>-RESTART.wfn``).
-    Returns True when the run continues from a restart file. Edits the file atomically.
-    """
-    input_file = Path(input_file)
-    directory = input_file.parent
-    lines = [
-        line
-        for line in input_file.read_text().splitlines()
-        if line.strip().split()[:1] != ["WALLTIME"]
-    ]
-    text = "\n".join(lines)
-    if "&EXT_RESTART" in text:  # continued before: start from the current restart file again
-        text = text[: text.index("&EXT_RESTART")].rstrip()
-        lines = text.splitlines()
-    if walltime_s is not None and not math.isinf(walltime_s):
-        seconds = max(1, int(walltime_s - margin_s))
-        index = next(i for i, line in enumerate(lines) if line.strip().upper() == "&GLOBAL")
-        lines.insert(index + 1, f"  WALLTIME {seconds}")
-    restart = directory / f"{project}-1.restart"
-    continuing = restart.is_file()
-    if continuing:
-        wfn = directory / f"{project}-RESTART.wfn"
-        lines = [
-            line.replace("SCF_GUESS ATOMIC", "SCF_GUESS RESTART") if wfn.is_file() else line
-            for line in lines
-        ]
-        lines += ["&EXT_RESTART", f"  RESTART_FILE_NAME {restart.name}", "&END EXT_RESTART"]
-    atomic_write_text(input_file, "\n".join(lines) + "\n")
-    return continuing
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,10 +52,10 @@ def _training_data(
     if (table is None) == (not from_db):
         raise InputError("--table", "give exactly one of --table FILE or --from-db")
     if from_db:
-        from lisflow.db.store import ResultStore
+        from lisflow.db.store import open_store
         from lisflow.ml.tables import table_from_db
 
-        with ResultStore(db) as store:
+        with open_store(db, create=True) as store:
             frame = table_from_db(store, study=study, adsorbate=adsorbate)
         target = target or _TARGET_DB
     else:

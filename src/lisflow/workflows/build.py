@@ -10,6 +10,7 @@ queued/running/completed in the LaunchPad, gets no new Firework (duplicate detec
 from __future__ import annotations
 
 import json
+from collections.abc import Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,9 +61,9 @@ def build_workflow(
     store,
     run_root: Path,
     db_url: str | None,
-    active_names: set[str] = frozenset(),
+    active_names: Set[str] = frozenset(),
     engine_options: dict | None = None,
-    rerun: set[str] = frozenset(),
+    rerun: Set[str] = frozenset(),
 ) -> tuple[Workflow | None, BuildReport]:
     """The Workflow of what still has to run for ``spec`` (None when nothing does).
 

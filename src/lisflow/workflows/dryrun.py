@@ -67,16 +67,17 @@ def key_parameters(calc: Calculation) -> dict[str, Any]:
         from lisflow.io.vasp import SLAB_ROLES, kpoint_mesh
 
         gen = generator(calc)
-        incar = gen.incar(calc.structure)
+        structure = calc.periodic_structure()
+        incar = gen.incar(structure)
         vacuum = (0, 1, 2) if calc.role == "molecule" else (2,) if calc.role in SLAB_ROLES else ()
         params = {key: incar[key] for key in _VASP_KEYS if key in incar}
-        params["kpoints"] = list(kpoint_mesh(calc.structure, gen.kpoint_rule(), vacuum))
+        params["kpoints"] = list(kpoint_mesh(structure, gen.kpoint_rule(), vacuum))
         params["preset"] = gen.preset_name
         return params
     if calc.engine == "cp2k":
-        from lisflow.engines.cp2k import generator
+        from lisflow.engines.cp2k import generator as cp2k_generator
 
-        sections = generator(calc).sections(calc.structure)
+        sections = cp2k_generator(calc).sections(calc.periodic_structure())
         dft = sections["FORCE_EVAL"]["DFT"]
         params = {
             "run_type": sections["GLOBAL"]["RUN_TYPE"],

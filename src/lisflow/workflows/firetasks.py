@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fireworks import FiretaskBase, FWAction, explicit_serialize
 
@@ -21,6 +21,9 @@ from lisflow.db.validate import NonFiniteValueError
 from lisflow.engines.base import ParsedResult
 from lisflow.errors import EngineError, InputError, LisflowError, ParseError
 from lisflow.fsutil import atomic_write_text, hash_directory
+
+if TYPE_CHECKING:
+    from lisflow.db.store import ResultStore
 
 RESULT_FILE = "lisflow_result.json"
 STRUCTURE_FILE = "final_structure.json"
@@ -31,14 +34,23 @@ def spec_key(calc_id: str) -> str:
     return calc_id.replace(".", "_").replace("/", "|")
 
 
-def open_store(db_url: str | None):
+def deferrable_store(db_url: str | None) -> ResultStore | None:
     """The results database, or None when storing is deferred (``LISFLOW_DEFER_STORE=1``:
     compute nodes without database access; ``lisflow recover`` stores the result files)."""
     if os.environ.get("LISFLOW_DEFER_STORE") == "1":
         return None
-    from lisflow.db.store import ResultStore
+    from lisflow.db.store import open_store
 
-    return ResultStore(db_url or os.environ.get("LISFLOW_DB_URL"))
+    return open_store(db_url, create=True)  # None: $LISFLOW_DB_URL, else the default
+
+
+def required_store(db_url: str | None, task: str) -> ResultStore:
+    """The results database for a task that reads stored results (derived quantities);
+    LisflowError when storing is deferred (those tasks run where the database is)."""
+    store = deferrable_store(db_url)
+    if store is None:
+        raise LisflowError(f"{task} reads the results database; LISFLOW_DEFER_STORE=1 defers it")
+    return store
 
 
 #: Atoms a child calculation may add to its parent's final structure (AIMD stage 2 adds the
@@ -193,7 +205,7 @@ def _store_final_structure(store, calc: Calculation, run_dir: Path) -> None:
 def _result_json(
     calc: Calculation, parsed: ParsedResult, input_hash: str, fw_id: int | None
 ) -> str:
-    payload = {
+    payload: dict[str, Any] = {
         "calc": {k: v for k, v in calc.__dict__.items() if k != "structure"},
         "input_hash": input_hash,
         "fw_id": fw_id,
@@ -242,7 +254,7 @@ class RunCalculationTask(FiretaskBase):
         files = engine.write_inputs(calc, run_dir)
         input_hash = hash_directory(run_dir, files)
         fw_id = fw_spec.get("_lisflow_fw_id") or self.get("fw_id")
-        store = open_store(self.get("db_url"))
+        store = deferrable_store(self.get("db_url"))
         previous = store.completed_by_hash(input_hash) if store is not None else None
         if (
             previous is not None
@@ -355,7 +367,7 @@ class AdsorptionEnergyTask(FiretaskBase):
 
     def run_task(self, fw_spec: dict[str, Any]) -> FWAction:
         # upsert_adsorption refuses a parent that is not COMPLETED (failed, unconverged)
-        energy = open_store(self.get("db_url")).upsert_adsorption(
+        energy = required_store(self.get("db_url"), "AdsorptionEnergyTask").upsert_adsorption(
             self["adslab"], self["slab"], self["molecule"]
         )
         return FWAction(stored_data={"adslab": self["adslab"], "energy_ev": energy})
@@ -371,7 +383,7 @@ class PolymorphEnergyTask(FiretaskBase):
     def run_task(self, fw_spec: dict[str, Any]) -> FWAction:
         from lisflow.db.store import MissingResultError
 
-        store = open_store(self.get("db_url"))
+        store = required_store(self.get("db_url"), "PolymorphEnergyTask")
         record = store.get(self["calc_id"])
         if record is None or record.state != "COMPLETED" or record.energy_ev is None:
             state = "missing" if record is None else record.state

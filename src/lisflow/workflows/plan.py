@@ -9,7 +9,7 @@ calc ids read as paths: ``<study>/slab/<site>/relax``, ``<study>/molecule/<name>
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
 from pymatgen.analysis.adsorption import AdsorbateSiteFinder
@@ -44,9 +44,10 @@ def plan(spec: BaseModel, spec_file: Path | None = None) -> list[Calculation]:
         return plan_polymorphs(spec)
     if isinstance(spec, AimdStudy):
         return plan_aimd(spec)
+    from lisflow.spec.md import MdStudy
     from lisflow.workflows.plan_md import plan_md
 
-    return plan_md(spec)
+    return plan_md(cast(MdStudy, spec))  # the last study kind (lisflow.spec.load_spec)
 
 
 def substrate_structure(sub: Any, spec_file: Path | None) -> tuple[str, Structure]:
@@ -59,7 +60,7 @@ def substrate_structure(sub: Any, spec_file: Path | None) -> tuple[str, Structur
         )
         return site_name(sub.metals), slab
     if isinstance(sub, TiSubstrate):
-        slab = support.ti0001(layers=sub.layers, a=sub.a, size=tuple(sub.size), vacuum=sub.vacuum)
+        slab = support.ti0001(layers=sub.layers, a=sub.a, size=sub.size, vacuum=sub.vacuum)
         return "Ti001", slab
     if isinstance(sub, MoleculeSubstrate):
         slab = boxed(adsorbate_molecule(sub.name), sub.box)
@@ -120,7 +121,7 @@ def _electronic_state(structure: Structure, mol: Molecule, isolated: bool) -> St
 
 def boxed(molecule: Molecule, box: float) -> Structure:
     """Molecule centred in a cubic box of edge ``box`` Å (isolated-molecule reference)."""
-    structure = molecule.get_boxed_structure(box, box, box)
+    structure = cast(Structure, molecule.get_boxed_structure(box, box, box))
     if "label" not in structure.site_properties:
         structure.add_site_property("label", ["adsorbate"] * len(structure))
     return structure
@@ -305,7 +306,7 @@ def plan_adsorption(spec: AdsorptionStudy, spec_file: Path | None = None) -> lis
         slabs.append((site, slab))
         adslabs[site] = configs
     for site, slab in slabs:
-        labels = {"site": site, **_grown(slab)}
+        labels: dict[str, Any] = {"site": site, **_grown(slab)}
         calcs += _stage_pair(spec, f"{spec.study}/slab/{site}", "slab", slab, labels)
     for name, mol in molecules.items():
         ref = spec.references.get(name)  # ½X2 / S8/8: the reference molecule, not the atom

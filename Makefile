@@ -64,6 +64,7 @@ docs: setup
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy
 
 bench: system setup
 	$(PY) benchmarks/run_all.py $(BENCH_ARGS)

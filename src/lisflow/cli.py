@@ -39,7 +39,7 @@ class LisflowGroup(TyperGroup):
             return super().get_command(ctx, cmd_name)
         return LazyCommand(self, cmd_name)
 
-    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[override]
+    def resolve_command(self, ctx: click.Context, args: list[str]):
         """The command named by ``args[0]``; a typo gets one "Did you mean" (lazy names too)."""
         try:
             name, command, rest = click.Group.resolve_command(self, ctx, args)

@@ -81,7 +81,7 @@ def _adsorption_stoichiometry(inspector) -> None:
     nullable_energy = next(c for c in inspector.get_columns(table) if c["name"] == "energy_ev")
     index = "ix_adsorption_energies_site_adsorbate"
     has_index = index in {i["name"] for i in inspector.get_indexes(table)}
-    new = {
+    new: dict[str, sa.types.TypeEngine] = {
         "slab_multiple": sa.Integer(),
         "molecule_coefficient": sa.Float(),
         "equation": sa.String(255),

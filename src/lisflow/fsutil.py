@@ -123,6 +123,36 @@ def atomic_directory(path: str | os.PathLike, field: str = "--out") -> Iterator[
         os.replace(tmp, target)
 
 
+#: File beside single-file outputs (``ml screen --out x.csv``): the names lisflow wrote there.
+FILES_MARKER = ".lisflow-files"
+
+
+def write_output_file(path: str | os.PathLike, text: str, field: str = "--out") -> Path:
+    """Write a single output file atomically, never over a file lisflow did not write.
+
+    An existing ``path`` is replaced only when the directory's ``.lisflow-files`` list names it
+    (an earlier lisflow output, so re-running is idempotent); otherwise ``InputError`` naming
+    ``field``."""
+    from lisflow.errors import InputError
+
+    target = Path(path)
+    registry = target.parent / FILES_MARKER
+    try:
+        written = set(json.loads(registry.read_text())) if registry.is_file() else set()
+    except (OSError, ValueError):
+        written = set()
+    if target.exists() and target.name not in written:
+        raise InputError(
+            field, f"{target} exists and was not written by lisflow: not overwritten",
+            "a new file name, or remove the file",
+        )  # fmt: skip
+    atomic_write_text(target, text)
+    if target.name not in written:
+        names = sorted(written | {target.name})
+        atomic_write_text(registry, json.dumps(names, indent=0) + "\n")
+    return target
+
+
 def hash_directory(path: str | os.PathLike, names: list[str] | None = None) -> str:
     """SHA-256 over the (name, bytes) of the files in ``path`` (sorted), or of ``names`` only."""
     root = Path(path)

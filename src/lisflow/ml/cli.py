@@ -247,7 +247,7 @@ def screen_command(
         predictor = _fit(data, seed=seed, folds=folds, estimators=estimators,
                          progress=want_progress(progress))  # fmt: skip
         known, target_name, encoding = data.sites, predictor.target, data.encoding
-    from lisflow.fsutil import atomic_write_text
+    from lisflow.fsutil import write_output_file
     from lisflow.ml.screen import (
         is_site_model,
         pick,
@@ -267,7 +267,7 @@ def screen_command(
         if out.suffix != ".csv":
             raise InputError("--out", f"{out}: candidates are not M-N4/M1M2-N6 sites",
                              "a .csv path (the proposal as a table)")  # fmt: skip
-        atomic_write_text(out, picked.to_csv(index=False))
+        write_output_file(out, picked.to_csv(index=False))
     else:
         source = f"model {model}" if model is not None else f"table {table}"
         definition = study_definition(
@@ -276,7 +276,7 @@ def screen_command(
         )  # fmt: skip
         write_study(out, definition, picked, target_name)
     if ranking is not None:
-        atomic_write_text(ranking, ranked.to_csv(index=False))
+        write_output_file(ranking, ranked.to_csv(index=False), "--out (ranking CSV)")
     typer.echo(picked[["rank", name, "prediction", "uncertainty", "reason"]].to_string(index=False))
     typer.echo(f"wrote {out}")
 
@@ -335,7 +335,7 @@ def features_command(
     out: Path | None = typer.Option(None, "--out", help="Feature table CSV of --site sites."),
 ) -> None:
     """Write the feature catalogue and, for --site names, their feature table."""
-    from lisflow.fsutil import atomic_write_text
+    from lisflow.fsutil import write_output_file
     from lisflow.ml.features import (
         CATALOGUE_PATH,
         feature_catalogue,
@@ -350,7 +350,7 @@ def features_command(
         if out is None:
             raise InputError("--out", "missing: where to write the feature table of --site")
         frame = feature_frame([parse_site_name(s) for s in sites])
-        atomic_write_text(out, frame.to_csv())
+        write_output_file(out, frame.to_csv())
         typer.echo(f"wrote {out} ({frame.shape[0]} sites x {frame.shape[1]} features)")
 
 
@@ -362,13 +362,13 @@ def synthetic_command(
     sample: int | None = typer.Option(None, "--sample", help="Random subset of this many sites."),
 ) -> None:
     """Write the SYNTHETIC benchmark table (real site features, stated formula + noise)."""
-    from lisflow.fsutil import atomic_write_text
+    from lisflow.fsutil import write_output_file
     from lisflow.ml.datasets import SYNTHETIC_FORMULA, SYNTHETIC_TARGET, synthetic_adsorption_table
 
     if noise < 0:
         raise InputError("--noise", f"{noise}", ">= 0")
     frame = synthetic_adsorption_table(noise_ev=noise, seed=seed, sample=sample)
-    atomic_write_text(out, frame.to_csv(index=False))
+    write_output_file(out, frame.to_csv(index=False))
     typer.echo(
         f"wrote {out}: {len(frame)} sites, target {SYNTHETIC_TARGET} (SYNTHETIC: {SYNTHETIC_FORMULA})"
     )

@@ -22,7 +22,7 @@ import pandas as pd
 import yaml
 
 from lisflow.errors import InputError
-from lisflow.fsutil import atomic_write_text
+from lisflow.fsutil import write_output_file
 from lisflow.ml.datasets import all_sites, trimetallic_sites
 from lisflow.ml.features import (
     COMPUTED_CATALOGUE,
@@ -167,4 +167,4 @@ def write_study(path: str | Path, definition: dict, picked: pd.DataFrame, target
             f"(rank {row.rank}, {row.reason})"
         )
     body = yaml.safe_dump(definition, sort_keys=False, default_flow_style=None, allow_unicode=True)
-    return atomic_write_text(path, "\n".join(lines) + "\n" + body)
+    return write_output_file(path, "\n".join(lines) + "\n" + body)

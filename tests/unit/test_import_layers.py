@@ -19,9 +19,10 @@ import lisflow
 SRC = Path(lisflow.__file__).parent
 
 #: Packages from the bottom layer up (top-level modules by their stem). Leaves come first:
-#: shared errors, atomic file writes, URL masking, the Calculation record, the package root.
+#: shared errors, atomic file writes, URL masking, the Calculation record, the package root,
+#: result rendering (tables), progress bars and plot styling.
 LAYERS: list[set[str]] = [
-    {"lisflow", "errors", "fsutil", "urls", "calculation"},
+    {"lisflow", "errors", "fsutil", "urls", "calculation", "tables", "progress", "plotstyle"},
     {"parsers"},  # engine output text -> numbers; imports nothing of lisflow but leaves
     {"forcefield"},  # force-field parameters and charges (reads Bader/DDEC via parsers)
     {"structures"},  # pymatgen structures of every study kind

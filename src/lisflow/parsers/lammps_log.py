@@ -53,18 +53,23 @@ class LammpsLog:
         return self.wall_time_s is not None
 
     def series(self, column: str) -> np.ndarray:
-        """One column over all blocks (a repeated first row of a continued run is dropped)."""
-        parts, last_step = [], None
+        """One column over all blocks. A continued run restarts from its last restart file, an
+        earlier step than the killed run reached: its rows supersede every earlier row from its
+        first step on, so each step appears once."""
+        values_out: list[float] = []
+        steps_out: list[float] = []
         for block in self.blocks:
             if column not in block:
                 continue
             values, steps = block[column], block.get("Step")
-            if steps is not None and last_step is not None and len(steps) and steps[0] == last_step:
-                values = values[1:]
-            if steps is not None and len(steps):
-                last_step = steps[-1]
-            parts.append(values)
-        return np.concatenate(parts) if parts else np.array([])
+            if steps is None or not len(steps):
+                values_out.extend(values)
+                continue
+            keep = sum(1 for step in steps_out if step < steps[0])
+            del values_out[keep:], steps_out[keep:]
+            values_out.extend(values)
+            steps_out.extend(steps)
+        return np.asarray(values_out, dtype=float)
 
     @property
     def non_finite(self) -> list[tuple[int, str]]:

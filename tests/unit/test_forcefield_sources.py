@@ -86,6 +86,12 @@ OPLS_TYPES = {
     "DME_CM": "opls_181",
     "DME_CE": "opls_182",
     "DME_HC": "opls_185",
+    # user-solvent example (tests/data/solvents/THF.yaml)
+    "THF_OS": "opls_180",
+    "THF_CA": "opls_182",
+    "THF_CB": "opls_136",
+    "THF_HA": "opls_185",
+    "THF_HB": "opls_140",
 }
 CLANDP_TYPES = {
     "TFSI_F": "F1",
@@ -99,18 +105,21 @@ CLANDP_TYPES = {
 
 @pytest.fixture(scope="module")
 def ff():
-    return load_forcefield(["DOL", "DME", "LiTFSI", "Li2S6"])
+    from lisflow.forcefield.custom import load_custom_species, register
+
+    register(load_custom_species("THF", [DATA.parent / "solvents"]))
+    return load_forcefield(["DOL", "DME", "LiTFSI", "Li2S6", "THF"])
 
 
 def test_source_file_holds_the_cited_lines():
-    assert len(SRC["gromacs ffnonbonded"]) == 7 and len(SRC["gromacs dihedraltypes"]) == 9
+    assert len(SRC["gromacs ffnonbonded"]) == 9 and len(SRC["gromacs dihedraltypes"]) == 12
     assert ["opls_189", "CO", "6", "12.01100", "0.200", "A", "3.50000e-01", "2.76144e-01"] in SRC[
         "gromacs ffnonbonded"
     ]
     assert len(SRC["clandp"]) == 21 and len(SRC["tinker"]) > 20
 
 
-@pytest.mark.parametrize("species", ["DOL", "DME"])
+@pytest.mark.parametrize("species", ["DOL", "DME", "THF"])
 def test_opls_ether_and_acetal_values_equal_gromacs_oplsaa(ff, species):
     src = _gromacs()
     sp = ff.species[species]

@@ -126,11 +126,24 @@ def _read(name: str, directory: str) -> dict:
     return yaml.safe_load(path.read_text())
 
 
+def _data(name: str, directory: Path) -> dict:
+    """The parsed file of ``name``: a user species registered in this process
+    (:mod:`lisflow.forcefield.custom`) or the shipped ``<directory>/<name>.yaml``."""
+    from lisflow.forcefield.custom import registered
+
+    custom = registered(name)
+    return custom.forcefield if custom is not None else _read(name, str(directory))
+
+
 def load_species(
     name: str, directory: Path = FORCEFIELD_DIR
 ) -> tuple[SpeciesFF, dict[str, AtomType]]:
     """Read one species file; return its :class:`SpeciesFF` and the atom types it defines."""
-    data = _read(name, str(directory))
+    return load_species_data(_data(name, directory))
+
+
+def load_species_data(data: dict) -> tuple[SpeciesFF, dict[str, AtomType]]:
+    """:class:`SpeciesFF` and atom types of one parsed species mapping."""
     types = {
         key: AtomType(
             key, t["element"], t["class"], float(t["sigma"]), float(t["epsilon"]), t["source"]
@@ -170,7 +183,7 @@ def load_forcefield(
         name = todo.pop(0)
         if name in ff.species:
             continue
-        data = _read(name, str(directory))
+        data = _data(name, directory)
         if "composed_of" in data:
             todo.extend(p for p in data["composed_of"] if p not in ff.species)
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 STUDY_ID = r"^[a-z][a-z0-9_]{0,99}$"
 #: A system name becomes a directory: no leading dot (never . or ..), no separator, <= 100.
@@ -18,6 +18,10 @@ SAFE_NAME = r"^[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,99}$"
 ONE_LINE = r"^[^\x00-\x1f\x7f]{0,1000}$"
 #: Longest stage (ps): 1 µs; paper 000 samples 90 ns.
 MAX_TIME_PS = 1.0e6
+
+
+SolventName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,31}$")]
+SolventCount = Annotated[int, Field(ge=0, le=100_000)]
 
 
 class Strict(BaseModel):
@@ -73,6 +77,14 @@ class MdSystemSpec(Strict):
     charges: str | None = Field(None, max_length=4096, pattern=ONE_LINE)
     # dense-phase wt% reading chosen by the user (paper 000 is inconsistent, see the study file)
     wt_percent_reading: Literal["methods_counts", "caption_17.93"] | None = None
+    # user solvents not shipped with lisflow: name -> count; <name>.yaml (force field, format
+    # of inputs/forcefields/*.yaml) + <name>.xyz are found next to the study file, then on the
+    # study search path (current directory, $LISFLOW_PATH); see lisflow.forcefield.custom
+    solvents: dict[SolventName, SolventCount] = Field(
+        default_factory=dict,
+        max_length=10,
+        description="user solvents: name -> count; <name>.yaml + <name>.xyz next to the study",
+    )
 
     @model_validator(mode="after")
     def _electrode(self) -> MdSystemSpec:
@@ -120,6 +132,8 @@ class MdSystemSpec(Strict):
                 args["charges"] = self.charges
         if self.box is not None:
             args["box"] = list(self.box)
+        if self.solvents:
+            args["solvents"] = dict(self.solvents)
         return args
 
 
@@ -164,6 +178,16 @@ class MdStudy(Strict):
     time_scale: float = Field(1.0, ge=1e-9, le=1.0)
     seed: int = Field(20231001, ge=1, le=2**31 - 1)  # LAMMPS random seeds are 32-bit ints
     analysis: MdAnalysis = MdAnalysis()
+    _study_dir: Path | None = PrivateAttr(None)
+
+    def custom_species(self, name: str) -> dict:
+        """Validated contents of the user solvent ``name`` (force field + xyz), found in the
+        study file's directory, then on the study search path."""
+        from lisflow.forcefield.custom import load_custom_species
+        from lisflow.spec import study_search_path
+
+        dirs = ([self._study_dir] if self._study_dir is not None else []) + study_search_path()[:-1]
+        return load_custom_species(name, dirs).to_dict()
 
     @model_validator(mode="after")
     def _unique(self) -> MdStudy:
@@ -217,6 +241,11 @@ def load_md_study(path: str | Path, **overrides) -> MdStudy:
         raise one_line("spec", f"{path.name}: a study definition must be a YAML mapping")
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
-        return MdStudy.model_validate(data)
+        study = MdStudy.model_validate(data)
     except ValidationError as exc:
         raise _one_line(exc.errors()[0]) from None
+    study._study_dir = path.resolve().parent
+    for system in study.systems:
+        for name in system.solvents:
+            study.custom_species(name)  # refuse missing/invalid files when the study is read
+    return study

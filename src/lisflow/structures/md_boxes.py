@@ -147,18 +147,27 @@ def li2s6_weight_percent(counts: dict[str, int]) -> float:
 
 def _unit_mass(counts: dict[str, int]) -> float:
     return sum(
-        float(molecule(s).composition.weight) * n for u, n in counts.items() for s in UNITS[u]
+        float(molecule(s).composition.weight) * n for u, n in counts.items() for s in _unit(u)
     )
+
+
+def _unit(name: str) -> tuple[str, ...]:
+    """Packed species of a unit (a user solvent is its own single species)."""
+    return UNITS.get(name, (name,))
 
 
 def _regions(counts: dict[str, int], lo, hi) -> list[PackRegion]:
     lo = tuple(v + MARGIN for v in lo)
     hi = tuple(v - MARGIN for v in hi)
-    return [PackRegion(s, n, lo, hi) for u, n in counts.items() if n > 0 for s in UNITS[u]]
+    return [PackRegion(s, n, lo, hi) for u, n in counts.items() if n > 0 for s in _unit(u)]
 
 
-def _counts(n_li2s6, n_litfsi, n_dol, n_dme, scale) -> dict[str, int]:
+def _counts(n_li2s6, n_litfsi, n_dol, n_dme, scale, solvents=None) -> dict[str, int]:
     raw = {"Li2S6": n_li2s6, "LiTFSI": n_litfsi, "DOL": n_dol, "DME": n_dme}
+    for key, n in (solvents or {}).items():
+        if key in raw or key in ("Li", "TFSI"):
+            raise InputError(f"solvents.{key}", "is shipped: give its count with n_* instead")
+        raw[key] = n
     for key, n in raw.items():
         if n < 0:
             raise InputError(f"counts.{key}", f"must be >= 0, got {n}")
@@ -173,10 +182,12 @@ def electrolyte_bulk(
     scale: float = 1.0,
     name: str = "bulk",
     density: float = PACK_DENSITY,
+    solvents: dict[str, int] | None = None,
 ) -> MdSystem:
     """Cubic periodic box of Li2S6 in LiTFSI/DOL/DME at ``density`` g/cm^3 (paper: 255 LiTFSI,
-    1,020 DOL, 1,020 DME and N = 30/65/125/255 Li2S6)."""
-    counts = _counts(n_li2s6, n_litfsi, n_dol, n_dme, scale)
+    1,020 DOL, 1,020 DME and N = 30/65/125/255 Li2S6); ``solvents``: counts of registered
+    user species (:mod:`lisflow.forcefield.custom`)."""
+    counts = _counts(n_li2s6, n_litfsi, n_dol, n_dme, scale, solvents)
     side = (_unit_mass(counts) / (density * AMU_PER_A3)) ** (1 / 3)
     box = (side, side, side)
     return MdSystem(
@@ -311,9 +322,10 @@ def interface(
     n_mo: int = 40,
     charges: ChargeSource = None,
     name: str = "interface",
+    solvents: dict[str, int] | None = None,
 ) -> MdSystem:
     """Electrolyte layer on a fixed electrode, periodic in x, y; z non-periodic (p p f)."""
-    counts = _counts(n_li2s6, n_litfsi, n_dol, n_dme, scale)
+    counts = _counts(n_li2s6, n_litfsi, n_dol, n_dme, scale, solvents)
     slab, (lx, ly) = _electrode(electrode, box[:2], n_mo, scale, charges)
     z0 = float(slab.cart_coords[:, 2].max()) + GAP
     z1 = z0 + _layer(counts, lx * ly, PACK_DENSITY)
@@ -344,6 +356,7 @@ def dense_phase(
     n_mo: int = 140,
     charges: ChargeSource = None,
     name: str = "dense_phase",
+    solvents: dict[str, int] | None = None,
 ) -> MdSystem:
     """Layered compact model: a dense Li2S6 layer on the electrode, electrolyte above it.
 
@@ -351,7 +364,7 @@ def dense_phase(
     of Mo centres of the 98.4 × 76.695 Å interface (40 Mo) on the larger sheet (assumption:
     paper 000 gives no Mo count for this model).
     """
-    counts = _counts(n_li2s6, n_litfsi, n_dol, n_dme, scale)
+    counts = _counts(n_li2s6, n_litfsi, n_dol, n_dme, scale, solvents)
     slab, (lx, ly) = _electrode(electrode, box[:2], n_mo, scale, charges)
     z0 = float(slab.cart_coords[:, 2].max()) + GAP
     dense = {"Li2S6": counts["Li2S6"]}
@@ -385,8 +398,15 @@ BUILDERS = ("bulk", "interface", "dense_phase")
 
 
 def build_system(spec: dict) -> MdSystem:
-    """MdSystem from a plain dict (``kind`` plus the builder's keyword arguments)."""
+    """MdSystem from a plain dict (``kind`` plus the builder's keyword arguments).
+
+    ``custom_species`` (list of :class:`lisflow.forcefield.custom.CustomSpecies` dicts: the
+    contents of user force-field and xyz files) are validated and registered first."""
+    from lisflow.forcefield.custom import register
+
     args = dict(spec)
+    for custom in args.pop("custom_species", None) or []:
+        register(custom)
     kind = args.pop("kind", None)
     if kind == "bulk":
         return electrolyte_bulk(**args)

@@ -63,6 +63,11 @@ def molecule(name: str) -> Molecule:
     ``properties`` holds ``name``, ``builder`` and ``source``. Note: pymatgen's
     ``Molecule.copy()`` drops ``charge`` in some versions; rebuild with ``Molecule(...)``.
     """
+    from lisflow.forcefield.custom import registered
+
+    custom = registered(name)
+    if custom is not None:
+        return _custom_molecule(custom)
     if name not in MOLECULES:
         raise InputError("molecule", f"unknown molecule {name!r}", ", ".join(MOLECULES))
     rec = _read(name)
@@ -74,6 +79,22 @@ def molecule(name: str) -> Molecule:
         site_properties={"label": ["adsorbate"] * len(rec.species)},
     )
     mol.properties = {"name": name, "builder": "molecule", "source": rec.source}
+    return mol
+
+
+def _custom_molecule(custom) -> Molecule:
+    """Molecule of a user MD species (:mod:`lisflow.forcefield.custom`), charge from its
+    force field, closed shell."""
+    from lisflow.forcefield.custom import parse_xyz
+
+    symbols, coords = parse_xyz(custom.name, custom.xyz)
+    mol = Molecule(
+        symbols,
+        [list(c) for c in coords],
+        charge=int(custom.forcefield["charge"]),
+        site_properties={"label": ["adsorbate"] * len(symbols)},
+    )
+    mol.properties = {"name": custom.name, "builder": "user species", "source": custom.origin}
     return mol
 
 

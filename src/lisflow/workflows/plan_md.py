@@ -32,6 +32,11 @@ def plan_md(spec: MdStudy) -> list[Calculation]:
     for system in spec.systems:
         params = {key: getattr(spec, key) for key in _RUN_KEYS}
         params["system"] = system.builder_args(spec.scale)
+        if system.solvents:  # user force fields travel with the calculation (file contents)
+            params["system"]["custom_species"] = [spec.custom_species(n) for n in system.solvents]
+            labels_solvents = {n: system.solvents[n] for n in system.solvents}
+        else:
+            labels_solvents = None
         params["stages"] = [stage.model_dump() for stage in spec.protocol]
         params["scale"] = spec.scale
         params["analysis_window"] = spec.analysis_window()  # ns, scaled by time_scale
@@ -45,6 +50,8 @@ def plan_md(spec: MdStudy) -> list[Calculation]:
             labels["electrode"] = system.electrode
             default = "builtin:mo4ng_bader_cp2k" if system.electrode == "mo_ngraphene" else "none"
             labels["electrode_charges"] = system.charges or default
+        if labels_solvents:
+            labels["solvents"] = labels_solvents
         if system.wt_percent_reading:
             labels["wt_percent_reading"] = system.wt_percent_reading
         calcs.append(

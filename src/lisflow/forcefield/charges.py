@@ -9,8 +9,10 @@ A charge source gives per-site charges (e) of a reference DFT electrode cell:
   (``inputs/electrode_charges/make_mo4ng_charges.py``);
 * a Henkelman ``ACF.dat`` (POSCAR/CONTCAR and OUTCAR with ZVAL next to it);
 * a CSV ``site_index,charge`` of the lisflow ``mo_ngraphene(4)`` cell;
-* a mapping ``{site_index: charge}`` or a callable returning one, of that same cell (e.g. a
-  query of the results database made by a higher layer).
+* a mapping ``{site_index: charge}`` or a callable returning one, of that same cell;
+* a charge set as data (``sites`` with element, xyz, charge; ``lattice``): the charges and
+  final structure of a results-database calculation, read by the planner
+  (:mod:`lisflow.workflows.md_db_charges`; this layer never imports the database).
 
 :func:`map_by_motif` puts them on an MD electrode: atoms with the same element and the same
 first neighbour shell (element counts within 1.15 × the sum of covalent radii) get the mean
@@ -136,6 +138,28 @@ def read_charge_json(path: Path) -> ChargeTable:
     return ChargeTable(structure, charges, str(path), str(data.get("method", "")), meta)
 
 
+def charge_table_from_data(data: Mapping, source: str) -> ChargeTable:
+    """A charge set given as data (``lattice`` 3×3 Å or orthorhombic ``cell``, ``sites`` with
+    element, xyz (Å) and charge (e), ``method``, provenance), e.g. read from the results
+    database by the planner (:mod:`lisflow.workflows.md_db_charges`)."""
+    try:
+        sites = data["sites"]
+        if "lattice" in data:
+            lattice = Lattice(data["lattice"])
+        else:
+            lattice = Lattice.orthorhombic(*data["cell"])
+        structure = Structure(
+            lattice, [s["element"] for s in sites], [s["xyz"] for s in sites],
+            coords_are_cartesian=True,
+        )
+        charges = tuple(float(s["charge"]) for s in sites)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError("charges", f"{source}: not a charge set ({exc})") from None
+    meta = {k: v for k, v in data.items() if k not in ("sites", "lattice")}
+    return ChargeTable(structure, charges, str(data.get("source", source)),
+                       str(data.get("method", "")), meta)
+
+
 def _read_acf(path: Path) -> ChargeTable:
     from lisflow.parsers.bader import read_acf, zval_from_outcar
 
@@ -158,6 +182,8 @@ def load_charge_table(source: ChargeSource, reference: Structure | None = None) 
     sites of ``reference`` (the builder's DFT cell)."""
     if source is None:
         raise InputError("charges", "no charge source given")
+    if isinstance(source, Mapping) and "sites" in source:
+        return charge_table_from_data(source, str(source.get("source", "charge set")))
     if isinstance(source, str | Path):
         text = str(source)
         if text.startswith("builtin:") or text.endswith(".json"):

@@ -75,6 +75,8 @@ class MdSystemSpec(Strict):
     # file / an ACF.dat / a CSV site_index,charge of the DFT cell; "neutral" = 0 e. Default:
     # Mo NCs/N-G takes builtin:mo4ng_bader_cp2k (CP2K + baderkit, made here), Ti is 0 e.
     charges: str | None = Field(None, max_length=4096, pattern=ONE_LINE)
+    # with charges: db:<calc_id>[#method] the database to read (default the profile's DB)
+    charges_db: str | None = Field(None, max_length=4096, pattern=ONE_LINE)
     # dense-phase wt% reading chosen by the user (paper 000 is inconsistent, see the study file)
     wt_percent_reading: Literal["methods_counts", "caption_17.93"] | None = None
     # user solvents not shipped with lisflow: name -> count; <name>.yaml (force field, format

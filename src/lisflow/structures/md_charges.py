@@ -30,7 +30,8 @@ def _assign_charges(electrode: Structure, source: ChargeSource, reference) -> No
     electrode.properties["charges"] = {
         "source": table.source,
         "method": table.method,
-        "reference": {k: table.meta[k] for k in ("cp2k_version", "settings", "mo_total_charge")
+        "reference": {k: table.meta[k] for k in ("cp2k_version", "settings", "mo_total_charge",
+                                                  "calculation", "database")
                       if k in table.meta},
         "mapping": "same element + same first neighbour shell -> mean reference charge",
         "motifs": mapped.table,

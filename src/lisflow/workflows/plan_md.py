@@ -32,6 +32,13 @@ def plan_md(spec: MdStudy) -> list[Calculation]:
     for system in spec.systems:
         params = {key: getattr(spec, key) for key in _RUN_KEYS}
         params["system"] = system.builder_args(spec.scale)
+        if system.charges and system.charges.startswith("db:"):
+            from lisflow.workflows.md_db_charges import electrode_charges_from_db
+
+            # read once here (the builder layers never open the database); data travel along
+            params["system"]["charges"] = electrode_charges_from_db(
+                system.charges, system.charges_db
+            )
         if system.solvents:  # user force fields travel with the calculation (file contents)
             params["system"]["custom_species"] = [spec.custom_species(n) for n in system.solvents]
             labels_solvents = {n: system.solvents[n] for n in system.solvents}

@@ -75,12 +75,18 @@ def run_analyses(
     stop: int | None = None,
     step: int | None = None,
     progress: bool = True,
+    frames: np.ndarray | None = None,
+    times: np.ndarray | None = None,
 ) -> StreamReport:
     """Iterate ``universe.trajectory[start:stop:step]`` once, feeding every analysis each frame.
 
     Any MDAnalysis ``AnalysisBase`` with the usual hooks can join the pass (a name is taken
-    from its ``name`` attribute or class). Returns a :class:`StreamReport` with the timings.
+    from its ``name`` attribute or class). ``frames`` (indices, instead of start/stop/step)
+    and ``times`` (ps, one per frame; default the reader's) serve runs read across restart
+    segments (:mod:`lisflow.analysis.segments`). Returns a :class:`StreamReport`.
     """
+    if times is not None and (frames is None or len(times) != len(frames)):
+        raise InputError("times", "one time per frame of frames= is needed")
     if not analyses:
         raise InputError("analyses", "no analysis given", "clusters,msd,slices,surface,dense")
     traj = universe.trajectory
@@ -89,9 +95,12 @@ def run_analyses(
             analysis.name = type(analysis).__name__
         if analysis._trajectory is not traj:
             raise InputError("analyses", f"{analysis.name} belongs to another universe")
-        analysis._setup_frames(traj, start, stop, step)
+        if frames is None:
+            analysis._setup_frames(traj, start, stop, step)
+        else:
+            analysis._setup_frames(traj, frames=frames)
         analysis._prepare()
-    sliced = traj[start:stop:step]
+    sliced = traj[start:stop:step] if frames is None else traj[np.asarray(frames)]
     n_frames = len(sliced)
     frame_times = np.zeros((n_frames, len(analyses)))
     read_times = np.zeros(n_frames)
@@ -108,7 +117,7 @@ def run_analyses(
                 analysis._frame_index = index
                 analysis._ts = ts
                 analysis.frames[index] = ts.frame
-                analysis.times[index] = ts.time
+                analysis.times[index] = ts.time if times is None else times[index]
                 analysis._single_frame()
                 frame_times[index, column] = time.perf_counter() - t1
             if progress_bar is not None:

@@ -120,7 +120,10 @@ def read_only(universe, *atomgroups) -> bool:
     """Restrict a :class:`BlockDCDReader` trajectory to the atoms of ``atomgroups``; False if
     the trajectory is another reader or its layout is unsupported (whole frames are read)."""
     reader = universe.trajectory
+    indices = np.concatenate([ag.indices for ag in atomgroups if ag is not None])
+    parts = getattr(reader, "readers", None)  # ChainReader of restart segments
+    if parts is not None:
+        return all([isinstance(r, BlockDCDReader) and r.read_only(indices) for r in parts])
     if not isinstance(reader, BlockDCDReader):
         return False
-    indices = np.concatenate([ag.indices for ag in atomgroups if ag is not None])
     return reader.read_only(indices)

@@ -9,6 +9,8 @@ analysis window are used (``params["analysis_window"]`` in ``lisflow_md.json``; 
 ``average_every_ns``. D (cm²/s) is fitted over 10–50 % of the lag times inside the window;
 the stored scalars ``window_start_ns``, ``window_stop_ns``, ``window_sample_ps`` say which
 frames D used. The Mo-centre charge of the electrode is stored too (from the types file).
+A run continued from restart files is read across all its DCD segments, later segments
+superseding earlier frames from their restart step on (:mod:`lisflow.analysis.segments`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from lisflow.analysis.clusters import SulfurClusters
 from lisflow.analysis.dcdblock import read_only
 from lisflow.analysis.msd import MeanSquaredDisplacement, diffusion_coefficient
 from lisflow.analysis.profiles import DensePhaseDistance, SliceChargeDensity, SurfaceSulfurCount
-from lisflow.analysis.trajectory import load_universe
+from lisflow.analysis.segments import load_run_universe
 from lisflow.analysis.window import AnalysisWindow, block_average
 
 FIT_WINDOW_FRACTION = (0.1, 0.5)
@@ -43,19 +45,21 @@ def analyse_lammps_run(
     """(series, scalars) of the run in ``directory`` over ``window`` (default: the study's,
     from the run's state file); empty when the window has < 3 frames."""
     directory = Path(directory)
-    types_file, data, trajectory = (directory / n for n in
-                                    ("system.types.json", "system.data", "traj.dcd"))
-    if not (types_file.is_file() and data.is_file() and trajectory.is_file()):
+    types_file, data = directory / "system.types.json", directory / "system.data"
+    if not (types_file.is_file() and data.is_file()):
         return {}, {}
     types = json.loads(types_file.read_text())
-    universe = load_universe(trajectory, data, dt_ps=dump_every_ps)
+    universe, run = load_run_universe(directory, data)  # every restart segment, in order
+    if universe is None:
+        return {}, {}
     window = window or run_window(directory)
-    n_frames = len(universe.trajectory)
+    n_frames = run.n_frames
     if n_frames < 3 or not types["s6_sulfur_types"]:
         return {}, {}
     start, stop, step = window.frames(dump_every_ps, n_frames)
     if len(range(start, stop, step)) < 3:
         return {}, {}
+    chosen = slice(start, stop, step)
     sulfur = universe.select_atoms("type " + " ".join(map(str, types["s6_sulfur_types"])))
     periodic_z = bool(types.get("periodic_z", True))
     analyses = [SulfurClusters(sulfur, periodic=(True, True, periodic_z)),
@@ -66,7 +70,8 @@ def analyse_lammps_run(
         analyses += [SurfaceSulfurCount(sulfur, electrode), DensePhaseDistance(sulfur, electrode),
                      SliceChargeDensity(sulfur, grouping="residues")]
     read_only(universe, sulfur, electrode)  # the DCD reader skips every other atom
-    run_analyses(universe, analyses, start=start, stop=stop, step=step, progress=False)
+    run_analyses(universe, analyses, progress=False, frames=run.frames[chosen],
+                 times=run.times_ps[chosen])
     series: dict = {}
     for analysis in analyses:
         series.update(analysis.to_series())

@@ -9,12 +9,16 @@ see the frames and times of A, each time once.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from lisflow.analysis.dcdblock import BlockDCDReader
 from lisflow.analysis.segments import run_segments
 from lisflow.calculation import Calculation
+from lisflow.cli import app
 from lisflow.engines.lammps import LammpsEngine
 from lisflow.errors import EngineError
 
@@ -75,3 +79,25 @@ def test_continued_run_analyses_read_all_segments(tmp_path):
     assert msd_lags == pytest.approx(engine.parse(calc, whole).series[("msd_xyz", "msd")][0])
     thermo_t = result.series[("thermo", "temp")][0]
     assert len(np.unique(thermo_t)) == len(thermo_t)
+
+    # `lisflow analyze <run>/traj.dcd` reads the segments too
+    out = tmp_path / "analysis"
+    cli = CliRunner().invoke(
+        app,
+        [
+            "analyze",
+            str(split / "traj.dcd"),
+            "--topology",
+            str(split / "system.data"),
+            "--analyses",
+            "clusters",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--format",
+            "json",
+        ],
+    )
+    assert cli.exit_code == 0, cli.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_frames"] == 21 and summary["window_ns"] == pytest.approx([0.0, 0.001])

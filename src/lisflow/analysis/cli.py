@@ -153,11 +153,20 @@ def analyze(
     check_format(fmt)
     if step < 1:
         raise InputError("step", f"{step}", ">= 1")
-    universe = load_universe(trajectory, topology, dt_ps=dt_ps)
+    from lisflow.analysis.segments import STATE, TRAJECTORY, load_run_universe
+
+    run = None  # a lisflow run's traj.dcd: read with its restart segments (analysis.segments)
+    if trajectory.name == TRAJECTORY and (trajectory.parent / STATE).is_file() and topology.suffix == ".data":
+        universe, run = load_run_universe(trajectory.parent, topology)
+    if run is None:
+        universe = load_universe(trajectory, topology, dt_ps=dt_ps)
     type_s, type_electrode = selections_from_types(topology)
     frame_window = AnalysisWindow(start or 0.0, stop, sample_every)
     frame_dt = dt_ps if dt_ps is not None else float(universe.trajectory.dt)
-    first, last, every = frame_window.frames(frame_dt, len(universe.trajectory))
+    if run is not None and dt_ps is None and run.n_frames > 1:
+        frame_dt = float(run.times_ps[1] - run.times_ps[0])
+    n_frames = run.n_frames if run is not None else len(universe.trajectory)
+    first, last, every = frame_window.frames(frame_dt, n_frames)
     built = build_analyses(
         universe,
         [n.strip() for n in analyses.split(",") if n.strip()],
@@ -167,9 +176,16 @@ def analyze(
         unwrap=unwrap,
         grouping=grouping,
     )
-    report = run_analyses(
-        universe, built, start=first, stop=last, step=every * step, progress=progress
-    )
+    if run is not None:
+        chosen = slice(first, last, every * step)
+        report = run_analyses(
+            universe, built, progress=progress, frames=run.frames[chosen],
+            times=run.times_ps[chosen],
+        )
+    else:
+        report = run_analyses(
+            universe, built, start=first, stop=last, step=every * step, progress=progress
+        )
     series = {}
     summary: dict[str, object] = {
         "n_frames": report.n_frames,

@@ -112,7 +112,7 @@ def ff():
 
 
 def test_source_file_holds_the_cited_lines():
-    assert len(SRC["gromacs ffnonbonded"]) == 9 and len(SRC["gromacs dihedraltypes"]) == 12
+    assert len(SRC["gromacs ffnonbonded"]) == 10 and len(SRC["gromacs dihedraltypes"]) == 12
     assert ["opls_189", "CO", "6", "12.01100", "0.200", "A", "3.50000e-01", "2.76144e-01"] in SRC[
         "gromacs ffnonbonded"
     ]
@@ -192,3 +192,15 @@ def test_li2s6_sulfur_values_equal_tinker_oplsaa(ff):
         float(torsion[11]),
         0.0,
     )
+
+
+def test_electrode_metal_lj_equal_uff(ff):
+    """UFF x1 is the LJ minimum distance: sigma = x1 / 2^(1/6); D1 is epsilon (kcal/mol)."""
+    rows = {r[1]: r for r in SRC["uff"]}
+    for type_name, uff in (("E_Mo", "Mo6+6"), ("E_Ti", "Ti3+4")):
+        x1, d1 = float(rows[uff][4]), float(rows[uff][5])
+        assert ff.types[type_name].sigma == pytest.approx(x1 / 2 ** (1 / 6), abs=5e-4)
+        assert ff.types[type_name].epsilon == d1
+    n = next(r for r in SRC["gromacs ffnonbonded"] if r[0] == "opls_520")  # pyridine N
+    assert ff.types["E_N"].sigma == pytest.approx(float(n[6]) * 10)
+    assert ff.types["E_N"].epsilon == pytest.approx(float(n[7]) / KJ, abs=5e-5)

@@ -148,3 +148,14 @@ def test_shipped_names_and_bad_names_are_refused(tmp_path):
         load_custom_species("../THF", [tmp_path])
     with pytest.raises(InputError, match="is shipped"):
         register(CustomSpecies("DOL", {}, "", "test"))
+
+
+def test_solvent_atoms_count_toward_the_atom_limit(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    study = _copy(tmp_path)
+    data = yaml.safe_load(study.read_text())
+    data["systems"][0]["solvents"] = {"THF": 100_000}  # 1.3 M atoms of THF + 1.1 M of DOL + 8
+    data["systems"][0]["n_dol"] = 100_000
+    study.write_text(yaml.safe_dump(data))
+    with pytest.raises(InputError, match="2400008 atoms"):
+        load_md_study(study)

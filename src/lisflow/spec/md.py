@@ -248,6 +248,10 @@ def load_md_study(path: str | Path, **overrides) -> MdStudy:
         raise _one_line(exc.errors()[0]) from None
     study._study_dir = path.resolve().parent
     for system in study.systems:
-        for name in system.solvents:
-            study.custom_species(name)  # refuse missing/invalid files when the study is read
+        atoms = sum(n * ATOMS_PER[k] for k, n in system.counts().items())
+        for name, count in system.solvents.items():
+            # refuse missing/invalid files when the study is read
+            atoms += count * len(study.custom_species(name)["forcefield"]["atoms"])
+        if atoms > MAX_ATOMS:
+            raise one_line("systems", f"system {system.name}: {atoms} atoms (at most {MAX_ATOMS})")
     return study

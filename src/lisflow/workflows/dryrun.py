@@ -20,6 +20,7 @@ from lisflow.engines.registry import get_engine
 from lisflow.errors import InputError
 from lisflow.fsutil import atomic_directory, atomic_write_text, hash_directory
 from lisflow.spec import load_spec
+from lisflow.workflows.kinds import study_kind
 from lisflow.workflows.plan import plan
 
 MANIFEST = "manifest.json"
@@ -150,17 +151,8 @@ def _write_all(planned, out_dir: Path, progress: bool) -> list[ManifestEntry]:
                 for calc in calcs:
                     entries.append(write_calculation(calc, tmp))
                     bar.advance(task)
-                write_study_extras(spec, tmp)
+                study_kind(spec).write_extras(spec, tmp)
     return entries
-
-
-def write_study_extras(spec, directory: Path) -> None:
-    """Study-level artefacts that need no engine: the simulated electron diffraction
-    patterns of paper 000 Fig. 2d,e / ED Fig. 2d-f for the polymorph study."""
-    if getattr(spec, "kind", "") == "polymorphs" and spec.diffraction:
-        from lisflow.structures.diffraction import electron_diffraction_patterns
-
-        electron_diffraction_patterns(directory / "diffraction")
 
 
 def read_manifest(path: Path) -> list[dict[str, Any]]:

@@ -37,17 +37,11 @@ from lisflow.structures import support
 
 
 def plan(spec: BaseModel, spec_file: Path | None = None) -> list[Calculation]:
-    """All calculations of a study, parents before children, in a stable order."""
-    if isinstance(spec, AdsorptionStudy):
-        return plan_adsorption(spec, spec_file)
-    if isinstance(spec, PolymorphStudy):
-        return plan_polymorphs(spec)
-    if isinstance(spec, AimdStudy):
-        return plan_aimd(spec)
-    from lisflow.spec.md import MdStudy
-    from lisflow.workflows.plan_md import plan_md
+    """All calculations of a study, parents before children, in a stable order (the
+    planner of its kind, :mod:`lisflow.workflows.kinds`)."""
+    from lisflow.workflows.kinds import study_kind
 
-    return plan_md(cast(MdStudy, spec))  # the last study kind (lisflow.spec.load_spec)
+    return study_kind(spec).plan(spec, spec_file)
 
 
 def substrate_structure(sub: Any, spec_file: Path | None) -> tuple[str, Structure]:
@@ -353,7 +347,7 @@ def _grown(structure: Structure) -> dict[str, float]:
     return {} if grown is None else {"cell_c_grown_from": float(grown)}
 
 
-def plan_polymorphs(spec: PolymorphStudy) -> list[Calculation]:
+def plan_polymorphs(spec: PolymorphStudy, spec_file: Path | None = None) -> list[Calculation]:
     """One full (ISIF 3) relaxation per Li2S2 polymorph; E_f = E / n (paper 000 eq. 5)."""
     from lisflow.structures.polymorphs import li2s2_polymorphs
 
@@ -389,7 +383,7 @@ def plan_polymorphs(spec: PolymorphStudy) -> list[Calculation]:
     return calcs
 
 
-def plan_aimd(spec: AimdStudy) -> list[Calculation]:
+def plan_aimd(spec: AimdStudy, spec_file: Path | None = None) -> list[Calculation]:
     """Stages in order; a stage with ``electrode_li`` adds the six Li under the sheet (fixed)."""
     from lisflow.io.cp2k import AimdSettings
     from lisflow.structures.aimd import aimd_interface_model

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from lisflow.calculation import Calculation
 from lisflow.spec.md import MdStudy
 
@@ -21,7 +23,7 @@ _RUN_KEYS = (
 )
 
 
-def plan_md(spec: MdStudy) -> list[Calculation]:
+def plan_md(spec: MdStudy, spec_file: Path | None = None) -> list[Calculation]:
     """One calculation per system: ``calc_id = <study>/<system name>``.
 
     ``role`` is ``box`` for bulk boxes and ``interface`` for boxes with an electrode; the

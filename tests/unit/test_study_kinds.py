@@ -13,6 +13,7 @@ from pymatgen.core import Lattice, Structure
 
 from lisflow.calculation import Calculation
 from lisflow.errors import InputError
+from lisflow.io.cp2k import Cp2kInputs
 from lisflow.spec import KINDS, validate_spec
 from lisflow.spec.models import StrictModel
 from lisflow.workflows.derived import DerivedContext
@@ -28,9 +29,9 @@ class ToyStudy(StrictModel):
 def plan_toy(spec: ToyStudy, spec_file: Path | None = None) -> list[Calculation]:
     h2 = Structure(Lattice.cubic(spec.box_a), ["H", "H"], [[0, 0, 0], [0, 0, 0.74]],
                    coords_are_cartesian=True)
-    params = {"task": "energy", "role": "molecule", "periodic": "NONE", "overrides": {}}
+    inputs = Cp2kInputs(task="energy", periodic="NONE")
     return [Calculation(f"{spec.study}/h2/energy", spec.study, "cp2k", "energy", "molecule",
-                        h2, params=params, labels={"final": True})]
+                        h2, inputs=inputs, labels={"final": True})]
 
 
 def toy_fireworks(spec, calcs, ctx: DerivedContext):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lisflow.calculation import Calculation
+from lisflow.io.lammps import LammpsInputs
 from lisflow.spec.md import MdStudy
 
 _RUN_KEYS = (
@@ -27,16 +28,18 @@ def plan_md(spec: MdStudy, spec_file: Path | None = None) -> list[Calculation]:
     """One calculation per system: ``calc_id = <study>/<system name>``.
 
     ``role`` is ``box`` for bulk boxes and ``interface`` for boxes with an electrode; the
-    structure is None (the box is packed by the engine); ``params`` carry the builder
-    arguments (``system``), the protocol (``stages``) and every run setting.
+    structure is None (the box is packed by the engine); the :class:`LammpsInputs` carry
+    the builder arguments (``system``), the protocol (``stages``) and every run setting.
     """
     calcs = []
     for system in spec.systems:
-        params = {key: getattr(spec, key) for key in _RUN_KEYS}
-        params["system"] = system.builder_args(spec.scale)
-        params["stages"] = [stage.model_dump() for stage in spec.protocol]
-        params["scale"] = spec.scale
-        params["analysis_window"] = spec.analysis_window()  # ns, scaled by time_scale
+        inputs = LammpsInputs(
+            system=system.builder_args(spec.scale),
+            stages=tuple(stage.model_dump() for stage in spec.protocol),
+            scale=spec.scale,
+            analysis_window=spec.analysis_window(),  # ns, scaled by time_scale
+            **{key: getattr(spec, key) for key in _RUN_KEYS},
+        )
         labels = {
             "system": system.name,
             "kind": system.kind,
@@ -57,7 +60,7 @@ def plan_md(spec: MdStudy, spec_file: Path | None = None) -> list[Calculation]:
                 task="md",
                 role="box" if system.kind == "bulk" else "interface",
                 structure=None,
-                params=params,
+                inputs=inputs,
                 labels=labels,
             )
         )

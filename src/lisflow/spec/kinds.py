@@ -54,6 +54,6 @@ def study_adapter() -> TypeAdapter[Any]:
     registered models (rebuilt when a kind is registered)."""
     models = tuple(study_models().values())
     if models not in _adapters:
-        union = Union[models]  # noqa: UP007 - a runtime tuple of models
+        union = Union[models]  # type: ignore[valid-type]  # noqa: UP007 - runtime tuple
         _adapters[models] = TypeAdapter(Annotated[union, Field(discriminator="kind")])
     return _adapters[models]

@@ -192,7 +192,7 @@ def make_calc(case: RunCase, run_dir: Path, calc_id: str) -> Calculation:
     engine = {"acf": "vasp", "lammps_log": "lammps"}.get(case.kind, case.kind)
     labels = {"bader": True} if case.bader else {}
     return Calculation(
-        calc_id, "corrupt", engine, case.task, case.role, structure, params={}, labels=labels
+        calc_id, "corrupt", engine, case.task, case.role, structure, labels=labels
     )
 
 

@@ -14,7 +14,7 @@ from pymatgen.core import Lattice, Structure
 
 from lisflow.calculation import Calculation
 from lisflow.engines.cp2k import Cp2kEngine
-from lisflow.io.cp2k import VELOCITY_PROPERTY
+from lisflow.io.cp2k import VELOCITY_PROPERTY, AimdSettings, Cp2kInputs
 from lisflow.io.cp2k_restart import read_restart
 from lisflow.workflows.firetasks import spec_key, with_parent_structure
 
@@ -71,8 +71,8 @@ def _calc(name: str, structure: Structure, steps: int, parents=()) -> Calculatio
     return Calculation(
         calc_id=f"tiny_aimd/aimd/{name}", study="tiny_aimd", engine="cp2k", task="aimd",
         role="interface", structure=structure,
-        params={"task": "aimd", "periodic": "XYZ", "aimd": aimd, "overrides": overrides,
-                "basis_set": "SZV-MOLOPT-SR-GTH", "cutoff_ry": 100},
+        inputs=Cp2kInputs(task="aimd", periodic="XYZ", aimd=AimdSettings(**aimd),
+                          overrides=overrides, basis_set="SZV-MOLOPT-SR-GTH", cutoff_ry=100),
         parents=parents,
     )
 

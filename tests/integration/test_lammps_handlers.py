@@ -16,6 +16,7 @@ from lisflow.engines.lammps_handlers import (
     elapsed_ps,
 )
 from lisflow.errors import EngineError
+from lisflow.io.lammps import LammpsInputs
 from lisflow.parsers.lammps_log import parse_log
 
 pytestmark = pytest.mark.lammps
@@ -51,7 +52,8 @@ TINY = {
 
 def _calc(params: dict) -> Calculation:
     return Calculation(
-        "tests/" + params["system"]["name"], "tests", "lammps", "md", "box", None, params
+        "tests/" + params["system"]["name"], "tests", "lammps", "md", "box", None,
+        LammpsInputs(**params),
     )
 
 

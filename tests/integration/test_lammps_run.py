@@ -10,6 +10,7 @@ import pytest
 
 from lisflow.calculation import Calculation
 from lisflow.engines.lammps import LammpsEngine, progress
+from lisflow.io.lammps import LammpsInputs
 from lisflow.io.lammps_data import layout
 from lisflow.parsers.lammps_log import KCAL_PER_MOL_EV, parse_log
 from lisflow.structures.md_boxes import build_system
@@ -41,7 +42,8 @@ PARAMS = {
 def finished_run(tmp_path_factory):
     directory = tmp_path_factory.mktemp("lammps_bulk")
     calc = Calculation(
-        "electrolyte_md/bulk_tiny", "electrolyte_md", "lammps", "md", "box", None, PARAMS
+        "electrolyte_md/bulk_tiny", "electrolyte_md", "lammps", "md", "box", None,
+        LammpsInputs(**PARAMS),
     )
     engine = LammpsEngine()
     names = engine.write_inputs(calc, directory)
@@ -146,7 +148,8 @@ def test_interface_box_runs_with_fixed_electrode(tmp_path):
         ],
     }
     calc = Calculation(
-        "interface_md/mo_tiny", "interface_md", "lammps", "md", "interface", None, params
+        "interface_md/mo_tiny", "interface_md", "lammps", "md", "interface", None,
+        LammpsInputs(**params),
     )
     engine = LammpsEngine()
     engine.write_inputs(calc, tmp_path)

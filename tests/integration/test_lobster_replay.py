@@ -16,6 +16,8 @@ from lisflow.calculation import Calculation
 from lisflow.cli import app
 from lisflow.db.store import ResultStore
 from lisflow.errors import ParseError
+from lisflow.io.lobster import LobsterInputs
+from lisflow.io.vasp import VaspInputs
 from lisflow.workflows.firetasks import RunCalculationTask, spec_key
 
 FE = "lobster/fe_bcc_spin_polarized_atomate2"
@@ -40,21 +42,21 @@ def _calcs(fixture: Path) -> tuple[Calculation, Calculation]:
     """The static (paper002 preset + lobster block, the fixture's settings) and its LOBSTER step,
     as plan_adsorption builds them."""
     structure = Structure.from_file(fixture / "POSCAR.gz")
-    params = {
-        "preset": "paper002",
-        "task": "static",
-        "role": "bulk",
-        "extra_blocks": ["lobster"],
-        "overrides": {"ENCUT": 520, "ISMEAR": -5, "GGA": None, "IVDW": None, "LAECHG": None},
-        "kpoints": {"rule": "mesh", "mesh": [5, 5, 3]},
-    }
+    inputs = VaspInputs(
+        preset_name="paper002",
+        task="static",
+        role="bulk",
+        extra_blocks=("lobster",),
+        overrides={"ENCUT": 520, "ISMEAR": -5, "GGA": None, "IVDW": None, "LAECHG": None},
+        kpoints={"rule": "mesh", "mesh": [5, 5, 3]},
+    )
     static = Calculation(
         calc_id="fe/bulk/static", study="fe", engine="vasp", task="static", role="bulk",
-        structure=structure, params=params, labels={"final": True},
+        structure=structure, inputs=inputs, labels={"final": True},
     )  # fmt: skip
     lobster = Calculation(
         calc_id="fe/bulk/lobster", study="fe", engine="lobster", task="lobster", role="bulk",
-        structure=structure, params=dict(params), labels={"final": False},
+        structure=structure, inputs=LobsterInputs(inputs), labels={"final": False},
         parents=(static.calc_id,),
     )  # fmt: skip
     return static, lobster

@@ -4,6 +4,7 @@ from the installed wheels with no network."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import subprocess
@@ -21,7 +22,7 @@ from lisflow.cli import app
 from lisflow.db.store import ResultStore
 from lisflow.engines.mlip import CONTCAR_FILE, TRAJECTORY_FILE, MlipEngine, weights_path
 from lisflow.errors import EngineError
-from lisflow.io.mlip import mlip_params
+from lisflow.io.mlip import mlip_settings
 from lisflow.spec import validate_spec
 from lisflow.workflows.plan import plan
 
@@ -60,7 +61,7 @@ def li2s_on_graphene() -> Structure:
 
 def test_mlip_relaxes_li2s_on_graphene_below_fmax(tmp_path):
     structure = li2s_on_graphene()
-    params = mlip_params("chgnet", "relax", {"FMAX": 0.05, "STEPS": 300})
+    settings = mlip_settings("chgnet", "relax", {"FMAX": 0.05, "STEPS": 300})
     calc = Calculation(
         calc_id="t/adslab/graphene/Li2S/c0/relax",
         study="t",
@@ -68,7 +69,7 @@ def test_mlip_relaxes_li2s_on_graphene_below_fmax(tmp_path):
         task="relax",
         role="adslab",
         structure=structure,
-        params={**params, "fixed_indices": [0, 1]},
+        inputs=dataclasses.replace(settings, fixed_indices=(0, 1)),
     )
     engine = MlipEngine()
     files = engine.write_inputs(calc, tmp_path)
@@ -103,7 +104,7 @@ def test_unconverged_relaxation_is_an_error(tmp_path):
         task="relax",
         role="adslab",
         structure=li2s_on_graphene(),
-        params=mlip_params("chgnet", "relax", {"FMAX": 0.001, "STEPS": 2}),
+        inputs=mlip_settings("chgnet", "relax", {"FMAX": 0.001, "STEPS": 2}),
     )
     engine = MlipEngine()
     engine.write_inputs(calc, tmp_path)
@@ -121,7 +122,7 @@ def test_mlip_study_submit_run_query(tmp_path, monkeypatch):
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY_MLIP))
     calcs = plan(validate_spec(TINY_MLIP))
     assert [c.engine for c in calcs] == ["mlip"] * 3
-    assert calcs[0].params["ignored_overrides"] == ["ENCUT"]
+    assert calcs[0].inputs.ignored_overrides == ("ENCUT",)
     runner = CliRunner()
     result = runner.invoke(app, ["submit", "tiny.yaml"])
     assert result.exit_code == 0 and "4 new Fireworks" in result.output, result.output
@@ -179,7 +180,7 @@ def test_nvt_md_writes_every_step(tmp_path, thermostat):
     overrides = {"MD_STEPS": 8, "THERMOSTAT": thermostat, "TEMPERATURE_K": 350.0}
     calc = Calculation(
         calc_id="t/aimd/md", study="t", engine="mlip", task="md", role="box",
-        structure=structure, params=mlip_params("chgnet", "md", overrides),
+        structure=structure, inputs=mlip_settings("chgnet", "md", overrides),
     )  # fmt: skip
     engine = MlipEngine()
     engine.write_inputs(calc, tmp_path)

@@ -28,9 +28,9 @@ def test_dense_phase_window_is_42_to_82_ns_at_350_k():
             assert (t / 1000.0, (t + stage.time_ps) / 1000.0) == (42.0, 82.0)
         t += stage.time_ps
     calc = plan_md(spec)[0]
-    assert calc.params["analysis_window"]["start_ns"] == 42.0
+    assert calc.inputs.analysis_window["start_ns"] == 42.0
     tiny = plan_md(load_md_study(WORKFLOWS / "dense_phase_md.yaml", time_scale=1e-3))[0]
-    assert tiny.params["analysis_window"]["start_ns"] == pytest.approx(0.042)
+    assert tiny.inputs.analysis_window["start_ns"] == pytest.approx(0.042)
 
 
 def test_window_frames_and_recorded_scalars():

@@ -11,7 +11,8 @@ from pymatgen.core import Structure
 from lisflow.calculation import Calculation
 from lisflow.engines.lobster import LobsterEngine, compare_lobsterin, lobsterin_for
 from lisflow.errors import EngineError, ParseError
-from lisflow.io.lobster import lobster_nbands, read_lobsterin
+from lisflow.io.lobster import LobsterInputs, lobster_nbands, read_lobsterin
+from lisflow.io.vasp import VaspInputs
 from lisflow.parsers.lobster import check_charge_spilling, lobster_summary, read_charge_lobster
 
 NACL = "lobster/nacl_lobster511_custodian"
@@ -45,13 +46,11 @@ def test_charge_spilling_limit(fixtures_dir, name, worst, refused):
 
 def _lobster_calc(fixtures_dir, parent_run_dir=None) -> Calculation:
     structure = Structure.from_file(fixtures_dir / NACL / "POSCAR")
-    params = {"preset": "paper002", "task": "static", "role": "bulk", "extra_blocks": ["lobster"],
-              "overrides": {}, "kpoints": None}  # fmt: skip
-    if parent_run_dir is not None:
-        params["parent_run_dir"] = str(parent_run_dir)
+    vasp = VaspInputs(preset_name="paper002", task="static", role="bulk", extra_blocks=("lobster",))
+    parent = None if parent_run_dir is None else str(parent_run_dir)
     return Calculation(
         calc_id="n/bulk/lobster", study="n", engine="lobster", task="lobster", role="bulk",
-        structure=structure, params=params, parents=("n/bulk/static",),
+        structure=structure, inputs=LobsterInputs(vasp, parent), parents=("n/bulk/static",),
     )  # fmt: skip
 
 

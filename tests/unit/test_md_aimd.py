@@ -108,6 +108,6 @@ def test_aimd_layer_series_uses_the_runs_gth_valences(tmp_path, monkeypatch):
     monkeypatch.setattr(aimd_layers, "layer_series", fake_layer_series)
     assert aimd_layer_series(calc, tmp_path) == {("aimd_layers", "q_x"): "sentinel"}
     assert seen["cubes"] == [cube]
-    assert seen["timestep_fs"] == calc.params["aimd"]["timestep_fs"]
+    assert seen["timestep_fs"] == calc.inputs.aimd.timestep_fs
     assert seen["valence"] == {"H": 1.0, "Li": 3.0, "C": 4.0, "N": 5.0, "O": 6.0, "F": 7.0,
                                "S": 6.0, "Mo": 14.0}  # fmt: skip

@@ -47,7 +47,7 @@ def _all_systems():
 
 @pytest.fixture(scope="module")
 def paper_boxes():
-    return {c.calc_id: build_system(c.params["system"]) for c in _all_systems()}
+    return {c.calc_id: build_system(c.inputs.system) for c in _all_systems()}
 
 
 def test_paper_counts_atoms_and_neutrality(paper_boxes):

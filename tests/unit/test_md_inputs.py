@@ -7,7 +7,7 @@ import yaml
 
 from lisflow import WORKFLOWS_DIR
 from lisflow.errors import InputError
-from lisflow.io.lammps import input_script, merged, plan_stages
+from lisflow.io.lammps import input_script, plan_stages
 from lisflow.io.lammps_data import data_text, layout
 from lisflow.spec.md import load_md_study
 from lisflow.structures.md_boxes import build_system
@@ -25,7 +25,7 @@ def test_plan_ids_roles_and_params():
     assert {c.role for c in calcs} == {"interface"} and all(c.structure is None for c in calcs)
     bulk = _plan("electrolyte_md")
     assert {c.role for c in bulk} == {"box"}
-    assert bulk[0].params["timestep_fs"] == 1.0 and bulk[0].params["thermostat_damp_ps"] == 0.1
+    assert bulk[0].inputs.timestep_fs == 1.0 and bulk[0].inputs.thermostat_damp_ps == 0.1
 
 
 @pytest.mark.parametrize(
@@ -33,7 +33,7 @@ def test_plan_ids_roles_and_params():
     [("electrolyte_md", 92.0), ("interface_md", 92.0), ("dense_phase_md", 82.0)],
 )
 def test_protocol_lengths_match_paper(study, total_ns):
-    params = merged(_plan(study)[0].params)
+    params = _plan(study)[0].inputs.run_parameters(periodic_z=True)
     stages = plan_stages(params)
     assert stages[-1].end_step == round(total_ns * 1e6)  # 1 fs steps
     assert stages[-1].end_ps == pytest.approx(total_ns * 1000)
@@ -41,9 +41,9 @@ def test_protocol_lengths_match_paper(study, total_ns):
 
 def test_bulk_script_npt_then_nvt():
     calc = _plan("electrolyte_md")[0]
-    params = merged(calc.params)
+    params = calc.inputs.run_parameters(periodic_z=True)
     params["periodic_z"] = True
-    text = input_script(params, layout(build_system(calc.params["system"])))
+    text = input_script(params, layout(build_system(calc.inputs.system)))
     assert "boundary p p p" in text and "kspace_modify slab" not in text
     assert "fix integ mobile npt temp 300.0 300.0 100.0 iso 0.986923 0.986923 1000.0" in text
     assert "run 2000000 upto" in text and "run 92000000 upto" in text
@@ -55,8 +55,8 @@ def test_bulk_script_npt_then_nvt():
 
 def test_interface_script_slab_and_fixed_electrode():
     calc = _plan("interface_md", scale=0.05)[0]
-    system = build_system(calc.params["system"])
-    params = merged(calc.params)
+    system = build_system(calc.inputs.system)
+    params = calc.inputs.run_parameters(periodic_z=True)
     params["periodic_z"] = system.periodic_z
     lay = layout(system)
     text = input_script(params, lay)
@@ -80,8 +80,8 @@ def test_interface_script_slab_and_fixed_electrode():
 
 def test_dense_phase_anneal_and_time_scale():
     calc = _plan("dense_phase_md", time_scale=1e-4)[0]
-    params = merged(calc.params)
-    text = input_script(params, layout(build_system({**calc.params["system"], "scale": 0.01})))
+    params = calc.inputs.run_parameters(periodic_z=True)
+    text = input_script(params, layout(build_system({**calc.inputs.system, "scale": 0.01})))
     assert "nvt temp 500.0 500.0 100.0" in text and "nvt temp 500.0 300.0 100.0" in text
     assert "nvt temp 350.0 350.0 100.0" in text
     assert "run 8200 upto" in text  # 82 ns x 1e-4
@@ -89,8 +89,8 @@ def test_dense_phase_anneal_and_time_scale():
 
 def test_restart_script_skips_finished_stages():
     calc = _plan("electrolyte_md", time_scale=1e-3)[0]
-    params = {**merged(calc.params), "timestep_fs": 0.5}
-    lay = layout(build_system({**calc.params["system"], "scale": 0.01}))
+    params = {**calc.inputs.run_parameters(periodic_z=True), "timestep_fs": 0.5}
+    lay = layout(build_system({**calc.inputs.system, "scale": 0.01}))
     text = input_script(params, lay, restart="restart.3000", restart_step=3000, elapsed_ps=3.0)
     assert "read_restart restart.3000" in text and "read_data" not in text
     assert "npt" not in text and "minimize" not in text

@@ -15,7 +15,7 @@ from lisflow.db.store import ResultStore
 from lisflow.engines.mlip import MlipEngine
 from lisflow.engines.registry import get_engine
 from lisflow.errors import InputError
-from lisflow.io.mlip import mlip_params
+from lisflow.io.mlip import mlip_settings
 from lisflow.spec import load_spec, study_files, validate_spec
 from lisflow.spec.models import with_engine
 from lisflow.workflows.plan import plan
@@ -35,8 +35,8 @@ def test_every_shipped_study_runs_with_engine_mlip(kind):
         assert len(mlip) == len(dft)  # one MLIP relaxation per final DFT calculation
         strip = lambda labels: {k: v for k, v in labels.items() if k != "bader"}  # noqa: E731
         assert [c.labels for c in mlip] == [strip(c.labels) for c in dft]
-        assert {c.params["model"] for c in mlip} == {"sevennet"}
-        assert {c.params["relax_cell"] for c in mlip} == {kind == "polymorphs"}
+        assert {c.inputs.model for c in mlip} == {"sevennet"}
+        assert {c.inputs.relax_cell for c in mlip} == {kind == "polymorphs"}
 
 
 def test_prerelax_chains_mlip_into_vasp_polymorph_relaxations():
@@ -56,14 +56,14 @@ def test_unknown_model_is_one_line_input_error():
     with pytest.raises(InputError, match=r"^model: .*chgnet.*sevennet"):
         validate_spec(data)
     with pytest.raises(InputError, match="mlip.optimizer"):
-        mlip_params("chgnet", "relax", {"OPTIMIZER": "LBFGS"})
+        mlip_settings("chgnet", "relax", {"OPTIMIZER": "LBFGS"})
 
 
 def test_input_set_is_deterministic_and_honours_selective_dynamics(tmp_path):
     structure = Structure(Lattice.cubic(8.0), ["Li", "Li", "S"], [[0, 0, 0], [0.3, 0, 0], [0, 0.3, 0]])
     structure.add_site_property("selective_dynamics", [[False] * 3, [True] * 3, [True] * 3])
-    params = mlip_params("chgnet", "relax", {"FMAX": 0.02, "ENCUT": 500, "BFGS_X": 1})
-    calc = Calculation("s/bulk/x/relax", "s", "mlip", "relax", "bulk", structure, params=params)
+    inputs = mlip_settings("chgnet", "relax", {"FMAX": 0.02, "ENCUT": 500, "BFGS_X": 1})
+    calc = Calculation("s/bulk/x/relax", "s", "mlip", "relax", "bulk", structure, inputs=inputs)
     engine = get_engine("mlip")
     assert isinstance(engine, MlipEngine)
     first = engine.input_files(calc)

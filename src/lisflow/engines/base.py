@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from lisflow.calculation import Calculation
+from lisflow.calculation import Calculation, InputSet
+
+if TYPE_CHECKING:
+    from pymatgen.core import Structure
 
 
 @dataclass
@@ -36,6 +39,10 @@ class ParsedResult:
 class Engine(Protocol):
     """An engine writes inputs for a Calculation, runs them, and parses the outputs.
 
+    ``inputs_type`` is the typed input set its calculations carry (``calc.inputs``, built
+    by the planner; :class:`~lisflow.calculation.InputSet`). ``final_structure`` is the
+    structure the run ended with (relaxed or last MD frame; None when the run has none).
+
     ``write_inputs`` must be deterministic (same calculation -> same bytes) and atomic.
     ``run`` executes in ``directory`` (through custodian where handlers exist) and raises
     ``lisflow.errors.EngineError`` when it cannot finish; ``walltime_s`` is the time left for
@@ -44,9 +51,12 @@ class Engine(Protocol):
     """
 
     name: str
+    inputs_type: ClassVar[type[InputSet]]
 
     def write_inputs(self, calc: Calculation, directory: Path) -> list[str]: ...
 
     def run(self, calc: Calculation, directory: Path, walltime_s: float | None = None) -> None: ...
 
     def parse(self, calc: Calculation, directory: Path) -> ParsedResult: ...
+
+    def final_structure(self, calc: Calculation, directory: Path) -> Structure | None: ...

@@ -6,8 +6,9 @@ import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
-from lisflow.calculation import Calculation
+from lisflow.calculation import Calculation, InputSet
 from lisflow.engines.base import ParsedResult
 from lisflow.engines.common import (
     engine_command,
@@ -19,7 +20,7 @@ from lisflow.engines.common import (
     write_files,
 )
 from lisflow.errors import EngineError, ParseError
-from lisflow.io.cp2k import AimdSettings, Cp2kInputGenerator
+from lisflow.io.cp2k import Cp2kInputGenerator, Cp2kInputs
 
 INPUT_FILE = "cp2k.inp"
 OUTPUT_FILE = "cp2k.out"
@@ -29,25 +30,14 @@ WALLTIME_STOP = "exceeded requested execution time"
 
 
 def generator(calc: Calculation) -> Cp2kInputGenerator:
-    params = calc.params
-    aimd = (
-        AimdSettings(**{**params["aimd"], "fixed_indices": tuple(params["aimd"]["fixed_indices"])})
-        if params.get("aimd")
-        else None
-    )
-    properties = getattr(calc.structure, "properties", None) or {}
-    charge = int(round(properties.get("charge", getattr(calc.structure, "charge", 0)) or 0))
-    extra = {k: params[k] for k in ("basis_set", "cutoff_ry") if k in params}
-    return Cp2kInputGenerator(
-        task=params["task"],
-        project=PROJECT,
-        periodic=params["periodic"],
-        charge=charge,
-        multiplicity=properties.get("spin_multiplicity"),
-        overrides=params.get("overrides", {}),
-        aimd=aimd,
-        **extra,
-    )
+    """The CP2K input generator of ``calc`` (its :class:`Cp2kInputs` on its structure)."""
+    return inputs_of(calc).generator(calc.structure, PROJECT)
+
+
+def inputs_of(calc: Calculation) -> Cp2kInputs:
+    if not isinstance(calc.inputs, Cp2kInputs):
+        raise EngineError(f"{calc.calc_id}: cp2k needs Cp2kInputs, got {calc.inputs!r}")
+    return calc.inputs
 
 
 _OFF = r"(?:OFF|F|FALSE|\.FALSE\.|NO)\b"
@@ -74,6 +64,7 @@ class Cp2kEngine:
     """``LISFLOW_CP2K_CMD`` (default ``cp2k.psmp``; e.g. ``mpirun -n 64 cp2k.psmp``)."""
 
     name: str = "cp2k"
+    inputs_type: ClassVar[type[InputSet]] = Cp2kInputs
 
     def input_files(self, calc: Calculation) -> dict[str, str]:
         return {INPUT_FILE: generator(calc).text(calc.periodic_structure())}
@@ -161,7 +152,8 @@ def aimd_layer_series(calc: Calculation, directory: Path) -> dict:
     from lisflow.analysis.aimd_layers import layer_series
     from lisflow.io.cp2k import functional_of, gth_kind
 
-    timestep = float(calc.params.get("aimd", {}).get("timestep_fs", 1.0))
+    aimd = inputs_of(calc).aimd
+    timestep = 1.0 if aimd is None else float(aimd.timestep_fs)
     run = generator(calc)  # the valences (qN) of the pseudopotentials this run used
     functional = functional_of(run.overrides)
     valence = {

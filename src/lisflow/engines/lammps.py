@@ -1,8 +1,8 @@
 """LAMMPS engine: MD boxes of paper 000 through packmol, custodian and the log parser.
 
-``calc.params`` (made by :func:`lisflow.workflows.plan_md.plan_md`) holds ``system`` (builder
-keyword arguments, see :func:`lisflow.structures.md_boxes.build_system`) and the run
-parameters of :mod:`lisflow.io.lammps`. ``write_inputs`` writes the packmol input, the
+``calc.inputs`` (a :class:`~lisflow.io.lammps.LammpsInputs` made by
+:func:`lisflow.workflows.plan_md.plan_md`) holds ``system`` (builder keyword arguments, see
+:func:`lisflow.structures.md_boxes.build_system`) and the run settings. ``write_inputs`` writes the packmol input, the
 molecule files, ``in.lammps`` and the run state ``lisflow_md.json`` (deterministic bytes; the
 box is packed in ``run``, which can take long for the full-size boxes).
 """
@@ -13,12 +13,13 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 from custodian import Custodian
 from custodian.custodian import ErrorHandler
 
-from lisflow.calculation import Calculation
+from lisflow.calculation import Calculation, InputSet
 from lisflow.engines.base import ParsedResult
 from lisflow.engines.lammps_handlers import (
     INPUT,
@@ -33,7 +34,7 @@ from lisflow.engines.lammps_handlers import (
     write_script,
 )
 from lisflow.errors import EngineError, ParseError
-from lisflow.io.lammps import merged, plan_stages
+from lisflow.io.lammps import LammpsInputs, merged, plan_stages
 from lisflow.io.lammps_packmol import write_pack_inputs
 from lisflow.parsers.lammps_log import (
     LammpsLog,
@@ -89,10 +90,17 @@ def _all_logs(directory: Path) -> list[Path]:
     return [*old, directory / LOG]
 
 
+def inputs_of(calc: Calculation) -> LammpsInputs:
+    if not isinstance(calc.inputs, LammpsInputs):
+        raise EngineError(f"{calc.calc_id}: lammps needs LammpsInputs, got {calc.inputs!r}")
+    return calc.inputs
+
+
 class LammpsEngine:
     """The :class:`~lisflow.engines.base.Engine` for ``engine: lammps``."""
 
     name = "lammps"
+    inputs_type: ClassVar[type[InputSet]] = LammpsInputs
 
     def __init__(
         self,
@@ -110,12 +118,10 @@ class LammpsEngine:
 
     def write_inputs(self, calc: Calculation, directory: Path) -> list[str]:
         directory = Path(directory)
-        system = build_system(calc.params["system"])
+        inputs = inputs_of(calc)
+        system = build_system(inputs.system)
         write_pack_inputs(system, directory)
-        params = merged({k: v for k, v in calc.params.items()})
-        params["periodic_z"] = (
-            system.periodic_z if "periodic_z" not in calc.params else calc.params["periodic_z"]
-        )
+        params = inputs.run_parameters(periodic_z=system.periodic_z)
         state = {
             "calc_id": calc.calc_id,
             "params": params,
@@ -138,7 +144,7 @@ class LammpsEngine:
         if not (directory / STATE).is_file():
             self.write_inputs(calc, directory)
         if not (directory / DATA).is_file():
-            system = build_system(calc.params["system"])
+            system = build_system(inputs_of(calc).system)
             pack(system, directory, progress=self.on_progress)
         if (directory / LOG).is_file():
             step, total = progress(directory)
@@ -168,6 +174,10 @@ class LammpsEngine:
                 "restart files are kept, run again to continue"
             )
 
+    def final_structure(self, calc: Calculation, directory: Path) -> None:
+        """The packed box lives in ``system.data`` and the trajectory: no pymatgen structure."""
+        return None
+
     def parse(self, calc: Calculation, directory: Path) -> ParsedResult:
         directory = Path(directory)
         logs = [
@@ -181,7 +191,7 @@ class LammpsEngine:
         result = result_from_logs(logs, directory)
         from lisflow.analysis.md_run import analyse_lammps_run
 
-        series, scalars = analyse_lammps_run(directory, calc.params.get("dump_every_ps", 10.0))
+        series, scalars = analyse_lammps_run(directory, inputs_of(calc).dump_every_ps)
         result.series.update(series)
         result.scalars.update(scalars)
         return result

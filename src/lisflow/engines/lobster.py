@@ -3,7 +3,7 @@
 ``write_inputs`` writes the lobsterin of pymatgen's standard settings (``lisflow.io.lobster``)
 from the planned structure and the static's INCAR. ``run`` links the static's outputs
 (WAVECAR, vasprun.xml, POSCAR, INCAR, KPOINTS, POTCAR; the parent run directory comes from the
-Firework spec, ``params["parent_run_dir"]``) and runs ``LISFLOW_LOBSTER_CMD`` (profile
+Firework spec, ``LobsterInputs.parent_run_dir``) and runs ``LISFLOW_LOBSTER_CMD`` (profile
 ``engine_commands.lobster``) through custodian's LOBSTER job and validators. ``parse`` refuses
 runs whose charge spilling exceeds 5 % and stores the ICOHPs with their translations and the
 Mulliken and Loewdin charges of CHARGE.lobster. ``LobsterReplay`` replays real LOBSTER
@@ -16,11 +16,13 @@ import shlex
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
-from lisflow.calculation import Calculation
+from lisflow.calculation import Calculation, InputSet
 from lisflow.engines.base import ParsedResult
 from lisflow.engines.common import engine_command, run_custodian, write_files
 from lisflow.errors import EngineError
+from lisflow.io.lobster import LobsterInputs
 
 #: VASP outputs LOBSTER reads from the static's run directory.
 VASP_FILES = ("WAVECAR", "vasprun.xml", "POSCAR", "INCAR", "KPOINTS", "POTCAR")
@@ -28,14 +30,19 @@ VASP_FILES = ("WAVECAR", "vasprun.xml", "POSCAR", "INCAR", "KPOINTS", "POTCAR")
 CHECKED_KEYWORDS = ("basisset", "basisfunctions")
 
 
+def inputs_of(calc: Calculation) -> LobsterInputs:
+    if not isinstance(calc.inputs, LobsterInputs):
+        raise EngineError(f"{calc.calc_id}: lobster needs LobsterInputs, got {calc.inputs!r}")
+    return calc.inputs
+
+
 def lobsterin_for(calc: Calculation) -> str:
-    """lobsterin text for ``calc`` (its params are the parent static's VASP params)."""
-    from lisflow.engines.vasp import generator
+    """lobsterin text for ``calc`` (from the INCAR of the parent static's VASP inputs)."""
     from lisflow.io.lobster import lobsterin_text
     from lisflow.io.vasp import potcar_symbols
 
     structure = calc.periodic_structure()
-    incar = generator(calc).incar(structure)
+    incar = inputs_of(calc).vasp.incar(structure)
     return lobsterin_text(structure, incar, potcar_symbols(structure))
 
 
@@ -74,7 +81,7 @@ def parse_lobster_run(calc: Calculation, directory: Path) -> ParsedResult:
 
 def link_vasp_outputs(calc: Calculation, directory: Path) -> list[str]:
     """Symlink the parent static's outputs into ``directory``; EngineError if one is missing."""
-    parent = calc.params.get("parent_run_dir")
+    parent = inputs_of(calc).parent_run_dir
     if not parent or not Path(parent).is_dir():
         raise EngineError(f"{calc.calc_id}: no finished VASP static to run LOBSTER on ({parent!r})")
     missing = [name for name in VASP_FILES if not (Path(parent) / name).exists()]
@@ -93,6 +100,7 @@ class LobsterEngine:
     """``LISFLOW_LOBSTER_CMD`` (e.g. ``lobster-5.1.1``) on the parent static's outputs."""
 
     name: str = "lobster"
+    inputs_type: ClassVar[type[InputSet]] = LobsterInputs
 
     def write_inputs(self, calc: Calculation, directory: Path) -> list[str]:
         """lobsterin and the POSCAR of the structure it is for (the lobsterin alone is the same
@@ -122,6 +130,10 @@ class LobsterEngine:
 
     def parse(self, calc: Calculation, directory: Path) -> ParsedResult:
         return parse_lobster_run(calc, directory)
+
+    def final_structure(self, calc: Calculation, directory: Path) -> None:
+        """LOBSTER moves no atom: no final structure of its own."""
+        return None
 
 
 def compare_lobsterin(run_dir: Path, reference: Path) -> list[str]:

@@ -12,6 +12,7 @@ calculation is FAILED, never stored as converged). Weights are read from the ins
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -20,12 +21,12 @@ import time
 from dataclasses import dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 from pymatgen.core import Structure
 
-from lisflow.calculation import Calculation
+from lisflow.calculation import Calculation, InputSet
 from lisflow.engines.base import ParsedResult
 from lisflow.engines.common import write_files
 from lisflow.errors import EngineError, ParseError
@@ -161,14 +162,14 @@ def _with_d3(ml, d3):
 
 
 def settings_of(calc: Calculation) -> MlipSettings:
-    params = {k: v for k, v in calc.params.items() if k not in ("role",)}
+    """The planned settings, fixing also the structure's all-False selective-dynamics sites."""
+    if not isinstance(calc.inputs, MlipSettings):
+        raise EngineError(f"{calc.calc_id}: mlip needs MlipSettings, got {calc.inputs!r}")
     if calc.structure is None:
         raise EngineError(f"{calc.calc_id}: mlip needs a structure")
     structure = as_periodic(calc.structure)
-    extra = tuple(params.pop("fixed_indices", ()) or ())
-    params["fixed_indices"] = fixed_indices(structure, extra)
-    params["ignored_overrides"] = tuple(params.get("ignored_overrides", ()))
-    return MlipSettings(**params)
+    fixed = fixed_indices(structure, calc.inputs.fixed_indices)
+    return dataclasses.replace(calc.inputs, fixed_indices=fixed)
 
 
 def max_force(forces: np.ndarray, fixed: tuple[int, ...]) -> float:
@@ -295,6 +296,7 @@ class MlipEngine:
     """In-process MLIP runs (``mlip.json`` + ``POSCAR`` in, ``mlip_result.json`` out)."""
 
     name: str = "mlip"
+    inputs_type: ClassVar[type[InputSet]] = MlipSettings
 
     def input_files(self, calc: Calculation) -> dict[str, str]:
         if calc.structure is None:

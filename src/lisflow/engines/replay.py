@@ -10,11 +10,12 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from pymatgen.core import Structure
 from pymatgen.io.vasp import Incar, Kpoints
 
-from lisflow.calculation import Calculation
+from lisflow.calculation import Calculation, InputSet
 from lisflow.engines.base import ParsedResult
 from lisflow.engines.vasp import VaspEngine, final_vasp_structure, parse_vasp_run
 from lisflow.errors import EngineError
@@ -142,6 +143,7 @@ class ReplayEngine:
     references: dict[str, str] = field(default_factory=dict)
     tags: tuple[str, ...] = CHECKED_TAGS
     name: str = "replay"
+    inputs_type: ClassVar[type[InputSet]] = InputSet  # a VASP or LOBSTER calculation's
 
     def write_inputs(self, calc: Calculation, directory: Path) -> list[str]:
         if calc.engine == "lobster":

@@ -5,8 +5,9 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
-from lisflow.calculation import Calculation
+from lisflow.calculation import Calculation, InputSet
 from lisflow.engines.base import ParsedResult
 from lisflow.engines.common import (
     engine_command,
@@ -17,20 +18,18 @@ from lisflow.engines.common import (
     site_labels,
     write_files,
 )
-from lisflow.errors import InputError, ParseError
+from lisflow.errors import EngineError, InputError, ParseError
 from lisflow.io.vasp import VaspInputGenerator
+
+if TYPE_CHECKING:
+    from pymatgen.core import Structure
 
 
 def generator(calc: Calculation) -> VaspInputGenerator:
-    params = calc.params
-    return VaspInputGenerator(
-        preset_name=params["preset"],
-        task=params["task"],
-        role=params["role"],
-        extra_blocks=tuple(params.get("extra_blocks", ())),
-        overrides=params.get("overrides", {}),
-        kpoints=params.get("kpoints"),
-    )
+    """The typed VASP input set of ``calc`` (EngineError if it carries another)."""
+    if not isinstance(calc.inputs, VaspInputGenerator):
+        raise EngineError(f"{calc.calc_id}: vasp needs VaspInputs, got {calc.inputs!r}")
+    return calc.inputs
 
 
 @dataclass
@@ -38,6 +37,7 @@ class VaspEngine:
     """``LISFLOW_VASP_CMD`` (e.g. ``srun vasp_std``) runs VASP through custodian's handlers."""
 
     name: str = "vasp"
+    inputs_type: ClassVar[type[InputSet]] = VaspInputGenerator
 
     def input_files(self, calc: Calculation) -> dict[str, str]:
         return generator(calc).files(calc.periodic_structure())
@@ -60,6 +60,9 @@ class VaspEngine:
 
     def parse(self, calc: Calculation, directory: Path) -> ParsedResult:
         return parse_vasp_run(calc, directory)
+
+    def final_structure(self, calc: Calculation, directory: Path) -> Structure | None:
+        return final_vasp_structure(calc, directory)
 
 
 def parse_vasp_run(calc: Calculation, directory: Path) -> ParsedResult:
@@ -186,5 +189,3 @@ def _plain(value):
     """numpy arrays and scalars as lists / Python numbers (JSON-serialisable)."""
     return value.tolist() if hasattr(value, "tolist") else value
 
-
-VaspEngine.final_structure = staticmethod(final_vasp_structure)  # type: ignore[attr-defined]

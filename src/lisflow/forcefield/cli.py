@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         from lisflow.structures.md_boxes import build_system, pack
 
         calc = _system(spec, system, scale)
-        box = build_system(calc.params["system"])
+        box = build_system(calc.inputs.system)
         console.print(
             f"{calc.calc_id}: {box.n_atoms} atoms, box "
             f"{' x '.join(f'{v:.2f}' for v in box.box)} A; running packmol ..."
@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
 
         rows = []
         for calc in plan_md(load_md_study(spec, scale=scale)):
-            box = build_system(calc.params["system"])
+            box = build_system(calc.inputs.system)
             c = box.counts
             rows.append({
                 "system": calc.name,

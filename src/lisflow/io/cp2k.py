@@ -19,6 +19,7 @@ from typing import Any
 
 from pymatgen.core import Molecule, Structure
 
+from lisflow.calculation import Calculation, InputSet
 from lisflow.errors import InputError
 
 #: Where CP2K's own data files are read: ``$CP2K_DATA_DIR`` first, then Debian's cp2k-data.
@@ -365,8 +366,8 @@ class Cp2kInputGenerator:
         return render(self.sections(structure)) + "\n"
 
 
-@dataclass
-class AimdSettings:
+@dataclass(frozen=True)
+class AimdSettings(InputSet):
     """Second-generation Car–Parrinello MD (SGCPMD) with Langevin NVT, paper 000 Methods:
     350 K, 1 fs, γ_L 0.001 fs⁻¹, region γ 5×10⁵ fs⁻¹ (Mo) and 2.1×10⁴ fs⁻¹ (other atoms) as
     printed, fixed electrode Li.
@@ -459,3 +460,59 @@ class AimdSettings:
         return motion
 
 
+@dataclass(frozen=True)
+class Cp2kInputs(InputSet):
+    """The typed input set of a CP2K calculation (built once by the planner).
+
+    ``task`` geo_opt | energy | aimd; ``periodic`` XYZ or NONE (isolated molecule);
+    ``overrides`` dotted CP2K paths (``FORCE_EVAL.DFT.MGRID.CUTOFF: 400``); ``aimd`` the
+    SGCPMD settings of an AIMD stage; ``cutoff_ry`` the plane-wave cutoff (Ry). Charge and
+    multiplicity come from the structure (``properties``: ``charge``, ``spin_multiplicity``).
+    """
+
+    task: str
+    periodic: str = "XYZ"
+    overrides: dict[str, Any] = field(default_factory=dict)
+    aimd: AimdSettings | None = None
+    basis_set: str = BASIS_SET
+    cutoff_ry: int = CUTOFF_RY
+
+    def generator(
+        self, structure: Structure | Molecule | None, project: str = "lisflow"
+    ) -> Cp2kInputGenerator:
+        """The input generator of these settings for ``structure``."""
+        properties = getattr(structure, "properties", None) or {}
+        charge = int(round(properties.get("charge", getattr(structure, "charge", 0)) or 0))
+        return Cp2kInputGenerator(
+            task=self.task,
+            project=project,
+            periodic=self.periodic,
+            charge=charge,
+            multiplicity=properties.get("spin_multiplicity"),
+            overrides=self.overrides,
+            aimd=self.aimd,
+            basis_set=self.basis_set,
+            cutoff_ry=self.cutoff_ry,
+        )
+
+    def key_parameters(self, calc: Calculation) -> dict[str, Any]:
+        """Run type, cutoff and (AIMD) MD settings a reader checks first (dry-run manifest)."""
+        structure = calc.periodic_structure()
+        sections = self.generator(structure).sections(structure)
+        dft = sections["FORCE_EVAL"]["DFT"]
+        params = {
+            "run_type": sections["GLOBAL"]["RUN_TYPE"],
+            "cutoff_ry": dft["MGRID"]["CUTOFF"],
+            "xc": "PBE-D3",
+            "basis": "DZVP-MOLOPT-SR-GTH",
+        }
+        md = sections.get("MOTION", {}).get("MD")
+        if md:
+            params.update(
+                steps=md["STEPS"],
+                timestep_fs=md["TIMESTEP"],
+                temperature_k=md["TEMPERATURE"],
+                ensemble=md["ENSEMBLE"],
+                langevin_gamma_per_fs=md["LANGEVIN"]["GAMMA"],
+            )
+        return params

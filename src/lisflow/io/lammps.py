@@ -5,7 +5,10 @@ parameters is in ps and every length in Å. Stages run with ``run N upto`` on on
 step counter, so a script restarted from ``restart.<step>`` skips finished stages
 (:func:`input_script` with ``restart``). Trajectories are binary DCD (unwrapped coordinates).
 
-``params`` keys (all set by :func:`lisflow.workflows.plan_md.plan_md`):
+The typed input set of an MD calculation is :class:`LammpsInputs` (built by
+:func:`lisflow.workflows.plan_md.plan_md`); the script renderer works on its run parameters
+(:meth:`LammpsInputs.run_parameters`, kept in the run state ``lisflow_md.json`` so that error
+handlers can change them between segments), with the keys:
 ``stages`` (list of dicts: name, ensemble minimize|nvt|npt|nve, time_ps, temperature_k,
 temperature_end_k, pressure_bar), ``timestep_fs``, ``dump_every_ps``, ``thermo_every_ps``,
 ``restart_every_ps``, ``thermostat_damp_ps``, ``barostat_damp_ps``, ``cutoff_a``,
@@ -19,9 +22,10 @@ DOL, DME, to its own Nosé–Hoover thermostat, paper 000 Methods MD; NPT stages
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
+from lisflow.calculation import InputSet
 from lisflow.errors import InputError
 from lisflow.forcefield.mixing import pair_coeff_lines
 from lisflow.io.lammps_data import Layout
@@ -48,6 +52,50 @@ ENSEMBLES = ("minimize", "nvt", "npt", "nve")
 LOG_NAME = "log.lammps"
 TRAJECTORY = "traj.dcd"
 FINAL_RESTART = "final.restart"
+
+
+@dataclass(frozen=True)
+class LammpsInputs(InputSet):
+    """The typed input set of a LAMMPS MD calculation (times ps, lengths Å).
+
+    ``system`` the box builder's keyword arguments
+    (:func:`lisflow.structures.md_boxes.build_system`), ``stages`` the protocol (dicts: name,
+    ensemble, time_ps, temperature_k, temperature_end_k, pressure_bar), ``scale`` the box
+    scale, ``analysis_window`` the fit window (ns). The run settings default to
+    :data:`DEFAULTS`; the fields left None are not set (the renderer's defaults apply, and
+    ``periodic_z`` follows the box)."""
+
+    system: dict[str, Any]
+    stages: tuple[dict[str, Any], ...] = ()
+    timestep_fs: float = DEFAULTS["timestep_fs"]
+    dump_every_ps: float = DEFAULTS["dump_every_ps"]
+    thermo_every_ps: float = DEFAULTS["thermo_every_ps"]
+    restart_every_ps: float = DEFAULTS["restart_every_ps"]
+    thermostat_damp_ps: float = DEFAULTS["thermostat_damp_ps"]
+    barostat_damp_ps: float = DEFAULTS["barostat_damp_ps"]
+    cutoff_a: float = DEFAULTS["cutoff_a"]
+    pppm_accuracy: float = DEFAULTS["pppm_accuracy"]
+    neighbor_skin_a: float = DEFAULTS["neighbor_skin_a"]
+    minimize_max_iter: int = DEFAULTS["minimize_max_iter"]
+    time_scale: float = DEFAULTS["time_scale"]
+    seed: int = DEFAULTS["seed"]
+    scale: float | None = None
+    analysis_window: dict[str, Any] | None = None
+    neigh_every: int | None = None
+    slab_factor: float | None = None
+    periodic_z: bool | None = None
+    z_walls: bool | None = None
+    thermostat_per_group: bool | None = None
+
+    def run_parameters(self, periodic_z: bool) -> dict[str, Any]:
+        """The renderer's parameters: :data:`DEFAULTS` < the fields set; ``periodic_z``
+        (the box's) unless the field sets it."""
+        params = merged(
+            {f.name: v for f in fields(self) if (v := getattr(self, f.name)) is not None}
+        )
+        params["stages"] = [dict(stage) for stage in self.stages]
+        params["periodic_z"] = periodic_z if self.periodic_z is None else self.periodic_z
+        return params
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,30 @@ from __future__ import annotations
 
 import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pymatgen.core import Structure
 from pymatgen.io.vasp import Incar, Poscar
 
+from lisflow.calculation import Calculation, InputSet
 from lisflow.errors import InputError
+from lisflow.io.vasp import VaspInputGenerator
+
+
+@dataclass(frozen=True)
+class LobsterInputs(InputSet):
+    """The typed input set of a LOBSTER run: ``vasp`` the input set of the static it runs on
+    (its INCAR decides the lobsterin), ``parent_run_dir`` that static's run directory (set
+    when the Firework runs, from the parent's output)."""
+
+    vasp: VaspInputGenerator
+    parent_run_dir: str | None = None
+
+    def key_parameters(self, calc: Calculation) -> dict[str, Any]:
+        """The static's preset, task and role (the dry-run manifest)."""
+        return {"preset": self.vasp.preset_name, "task": self.vasp.task, "role": self.vasp.role}
 
 
 def basis_functions(structure: Structure, potcar_symbols: list[str]) -> dict[str, str]:

@@ -20,6 +20,7 @@ from pymatgen.core import Molecule, Structure
 from pymatgen.io.vasp import Poscar
 
 from lisflow import INPUTS_DIR
+from lisflow.calculation import Calculation, InputSet
 from lisflow.errors import InputError
 
 SETTINGS_FILE = "mlip.json"
@@ -39,8 +40,10 @@ def mlip_presets() -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class MlipSettings:
-    """One MLIP run. Units: fmax eV/Å, cutoffs Å, temperature K, timestep fs, friction fs⁻¹."""
+class MlipSettings(InputSet):
+    """One MLIP run, the typed input set of an MLIP calculation (``MlipInputs``). Units: fmax
+    eV/Å, cutoffs Å, temperature K, timestep fs, friction fs⁻¹. ``fixed_indices`` planned
+    here are fixed in addition to the structure's all-False ``selective_dynamics`` sites."""
 
     model: str = "chgnet"
     task: str = "relax"
@@ -63,6 +66,7 @@ class MlipSettings:
     ignored_overrides: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for name, value, allowed in (
             ("model", self.model, MODELS),
             ("task", self.task, TASKS),
@@ -78,6 +82,10 @@ class MlipSettings:
         if self.steps < 1 or self.md_steps < 1:
             raise InputError("mlip.steps", "must be >= 1")
 
+    def key_parameters(self, calc: Calculation) -> dict[str, Any]:
+        """The scalar settings and the role (the dry-run manifest)."""
+        return {**super().key_parameters(calc), "role": calc.role}
+
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=1, sort_keys=True) + "\n"
 
@@ -92,10 +100,15 @@ class MlipSettings:
 _FIELDS = {f.name for f in dataclasses.fields(MlipSettings)} - {"ignored_overrides"}
 
 
-def mlip_params(
+#: The typed input set of an MLIP calculation.
+MlipInputs = MlipSettings
+
+
+def mlip_settings(
     model: str, task: str, overrides: dict[str, Any], relax_cell: bool = False
-) -> dict[str, Any]:
-    """``Calculation.params`` of an MLIP run: preset < model/task < matching overrides."""
+) -> MlipSettings:
+    """The settings of an MLIP run: preset < model/task < matching overrides (the others are
+    listed, sorted, in ``ignored_overrides``)."""
     presets = mlip_presets()
     preset = {k: v for k, v in presets["default"].items() if k != "source"}
     if relax_cell:  # bulk: the longer D3 cutoffs (inputs/presets/mlip.yaml)
@@ -108,9 +121,7 @@ def mlip_params(
             params[name] = value
         else:
             ignored.append(key)
-    params["ignored_overrides"] = sorted(ignored)
-    MlipSettings(**{**params, "ignored_overrides": tuple(ignored)})  # validate now, not at run
-    return params
+    return MlipSettings(**params, ignored_overrides=tuple(sorted(ignored)))
 
 
 def fixed_indices(structure: Structure, extra: tuple[int, ...] = ()) -> tuple[int, ...]:

@@ -1,7 +1,8 @@
 """VASP input sets with each paper's parameters (presets in ``inputs/presets/vasp.yaml``).
 
-The generator follows atomate2's input-set generators: a small dataclass that turns a
-structure into the text of INCAR, KPOINTS, POSCAR and POTCAR (or POTCAR.spec).
+The generator follows atomate2's input-set generators: a small frozen dataclass that turns a
+structure into the text of INCAR, KPOINTS, POSCAR and POTCAR (or POTCAR.spec). It is also the
+typed input set a VASP :class:`~lisflow.calculation.Calculation` carries (``VaspInputs``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pymatgen.io.vasp import Incar, Kpoints, Poscar
 from pymatgen.io.vasp.sets import MPRelaxSet
 
 from lisflow import INPUTS_DIR
+from lisflow.calculation import Calculation, InputSet
 from lisflow.errors import InputError
 
 #: Roles whose cell has vacuum along z: dipole correction along z (IDIPOL = 3).
@@ -74,13 +76,15 @@ def kpoint_mesh(
     return tuple(mesh)  # type: ignore[return-value]
 
 
-@dataclass
-class VaspInputGenerator:
+@dataclass(frozen=True)
+class VaspInputGenerator(InputSet):
     """INCAR/KPOINTS/POSCAR/POTCAR for one task of one preset.
 
     ``task``: relax | static; ``role`` decides the dipole correction (slabs) and vacuum axes;
     ``extra_blocks`` names further preset blocks to merge (e.g. ``lobster``);
-    ``overrides`` are applied last (any INCAR tag).
+    ``overrides`` are applied last (any INCAR tag; null removes it); ``kpoints`` a k-point
+    rule (``{"rule": "length", "length": 20}`` or ``{"rule": "mesh", "mesh": [2, 2, 1]}``)
+    replacing the preset's.
     """
 
     preset_name: str
@@ -117,15 +121,25 @@ class VaspInputGenerator:
                 tags[key.upper()] = value
         return tags
 
+    def key_parameters(self, calc: Calculation) -> dict[str, Any]:
+        """INCAR tags and the k-mesh a reader checks first (the dry-run manifest)."""
+        structure = calc.periodic_structure()
+        incar = self.incar(structure)
+        params = {key: incar[key] for key in KEY_TAGS if key in incar}
+        params["kpoints"] = list(kpoint_mesh(structure, self.kpoint_rule(), self.vacuum_axes()))
+        params["preset"] = self.preset_name
+        return params
+
+    def vacuum_axes(self) -> tuple[int, ...]:
+        """Axes with vacuum (one k-point): all for a molecule, z for slabs and interfaces."""
+        return (0, 1, 2) if self.role == "molecule" else (2,) if self.role in SLAB_ROLES else ()
+
     def kpoint_rule(self) -> dict[str, Any]:
         return self.kpoints or preset(self.preset_name)["kpoints"]
 
     def files(self, structure: Structure) -> dict[str, str]:
         """File name -> text of the complete input set (POTCAR or POTCAR.spec)."""
-        vacuum: tuple[int, ...] = (2,) if self.role in SLAB_ROLES + ("molecule",) else ()
-        if self.role == "molecule":
-            vacuum = (0, 1, 2)
-        mesh = kpoint_mesh(structure, self.kpoint_rule(), vacuum)
+        mesh = kpoint_mesh(structure, self.kpoint_rule(), self.vacuum_axes())
         kpoints = Kpoints.gamma_automatic(mesh)
         kpoints.comment = f"lisflow {self.preset_name} {self.kpoint_rule()['rule']} rule"
         files = {
@@ -137,6 +151,15 @@ class VaspInputGenerator:
         }
         files.update(potcar_files(potcar_symbols(structure)))
         return files
+
+
+#: The typed input set of a VASP calculation.
+VaspInputs = VaspInputGenerator
+#: INCAR tags of the dry-run manifest.
+KEY_TAGS = (
+    "ENCUT", "GGA", "ISPIN", "IVDW", "EDIFFG", "ISMEAR", "SIGMA", "IBRION", "ISIF", "NSW",
+    "LORBIT", "LCHARG", "LAECHG", "LDIPOL", "IDIPOL", "ISYM",
+)  # fmt: skip
 
 
 def bare(structure: Structure) -> Structure:

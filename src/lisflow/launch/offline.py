@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lisflow.calculation import calc_from_dict
+from lisflow.engines.registry import calc_from_dict
 from lisflow.fsutil import atomic_write_text
 from lisflow.launch.launchpad import open_launchpad, save
 from lisflow.launch.profiles import Profile

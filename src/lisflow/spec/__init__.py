@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from pathlib import Path
 from typing import Any
@@ -15,19 +14,9 @@ from pydantic import BaseModel, ValidationError
 
 from lisflow import WORKFLOWS_DIR
 from lisflow.errors import InputError
+from lisflow.spec.kinds import KINDS, study_adapter
 
-#: kind -> "module:Model"; ``md`` lives with the LAMMPS code.
-KINDS = {
-    "adsorption": "lisflow.spec.models:AdsorptionStudy",
-    "polymorphs": "lisflow.spec.models:PolymorphStudy",
-    "aimd": "lisflow.spec.models:AimdStudy",
-    "md": "lisflow.spec.md:MdStudy",
-}
-
-
-def _model_for(kind: str) -> type[BaseModel]:
-    module, name = KINDS[kind].split(":")
-    return getattr(importlib.import_module(module), name)
+__all__ = ["KINDS", "field_path", "load_spec", "one_line", "validate_spec"]
 
 
 def field_path(loc: tuple[Any, ...]) -> str:
@@ -90,11 +79,14 @@ def validate_spec(data: Any, source: str = "<spec>") -> BaseModel:
     if not isinstance(kind, str) or kind not in KINDS:
         raise one_line("kind", f"unknown study kind {_short(kind)}", ", ".join(KINDS))
     try:
-        return _model_for(kind).model_validate(data)
+        spec: BaseModel = study_adapter().validate_python(data)
     except ValidationError as exc:
-        raise _one_line(exc.errors()[0]) from None
+        error = exc.errors()[0]
+        loc = tuple(error["loc"])  # the union's member tag (the kind) comes first
+        raise _one_line({**error, "loc": loc[1:] if loc[:1] == (kind,) else loc}) from None
     except RecursionError:
         raise one_line("spec", "nested too deeply") from None
+    return spec
 
 
 def _short(value: Any) -> str:

@@ -383,7 +383,7 @@ class AimdStudy(StudyBase):
         return value
 
 
-def with_engine(spec: BaseModel, engine: str, model: str | None = None) -> BaseModel:
+def with_engine(spec: StudyBase, engine: str, model: str | None = None) -> StudyBase:
     """The same study run by another engine (``engine: mlip`` override), renamed
     ``<study>_<engine>`` so its results never mix with the original engine's."""
     update: dict[str, Any] = {"engine": engine, "study": f"{spec.study}_{engine}", "prerelax": None}

@@ -11,7 +11,6 @@ Values that validators enforce beyond JSON Schema (e.g. the site metals) are lis
 from __future__ import annotations
 
 import argparse
-import importlib
 import inspect
 import io
 import json
@@ -19,19 +18,15 @@ import re
 import sys
 import tokenize
 from pathlib import Path
-from typing import Annotated, Any, Union
+from typing import Any
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel
 
-from lisflow.spec import KINDS
+from lisflow.spec.kinds import study_adapter, study_models
 
 
 def _models() -> dict[str, type[BaseModel]]:
-    found = {}
-    for kind, target in KINDS.items():
-        module, name = target.split(":")
-        found[kind] = getattr(importlib.import_module(module), name)
-    return found
+    return study_models()
 
 
 def _validator_allowed() -> dict[tuple[str, str], list[Any]]:
@@ -54,8 +49,7 @@ def _validator_allowed() -> dict[tuple[str, str], list[Any]]:
 
 def study_schema() -> dict[str, Any]:
     """JSON Schema of a study file (any kind), with validator-enforced allowed values."""
-    union = Union[tuple(_models().values())]  # noqa: UP007 - a runtime tuple of models
-    schema = TypeAdapter(Annotated[union, Field(discriminator="kind")]).json_schema()
+    schema = study_adapter().json_schema()
     for (model, name), allowed in _validator_allowed().items():
         field = schema["$defs"].get(model, {}).get("properties", {}).get(name)
         if field is not None:

@@ -13,6 +13,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import matplotlib
 
@@ -64,7 +65,7 @@ def zone_pattern(structure: Structure, zone: tuple[int, int, int], phase: str) -
     to_inv_nm = 10.0 / (calc.wavelength_rel() * calc.camera_length)  # cm on film -> nm^-1
     spots = [
         Spot(
-            hkl=tuple(int(i) for i in row["(hkl)"]),
+            hkl=cast(tuple[int, int, int], tuple(int(i) for i in row["(hkl)"])),
             gx=float(row["Position"][0]) * to_inv_nm,
             gy=float(row["Position"][1]) * to_inv_nm,
             d_spacing=float(row["Interplanar Spacing"]),

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import cast
 
 from pymatgen.core import Molecule, Structure
 
@@ -130,7 +131,7 @@ def molecule_from_file(
         raise InputError("adsorbates[].file", f"no such structure file {str(path)!r}")
     try:
         if path.suffix.lower() in (".xyz", ".json", ".mol", ".gjf", ".yaml"):
-            read: Molecule | Structure = Molecule.from_file(path)
+            read: Molecule | Structure = cast(Molecule, Molecule.from_file(path))
         else:
             read = Structure.from_file(path)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input file

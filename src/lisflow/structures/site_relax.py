@@ -70,9 +70,9 @@ def relax_site(sheet: Structure, centre: np.ndarray) -> Structure:
     bonds, metals = site_bonds(sheet)
     n = len(sheet)
     neighbours: dict[int, list[tuple[int, float]]] = {k: [] for k in range(n)}
-    for i, j, d0 in bonds:
-        neighbours[i].append((j, d0))
-        neighbours[j].append((i, d0))
+    for a, b, d0 in bonds:
+        neighbours[a].append((b, d0))
+        neighbours[b].append((a, d0))
     angles = [  # 1-3 distance at 120° about sp2 atoms (not about metals)
         (a, c, float(np.sqrt(da**2 + dc**2 + da * dc)))
         for b in range(n)

@@ -8,6 +8,7 @@ active metal), ``slab`` (metal-surface atoms).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 from ase.build import graphene, hcp0001
@@ -68,7 +69,7 @@ def _hexagonal_graphene(supercell: int, a: float, c: float) -> Structure:
     """n x n x 1 supercell of the 2-atom graphene cell (ase.build.graphene), sheet at z = c/4."""
     atoms = graphene(formula="C2", a=a, size=(supercell, supercell, 1), vacuum=c / 2)
     atoms.pbc = True
-    sheet = AseAtomsAdaptor.get_structure(atoms)
+    sheet = cast(Structure, AseAtomsAdaptor.get_structure(atoms))
     sheet.translate_sites(range(len(sheet)), [0, 0, GRAPHENE_Z_FRACTION - 0.5], frac_coords=True)
     return sheet
 
@@ -293,7 +294,7 @@ def ti0001(
         raise InputError("vacuum", f"vacuum {vacuum} Å too thin", ">= 8 Å")
     atoms = hcp0001("Ti", size=(size[0], size[1], layers), a=a, c=c, vacuum=vacuum / 2)
     atoms.pbc = True  # periodic along z too (VASP/CP2K slab cell), as the graphene supports
-    slab = AseAtomsAdaptor.get_structure(atoms)
+    slab = cast(Structure, AseAtomsAdaptor.get_structure(atoms))
     slab.add_site_property("label", ["slab"] * len(slab))
     slab = slab.get_sorted_structure(key=lambda s: s.coords[2])
     slab.properties = {

@@ -1,8 +1,9 @@
 """spec -> FireWorks Workflow, skipping what is already done.
 
 One Firework per calculation (named by its calc id, run in ``<run_root>/<calc id>``), plus
-one small Firework per adsorption energy / polymorph formation energy that runs once its
-calculations are done. Clean slabs and isolated molecules appear once and feed every
+the derived-quantity Fireworks of the study's kind (:mod:`lisflow.workflows.kinds`; e.g. one
+small Firework per adsorption energy / polymorph formation energy that runs once its
+calculations are done). Clean slabs and isolated molecules appear once and feed every
 adsorbate/site pair. A calculation already COMPLETED in the results database, or already
 queued/running/completed in the LaunchPad, gets no new Firework (duplicate detection).
 """
@@ -19,14 +20,12 @@ from fireworks import Firework, Workflow
 
 from lisflow.calculation import Calculation, calc_to_dict
 from lisflow.urls import has_credentials
-from lisflow.workflows.firetasks import (
-    STRUCTURE_FILE,
-    AdsorptionEnergyTask,
-    PolymorphEnergyTask,
-    RunCalculationTask,
-    spec_key,
-)
+from lisflow.workflows.derived import DerivedContext, adsorption_triples
+from lisflow.workflows.firetasks import STRUCTURE_FILE, RunCalculationTask, spec_key
+from lisflow.workflows.kinds import study_kind
 from lisflow.workflows.plan import plan
+
+__all__ = ["ACTIVE_STATES", "BuildReport", "adsorption_triples", "build_workflow"]
 
 #: Firework states that mean "already in hand": no second Firework for the same calc id.
 ACTIVE_STATES = ("READY", "WAITING", "RESERVED", "RUNNING", "COMPLETED", "PAUSED")
@@ -41,18 +40,6 @@ class BuildReport:
     queued: list[str] = field(default_factory=list)
     #: FIZZLED earlier: the original Firework is rerun with these (current) inputs
     rerun: dict[str, Firework] = field(default_factory=dict)
-
-
-def adsorption_triples(calcs: list[Calculation]) -> list[tuple[Calculation, str, str]]:
-    """(final adslab calc, final slab id, final molecule id) for every adsorption energy."""
-    finals = [c for c in calcs if c.labels.get("final")]
-    slabs = {c.labels["site"]: c.calc_id for c in finals if c.role == "slab"}
-    molecules = {c.labels["adsorbate"]: c.calc_id for c in finals if c.role == "molecule"}
-    return [
-        (c, slabs[c.labels["site"]], molecules[c.labels["adsorbate"]])
-        for c in finals
-        if c.role == "adslab"
-    ]
 
 
 def build_workflow(
@@ -102,7 +89,8 @@ def build_workflow(
         for parent in calc.parents:
             if parent in fireworks:
                 links.setdefault(fireworks[parent], []).append(fw)
-    energy_fws = _energy_fireworks(spec, calcs, fireworks, store, public_db, active_names, links)
+    context = DerivedContext(fireworks, links, store, public_db, active_names)
+    energy_fws = study_kind(spec).derived_fireworks(spec, calcs, context)
     for fw in [fw for fw in energy_fws if fw.name in rerun]:
         report.rerun[fw.name] = fw
         energy_fws.remove(fw)
@@ -131,43 +119,3 @@ def _done_parents(calc: Calculation, store) -> dict[str, Any]:
             structure = json.loads(final.read_text()) if final.exists() else None
             outputs[spec_key(parent)] = {"run_dir": record.run_dir, "structure": structure}
     return outputs
-
-
-def _energy_fireworks(spec, calcs, fireworks, store, db_url, active_names, links) -> list[Firework]:
-    """Adsorption / formation-energy Fireworks that are not stored yet."""
-    new = []
-    if getattr(spec, "kind", "") == "adsorption":
-        stored = set(_stored_adsorptions(store, spec.study))
-        for adslab, slab_id, molecule_id in adsorption_triples(calcs):
-            name = adslab.calc_id.replace("/adslab/", "/eads/").rsplit("/", 1)[0]
-            if adslab.calc_id in stored or name in active_names:
-                continue
-            task = AdsorptionEnergyTask(
-                adslab=adslab.calc_id, slab=slab_id, molecule=molecule_id, db_url=db_url
-            )
-            fw = Firework([task], spec={"_category": "analysis", "study": spec.study}, name=name)
-            for parent in (adslab.calc_id, slab_id, molecule_id):
-                if parent in fireworks:
-                    links.setdefault(fireworks[parent], []).append(fw)
-            new.append(fw)
-    if getattr(spec, "kind", "") == "polymorphs":
-        for calc in calcs:
-            name = calc.calc_id.replace("/bulk/", "/formation/").rsplit("/", 1)[0]
-            if name in active_names or calc.calc_id not in fireworks or not calc.labels["final"]:
-                continue
-            task = PolymorphEnergyTask(
-                calc_id=calc.calc_id, polymorph=calc.labels["polymorph"], db_url=db_url
-            )
-            fw = Firework([task], spec={"_category": "analysis", "study": spec.study}, name=name)
-            links.setdefault(fireworks[calc.calc_id], []).append(fw)
-            new.append(fw)
-    return new
-
-
-def _stored_adsorptions(store, study: str) -> list[str]:
-    from lisflow.db import queries
-
-    frame = queries.adsorption(store, study=study)
-    if "adslab_calc_id" not in frame:
-        return []
-    return list(frame.loc[frame["state"] == "COMPLETED", "adslab_calc_id"])  # FAILED: retried

@@ -20,27 +20,10 @@ from lisflow.engines.registry import get_engine
 from lisflow.errors import InputError
 from lisflow.fsutil import atomic_directory, atomic_write_text, hash_directory
 from lisflow.spec import load_spec
+from lisflow.workflows.kinds import study_kind
 from lisflow.workflows.plan import plan
 
 MANIFEST = "manifest.json"
-_VASP_KEYS = (
-    "ENCUT",
-    "GGA",
-    "ISPIN",
-    "IVDW",
-    "EDIFFG",
-    "ISMEAR",
-    "SIGMA",
-    "IBRION",
-    "ISIF",
-    "NSW",
-    "LORBIT",
-    "LCHARG",
-    "LAECHG",
-    "LDIPOL",
-    "IDIPOL",
-    "ISYM",
-)
 
 
 @dataclass
@@ -61,41 +44,9 @@ class ManifestEntry:
 
 
 def key_parameters(calc: Calculation) -> dict[str, Any]:
-    """The parameters a reader checks first (INCAR tags and k-mesh; CP2K run settings)."""
-    if calc.engine == "vasp":
-        from lisflow.engines.vasp import generator
-        from lisflow.io.vasp import SLAB_ROLES, kpoint_mesh
-
-        gen = generator(calc)
-        structure = calc.periodic_structure()
-        incar = gen.incar(structure)
-        vacuum = (0, 1, 2) if calc.role == "molecule" else (2,) if calc.role in SLAB_ROLES else ()
-        params = {key: incar[key] for key in _VASP_KEYS if key in incar}
-        params["kpoints"] = list(kpoint_mesh(structure, gen.kpoint_rule(), vacuum))
-        params["preset"] = gen.preset_name
-        return params
-    if calc.engine == "cp2k":
-        from lisflow.engines.cp2k import generator as cp2k_generator
-
-        sections = cp2k_generator(calc).sections(calc.periodic_structure())
-        dft = sections["FORCE_EVAL"]["DFT"]
-        params = {
-            "run_type": sections["GLOBAL"]["RUN_TYPE"],
-            "cutoff_ry": dft["MGRID"]["CUTOFF"],
-            "xc": "PBE-D3",
-            "basis": "DZVP-MOLOPT-SR-GTH",
-        }
-        md = sections.get("MOTION", {}).get("MD")
-        if md:
-            params.update(
-                steps=md["STEPS"],
-                timestep_fs=md["TIMESTEP"],
-                temperature_k=md["TEMPERATURE"],
-                ensemble=md["ENSEMBLE"],
-                langevin_gamma_per_fs=md["LANGEVIN"]["GAMMA"],
-            )
-        return params
-    return {k: v for k, v in calc.params.items() if isinstance(v, str | int | float | bool)}
+    """The parameters a reader checks first (INCAR tags and k-mesh; CP2K run settings; the
+    scalar settings of the other engines): ``calc.inputs.key_parameters``."""
+    return {} if calc.inputs is None else calc.inputs.key_parameters(calc)
 
 
 def write_calculation(calc: Calculation, root: Path) -> ManifestEntry:
@@ -150,17 +101,8 @@ def _write_all(planned, out_dir: Path, progress: bool) -> list[ManifestEntry]:
                 for calc in calcs:
                     entries.append(write_calculation(calc, tmp))
                     bar.advance(task)
-                write_study_extras(spec, tmp)
+                study_kind(spec).write_extras(spec, tmp)
     return entries
-
-
-def write_study_extras(spec, directory: Path) -> None:
-    """Study-level artefacts that need no engine: the simulated electron diffraction
-    patterns of paper 000 Fig. 2d,e / ED Fig. 2d-f for the polymorph study."""
-    if getattr(spec, "kind", "") == "polymorphs" and spec.diffraction:
-        from lisflow.structures.diffraction import electron_diffraction_patterns
-
-        electron_diffraction_patterns(directory / "diffraction")
 
 
 def read_manifest(path: Path) -> list[dict[str, Any]]:

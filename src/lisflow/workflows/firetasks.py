@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fireworks import FiretaskBase, FWAction, explicit_serialize
 
-from lisflow.calculation import Calculation, calc_from_dict
+from lisflow.calculation import Calculation, calc_to_dict
 from lisflow.db.validate import NonFiniteValueError
 from lisflow.engines.base import ParsedResult
+from lisflow.engines.registry import calc_from_dict
 from lisflow.errors import EngineError, InputError, LisflowError, ParseError
 from lisflow.fsutil import atomic_write_text, hash_directory
+from lisflow.io.lobster import LobsterInputs
 
 if TYPE_CHECKING:
     from lisflow.db.store import ResultStore
@@ -125,14 +127,14 @@ def merge_parent_structure(child, parent_final, parent_id: str = "parent"):
 
 
 def with_parent_run_dir(calc: Calculation, fw_spec: dict[str, Any]) -> Calculation:
-    """A LOBSTER step runs on its parent static's outputs: ``params["parent_run_dir"]``."""
-    if calc.engine != "lobster":
+    """A LOBSTER step runs on its parent static's outputs: ``inputs.parent_run_dir``."""
+    if not isinstance(calc.inputs, LobsterInputs):
         return calc
     outputs = fw_spec.get("lisflow_parents", {})
     for parent in calc.parents:
         run_dir = outputs.get(spec_key(parent), {}).get("run_dir")
         if run_dir:
-            calc.params = {**calc.params, "parent_run_dir": run_dir}
+            calc.inputs = replace(calc.inputs, parent_run_dir=run_dir)
     return calc
 
 
@@ -206,7 +208,7 @@ def _result_json(
     calc: Calculation, parsed: ParsedResult, input_hash: str, fw_id: int | None
 ) -> str:
     payload: dict[str, Any] = {
-        "calc": {k: v for k, v in calc.__dict__.items() if k != "structure"},
+        "calc": {k: v for k, v in calc_to_dict(calc).items() if k != "structure"},
         "input_hash": input_hash,
         "fw_id": fw_id,
         "parsed": asdict(parsed),
@@ -244,7 +246,7 @@ class RunCalculationTask(FiretaskBase):
     def run_task(self, fw_spec: dict[str, Any]) -> FWAction:
         from lisflow.engines.registry import get_engine
 
-        calc = with_parent_structure(calc_from_dict(self["calc"]), fw_spec)
+        calc = with_parent_structure(calc_from_dict(self["calc"]), fw_spec)  # old form too
         calc = with_parent_run_dir(calc, fw_spec)
         engine = get_engine(
             self.get("engine_options", {}).get("engine", calc.engine),

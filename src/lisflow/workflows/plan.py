@@ -17,6 +17,10 @@ from pymatgen.core import Molecule, Structure
 
 from lisflow.calculation import Calculation
 from lisflow.errors import InputError
+from lisflow.io.cp2k import AimdSettings, Cp2kInputs
+from lisflow.io.lobster import LobsterInputs
+from lisflow.io.mlip import mlip_settings
+from lisflow.io.vasp import VaspInputs
 from lisflow.spec.models import (
     Adsorbate,
     AdsorptionStudy,
@@ -37,17 +41,11 @@ from lisflow.structures import support
 
 
 def plan(spec: BaseModel, spec_file: Path | None = None) -> list[Calculation]:
-    """All calculations of a study, parents before children, in a stable order."""
-    if isinstance(spec, AdsorptionStudy):
-        return plan_adsorption(spec, spec_file)
-    if isinstance(spec, PolymorphStudy):
-        return plan_polymorphs(spec)
-    if isinstance(spec, AimdStudy):
-        return plan_aimd(spec)
-    from lisflow.spec.md import MdStudy
-    from lisflow.workflows.plan_md import plan_md
+    """All calculations of a study, parents before children, in a stable order (the
+    planner of its kind, :mod:`lisflow.workflows.kinds`)."""
+    from lisflow.workflows.kinds import study_kind
 
-    return plan_md(cast(MdStudy, spec))  # the last study kind (lisflow.spec.load_spec)
+    return study_kind(spec).plan(spec, spec_file)
 
 
 def substrate_structure(sub: Any, spec_file: Path | None) -> tuple[str, Structure]:
@@ -158,37 +156,44 @@ def _overrides(spec: Any, task: str, role: str) -> dict[str, Any]:
     }
 
 
-def _vasp_params(
+def _vasp_inputs(
     spec: Any, task: str, role: str, extra: tuple[str, ...] = (), multiplicity: int | None = None
-) -> dict[str, Any]:
+) -> VaspInputs:
     by_role = getattr(spec, "kpoints_by_role", {})
     kpoints = by_role.get(f"{role}.{task}") or by_role.get(role) or getattr(spec, "kpoints", None)
     overrides = _overrides(spec, task, role)
     if multiplicity is not None:  # a custom adsorbate's 2S+1: NUPDOWN = 2S (spec overrides win)
         overrides = {"ISPIN": 2, "NUPDOWN": multiplicity - 1, **overrides}
-    return {
-        "preset": spec.preset,
-        "task": task,
-        "role": role,
-        "extra_blocks": list(extra),
-        "overrides": overrides,
-        "kpoints": kpoints.model_dump(exclude_none=True) if kpoints else None,
-    }
+    return VaspInputs(
+        preset_name=spec.preset,
+        task=task,
+        role=role,
+        extra_blocks=extra,
+        overrides=overrides,
+        kpoints=kpoints.model_dump(exclude_none=True) if kpoints else None,
+    )
 
 
-def _cp2k_params(spec: Any, task: str, role: str, periodic: str) -> dict[str, Any]:
-    overrides = _overrides(spec, task, role)
-    return {"task": task, "role": role, "periodic": periodic, "overrides": overrides}
+def _cp2k_inputs(
+    spec: Any, task: str, role: str, periodic: str, aimd: AimdSettings | None = None
+) -> Cp2kInputs:
+    return Cp2kInputs(
+        task=task, periodic=periodic, overrides=_overrides(spec, task, role), aimd=aimd
+    )
 
 
-def _mlip_calc(spec: Any, calc_id: str, role: str, structure, labels, **kwargs) -> Calculation:
+def _mlip_calc(
+    spec: Any,
+    calc_id: str,
+    role: str,
+    structure: Structure,
+    labels: dict[str, Any],
+    parents: tuple[str, ...] = (),
+) -> Calculation:
     """An MLIP relaxation (static when the study does not relax; cell too for bulk)."""
-    from lisflow.io.mlip import mlip_params
-
     prerelax = spec.engine != "mlip"
     task = "relax" if (prerelax or getattr(spec, "relax", True)) else "static"
     overrides = {} if prerelax else _overrides(spec, task, role)
-    params = mlip_params(spec.model, task, overrides, relax_cell=role == "bulk")
     return Calculation(
         calc_id=calc_id,
         study=spec.study,
@@ -196,9 +201,9 @@ def _mlip_calc(spec: Any, calc_id: str, role: str, structure, labels, **kwargs) 
         task=task,
         role=role,
         structure=structure,
-        params={**params, "role": role},
+        inputs=mlip_settings(spec.model, task, overrides, relax_cell=role == "bulk"),
         labels=labels,
-        **kwargs,
+        parents=parents,
     )
 
 
@@ -232,7 +237,7 @@ def _dft_stages(spec, base, role, structure, labels, first_parents) -> list[Calc
                 task=task,
                 role=role,
                 structure=structure,
-                params=_cp2k_params(spec, task, role, periodic),
+                inputs=_cp2k_inputs(spec, task, role, periodic),
                 labels={**labels, "final": True},
                 parents=first_parents,
             )
@@ -248,7 +253,7 @@ def _dft_stages(spec, base, role, structure, labels, first_parents) -> list[Calc
                 task="relax",
                 role=role,
                 structure=structure,
-                params=_vasp_params(spec, "relax", role, multiplicity=spin),
+                inputs=_vasp_inputs(spec, "relax", role, multiplicity=spin),
                 labels={**labels, "final": not spec.static},
                 parents=first_parents,
             )
@@ -263,7 +268,7 @@ def _dft_stages(spec, base, role, structure, labels, first_parents) -> list[Calc
                 task="static",
                 role=role,
                 structure=structure,
-                params=_vasp_params(spec, "static", role, extra, multiplicity=spin),
+                inputs=_vasp_inputs(spec, "static", role, extra, multiplicity=spin),
                 labels={**labels, "final": True, "bader": spec.bader},
                 parents=tuple(c.calc_id for c in calcs) or first_parents,
             )
@@ -278,7 +283,7 @@ def _dft_stages(spec, base, role, structure, labels, first_parents) -> list[Calc
                     task="lobster",
                     role=role,
                     structure=structure,
-                    params=dict(static.params),  # the static's INCAR decides the lobsterin
+                    inputs=LobsterInputs(cast(VaspInputs, static.inputs)),  # its INCAR decides
                     labels={**labels, "final": False},
                     parents=(static.calc_id,),
                 )
@@ -353,7 +358,7 @@ def _grown(structure: Structure) -> dict[str, float]:
     return {} if grown is None else {"cell_c_grown_from": float(grown)}
 
 
-def plan_polymorphs(spec: PolymorphStudy) -> list[Calculation]:
+def plan_polymorphs(spec: PolymorphStudy, spec_file: Path | None = None) -> list[Calculation]:
     """One full (ISIF 3) relaxation per Li2S2 polymorph; E_f = E / n (paper 000 eq. 5)."""
     from lisflow.structures.polymorphs import li2s2_polymorphs
 
@@ -381,7 +386,7 @@ def plan_polymorphs(spec: PolymorphStudy) -> list[Calculation]:
                 task="relax",
                 role="bulk",
                 structure=available[name].get_sorted_structure(),
-                params=_vasp_params(spec, "relax", "bulk"),
+                inputs=_vasp_inputs(spec, "relax", "bulk"),
                 labels=labels,
                 parents=(calcs[-1].calc_id,) if spec.prerelax == "mlip" else (),
             )
@@ -389,9 +394,8 @@ def plan_polymorphs(spec: PolymorphStudy) -> list[Calculation]:
     return calcs
 
 
-def plan_aimd(spec: AimdStudy) -> list[Calculation]:
+def plan_aimd(spec: AimdStudy, spec_file: Path | None = None) -> list[Calculation]:
     """Stages in order; a stage with ``electrode_li`` adds the six Li under the sheet (fixed)."""
-    from lisflow.io.cp2k import AimdSettings
     from lisflow.structures.aimd import aimd_interface_model
 
     model = aimd_interface_model(
@@ -422,8 +426,6 @@ def plan_aimd(spec: AimdStudy) -> list[Calculation]:
             },
             fixed_indices=fixed,
         )
-        params = _cp2k_params(spec, "aimd", "interface", "XYZ")
-        params["aimd"] = settings.__dict__ | {"region_gamma": dict(settings.region_gamma)}
         calcs.append(
             Calculation(
                 calc_id=f"{spec.study}/aimd/{stage.name}",
@@ -432,7 +434,7 @@ def plan_aimd(spec: AimdStudy) -> list[Calculation]:
                 task="aimd",
                 role="interface",
                 structure=structure,
-                params=params,
+                inputs=_cp2k_inputs(spec, "aimd", "interface", "XYZ", settings),
                 labels={"stage": stage.name, "electrode_li": stage.electrode_li, "final": True},
                 parents=(calcs[-1].calc_id,) if calcs else (),
             )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from lisflow.calculation import Calculation
+from lisflow.io.lammps import LammpsInputs
 from lisflow.spec.md import MdStudy
 
 _RUN_KEYS = (
@@ -21,32 +24,32 @@ _RUN_KEYS = (
 )
 
 
-def plan_md(spec: MdStudy) -> list[Calculation]:
+def plan_md(spec: MdStudy, spec_file: Path | None = None) -> list[Calculation]:
     """One calculation per system: ``calc_id = <study>/<system name>``.
 
     ``role`` is ``box`` for bulk boxes and ``interface`` for boxes with an electrode; the
-    structure is None (the box is packed by the engine); ``params`` carry the builder
-    arguments (``system``), the protocol (``stages``) and every run setting.
+    structure is None (the box is packed by the engine); the :class:`LammpsInputs` carry
+    the builder arguments (``system``), the protocol (``stages``) and every run setting.
     """
     calcs = []
     for system in spec.systems:
-        params = {key: getattr(spec, key) for key in _RUN_KEYS}
-        params["system"] = system.builder_args(spec.scale)
+        builder_args = system.builder_args(spec.scale)
         if system.charges and system.charges.startswith("db:"):
             from lisflow.workflows.md_db_charges import electrode_charges_from_db
 
             # read once here (the builder layers never open the database); data travel along
-            params["system"]["charges"] = electrode_charges_from_db(
-                system.charges, system.charges_db
-            )
+            builder_args["charges"] = electrode_charges_from_db(system.charges, system.charges_db)
+        labels_solvents = None
         if system.solvents:  # user force fields travel with the calculation (file contents)
-            params["system"]["custom_species"] = [spec.custom_species(n) for n in system.solvents]
-            labels_solvents = {n: system.solvents[n] for n in system.solvents}
-        else:
-            labels_solvents = None
-        params["stages"] = [stage.model_dump() for stage in spec.protocol]
-        params["scale"] = spec.scale
-        params["analysis_window"] = spec.analysis_window()  # ns, scaled by time_scale
+            builder_args["custom_species"] = [spec.custom_species(n) for n in system.solvents]
+            labels_solvents = dict(system.solvents)
+        inputs = LammpsInputs(
+            system=builder_args,
+            stages=tuple(stage.model_dump() for stage in spec.protocol),
+            scale=spec.scale,
+            analysis_window=spec.analysis_window(),  # ns, scaled by time_scale
+            **{key: getattr(spec, key) for key in _RUN_KEYS},
+        )
         labels = {
             "system": system.name,
             "kind": system.kind,
@@ -69,7 +72,7 @@ def plan_md(spec: MdStudy) -> list[Calculation]:
                 task="md",
                 role="box" if system.kind == "bulk" else "interface",
                 structure=None,
-                params=params,
+                inputs=inputs,
                 labels=labels,
             )
         )

@@ -54,9 +54,8 @@ def test_dol_and_thf_box_runs_in_lammps(tmp_path, monkeypatch):
     (study_dir / "dol_thf.yaml").write_text(yaml.safe_dump(STUDY))
     monkeypatch.chdir(tmp_path)
     (calc,) = plan_md(load_md_study(study_dir / "dol_thf.yaml"))
-    assert (
-        json.loads(json.dumps(calc.params)) == calc.params
-    )  # plain JSON: travels with the Firework
+    as_json = calc.inputs.as_dict()
+    assert json.loads(json.dumps(as_json)) == as_json  # plain JSON: travels with the Firework
     run_dir = tmp_path / "run"
     engine = LammpsEngine()
     engine.run(calc, run_dir)

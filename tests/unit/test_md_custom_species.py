@@ -51,7 +51,7 @@ def test_study_finds_the_solvent_next_to_it_and_the_box_contains_it(tmp_path, mo
     monkeypatch.delenv("LISFLOW_PATH", raising=False)
     spec = load_md_study(_copy(tmp_path))
     (calc,) = plan_md(spec)
-    system = calc.params["system"]
+    system = calc.inputs.system
     assert system["solvents"] == {"THF": 5} and calc.labels["solvents"] == {"THF": 5}
     (custom,) = system["custom_species"]
     assert custom["name"] == "THF" and custom["xyz"] == (SOLVENTS / "THF.xyz").read_text()
@@ -74,7 +74,7 @@ def test_solvent_on_the_search_path(tmp_path, monkeypatch):
     monkeypatch.setenv("LISFLOW_PATH", str(lib))
     monkeypatch.chdir(tmp_path)
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(STUDY))
-    assert plan_md(load_md_study(tmp_path / "s.yaml"))[0].params["system"]["custom_species"]
+    assert plan_md(load_md_study(tmp_path / "s.yaml"))[0].inputs.system["custom_species"]
 
 
 def test_missing_file_is_one_line_naming_the_solvent(tmp_path, monkeypatch):

@@ -75,12 +75,12 @@ def db(tmp_path):
 def test_db_charges_equal_the_same_set_given_directly(tmp_path, db):
     url, table = db
     (calc,) = _study(tmp_path, f"db:{CALC}", url)
-    data = calc.params["system"]["charges"]
+    data = calc.inputs.system["charges"]
     assert data["source"] == f"db:{CALC}" and data["calculation"]["charge_method"] == "bader"
     assert data["calculation"]["engine_version"] == "CP2K version 2023.1"
     assert [s["charge"] for s in data["sites"]] == list(table.charges)
-    from_db = build_system(calc.params["system"])
-    direct = build_system({**calc.params["system"], "charges": "builtin:mo4ng_bader_cp2k"})
+    from_db = build_system(calc.inputs.system)
+    direct = build_system({**calc.inputs.system, "charges": "builtin:mo4ng_bader_cp2k"})
     q_db = np.array(from_db.electrode.site_properties["charge"])
     q_direct = np.array(direct.electrode.site_properties["charge"])
     assert np.allclose(q_db, q_direct, atol=1e-12, rtol=0)
@@ -99,7 +99,7 @@ def test_default_db_is_the_profiles(tmp_path, db, monkeypatch):
     url, _ = db
     monkeypatch.setenv("LISFLOW_DB_URL", url)
     (calc,) = _study(tmp_path, f"db:{CALC}#bader", None)
-    assert calc.params["system"]["charges"]["database"].endswith("results.sqlite")
+    assert calc.inputs.system["charges"]["database"].endswith("results.sqlite")
 
 
 @pytest.mark.parametrize(

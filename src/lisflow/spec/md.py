@@ -8,7 +8,7 @@ stage lengths, so CI can run tiny versions of the same study.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
@@ -117,7 +117,7 @@ class MdSystemSpec(Strict):
 
     def builder_args(self, scale: float) -> dict:
         """Keyword arguments of :func:`lisflow.structures.md_boxes.build_system`."""
-        args = {
+        args: dict[str, Any] = {
             "kind": self.kind,
             "n_li2s6": self.li2s6_count(),
             "n_litfsi": self.n_litfsi,
@@ -179,7 +179,7 @@ class MdStudy(Strict):
     scale: float = Field(1.0, ge=1e-4, le=1.0)
     time_scale: float = Field(1.0, ge=1e-9, le=1.0)
     seed: int = Field(20231001, ge=1, le=2**31 - 1)  # LAMMPS random seeds are 32-bit ints
-    analysis: MdAnalysis = MdAnalysis()
+    analysis: MdAnalysis = Field(default_factory=lambda: MdAnalysis.model_validate({}))
     _study_dir: Path | None = PrivateAttr(None)
 
     def custom_species(self, name: str) -> dict:
@@ -245,7 +245,7 @@ def load_md_study(path: str | Path, **overrides) -> MdStudy:
     try:
         study = MdStudy.model_validate(data)
     except ValidationError as exc:
-        raise _one_line(exc.errors()[0]) from None
+        raise _one_line(dict(exc.errors()[0])) from None
     study._study_dir = path.resolve().parent
     for system in study.systems:
         atoms = sum(n * ATOMS_PER[k] for k, n in system.counts().items())

@@ -260,12 +260,12 @@ def mo_ngraphene_electrode(
         lab += list(labels[keep_dft])
     plain = sheet[~drop]
     species = ["C"] * len(plain) + species
-    coords = np.vstack([plain, *coords]) if coords else plain
+    all_coords = np.vstack([plain, *coords]) if coords else plain
     lab = ["support"] * len(plain) + lab
     s = Structure(
         Lattice.orthorhombic(lx, ly, 100.0),
         species,
-        coords,
+        all_coords,
         coords_are_cartesian=True,
         site_properties={"label": lab},
     )
@@ -326,7 +326,7 @@ def interface(
 ) -> MdSystem:
     """Electrolyte layer on a fixed electrode, periodic in x, y; z non-periodic (p p f)."""
     counts = _counts(n_li2s6, n_litfsi, n_dol, n_dme, scale, solvents)
-    slab, (lx, ly) = _electrode(electrode, box[:2], n_mo, scale, charges)
+    slab, (lx, ly) = _electrode(electrode, (box[0], box[1]), n_mo, scale, charges)
     z0 = float(slab.cart_coords[:, 2].max()) + GAP
     z1 = z0 + _layer(counts, lx * ly, PACK_DENSITY)
     if z1 > box[2] - 10.0:
@@ -365,7 +365,7 @@ def dense_phase(
     paper 000 gives no Mo count for this model).
     """
     counts = _counts(n_li2s6, n_litfsi, n_dol, n_dme, scale, solvents)
-    slab, (lx, ly) = _electrode(electrode, box[:2], n_mo, scale, charges)
+    slab, (lx, ly) = _electrode(electrode, (box[0], box[1]), n_mo, scale, charges)
     z0 = float(slab.cart_coords[:, 2].max()) + GAP
     dense = {"Li2S6": counts["Li2S6"]}
     solution = {k: v for k, v in counts.items() if k != "Li2S6"}

@@ -8,7 +8,7 @@ from typing import Any
 from pymatgen.core import Molecule, Structure
 
 #: Tasks an engine knows how to set up.
-TASKS = ("relax", "static", "geo_opt", "aimd", "md")
+TASKS = ("relax", "static", "geo_opt", "aimd", "md", "vib", "freq", "neb")
 #: What a calculation is for inside its study.
 ROLES = ("bulk", "slab", "molecule", "adslab", "interface", "box")
 

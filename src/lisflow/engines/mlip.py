@@ -43,6 +43,7 @@ RESULT_FILE = "mlip_result.json"
 TRAJECTORY_FILE = "mlip.traj"
 CONTCAR_FILE = "CONTCAR"
 LOG_FILE = "mlip.log"
+MECHANISM_FILE = "mechanism.json"  # vib / neb options
 #: (package, model version, weights path inside the package) of each model.
 WEIGHTS = {
     "chgnet": ("chgnet", "0.3.0", "pretrained/0.3.0/chgnet_0.3.0_e29f68s314m37.pth.tar"),
@@ -161,7 +162,7 @@ def _with_d3(ml, d3):
 
 
 def settings_of(calc: Calculation) -> MlipSettings:
-    params = {k: v for k, v in calc.params.items() if k not in ("role",)}
+    params = {k: v for k, v in calc.params.items() if k not in ("role", "mechanism")}
     if calc.structure is None:
         raise EngineError(f"{calc.calc_id}: mlip needs a structure")
     structure = as_periodic(calc.structure)
@@ -197,6 +198,8 @@ def run_settings(settings: MlipSettings, structure: Structure, directory: Path) 
     trajectory = Trajectory(str(trajectory_path), "w", atoms)
     steps, fmax_target = 0, 0.0
     try:
+        if settings.task in ("vib", "neb"):  # mechanism runs (lisflow.engines.mlip_mechanism)
+            return _mechanism(settings, structure, directory)
         if settings.task == "relax":
             steps, fmax_target = _relax(settings, atoms, trajectory, directory / LOG_FILE)
         elif settings.task == "md":
@@ -230,6 +233,20 @@ def run_settings(settings: MlipSettings, structure: Structure, directory: Path) 
     }
     if settings.d3:
         record["d3_energy_ev"] = float(atoms.calc.results["d3_energy"])
+    atomic_write_text(directory / RESULT_FILE, json.dumps(record, default=float))
+    return record
+
+
+def _mechanism(settings: MlipSettings, structure: Structure, directory: Path) -> dict[str, Any]:
+    from lisflow.engines import mlip_mechanism
+
+    start = time.perf_counter()
+    options = json.loads((directory / MECHANISM_FILE).read_text())
+    run = mlip_mechanism.run_vibrations if settings.task == "vib" else mlip_mechanism.run_neb
+    record = run(settings, structure, directory, options)
+    record.update(task=settings.task, model=settings.model, provenance=provenance(settings),
+                  device=device(), wall_time_s=time.perf_counter() - start, n_atoms=len(structure),
+                  peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)  # fmt: skip
     atomic_write_text(directory / RESULT_FILE, json.dumps(record, default=float))
     return record
 
@@ -299,7 +316,10 @@ class MlipEngine:
     def input_files(self, calc: Calculation) -> dict[str, str]:
         if calc.structure is None:
             raise EngineError(f"{calc.calc_id}: the mlip engine needs a structure")
-        return MlipInputSet(settings_of(calc)).files(as_periodic(calc.structure))
+        files = MlipInputSet(settings_of(calc)).files(as_periodic(calc.structure))
+        if "mechanism" in calc.params:  # vib / neb options (lisflow.engines.mlip_mechanism)
+            files[MECHANISM_FILE] = json.dumps(calc.params["mechanism"], sort_keys=True) + "\n"
+        return files
 
     def write_inputs(self, calc: Calculation, directory: Path) -> list[str]:
         return write_files(directory, self.input_files(calc))
@@ -330,6 +350,9 @@ class MlipEngine:
         }
         if "d3_energy_ev" in record:
             scalars["mlip_d3_energy"] = (record["d3_energy_ev"], "eV")
+        for name, value in record.get("extra_scalars", {}).items():  # vib / neb results
+            scalars[name] = (float(value[0]), str(value[1]))
+        series = {tuple(k.split("|")): tuple(v) for k, v in record.get("extra_series", {}).items()}
         files = {"trajectory": str(directory / TRAJECTORY_FILE)}
         files["final_structure"] = str(directory / CONTCAR_FILE)
         return ParsedResult(
@@ -338,6 +361,7 @@ class MlipEngine:
             formula=calc.formula,
             engine_version=record["provenance"],
             scalars=scalars,
+            series=series,
             files=files,
         )
 

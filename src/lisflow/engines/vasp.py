@@ -40,6 +40,10 @@ class VaspEngine:
     name: str = "vasp"
 
     def input_files(self, calc: Calculation) -> dict[str, str]:
+        if calc.task == "neb":  # one directory per image (lisflow.io.vasp_neb)
+            from lisflow.io.vasp_neb import neb_files
+
+            return neb_files(generator(calc), calc.periodic_structure(), calc.params["neb"])
         return generator(calc).files(calc.periodic_structure())
 
     def write_inputs(self, calc: Calculation, directory: Path) -> list[str]:

@@ -27,7 +27,7 @@ POSCAR_FILE = "POSCAR"
 #: Universal potentials whose weights ship inside their wheels.
 MODELS = ("chgnet", "sevennet")
 OPTIMIZERS = ("FIRE", "BFGS")
-TASKS = ("relax", "static", "md")
+TASKS = ("relax", "static", "md", "vib", "neb")  # vib, neb: engines.mlip_mechanism
 THERMOSTATS = ("langevin", "nose_hoover")
 DAMPINGS = ("bj", "zero")
 

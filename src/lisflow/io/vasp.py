@@ -131,9 +131,9 @@ class VaspInputGenerator:
         files = {
             "INCAR": Incar(self.incar(structure)).get_str(sort_keys=True),
             "KPOINTS": str(kpoints),
-            "POSCAR": Poscar(bare(structure), comment=structure.composition.formula).get_str(
-                significant_figures=10
-            ),
+            "POSCAR": Poscar(bare(structure), comment=structure.composition.formula,
+                             selective_dynamics=structure.site_properties.get("selective_dynamics")
+                             ).get_str(significant_figures=10),  # frequency runs: slab fixed
         }
         files.update(potcar_files(potcar_symbols(structure)))
         return files

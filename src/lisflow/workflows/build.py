@@ -150,6 +150,10 @@ def _energy_fireworks(spec, calcs, fireworks, store, db_url, active_names, links
                 if parent in fireworks:
                     links.setdefault(fireworks[parent], []).append(fw)
             new.append(fw)
+    if getattr(spec, "kind", "") == "free_energy":  # ΔG profile per site
+        from lisflow.workflows.firetasks_mechanism import profile_fireworks
+
+        new += profile_fireworks(spec, calcs, fireworks, store, db_url, active_names, links)
     if getattr(spec, "kind", "") == "polymorphs":
         for calc in calcs:
             name = calc.calc_id.replace("/bulk/", "/formation/").rsplit("/", 1)[0]

@@ -44,6 +44,10 @@ def plan(spec: BaseModel, spec_file: Path | None = None) -> list[Calculation]:
         return plan_polymorphs(spec)
     if isinstance(spec, AimdStudy):
         return plan_aimd(spec)
+    if getattr(spec, "kind", "") in ("free_energy", "neb"):  # lisflow.workflows.plan_mechanism
+        from lisflow.workflows import plan_mechanism
+
+        return getattr(plan_mechanism, f"plan_{spec.kind}")(spec, spec_file)
     from lisflow.spec.md import MdStudy
     from lisflow.workflows.plan_md import plan_md
 

@@ -172,7 +172,9 @@ def test_neb_li_hop_end_to_end(tmp_path, monkeypatch):
         assert float(last[-1]) < 0.05  # and its force: relaxed
     assert abs(named["neb_reaction_energy"]) < 0.02
     assert record.energy_ev == pytest.approx(named["neb_initial_energy"] + energies[top], abs=1e-9)
-    assert 0.05 < rows[0]["barrier_eV"] < 1.0  # Li on graphene: ~0.3 eV (PBE, literature)
+    # hollow -> bridge -> hollow: a small positive barrier (CHGNet+D3 here: 0.08 eV on 3×3;
+    # PBE gives ~0.3 eV: the MLIP is soft on this path, a number for trying, not for citing)
+    assert 0.02 < rows[0]["barrier_eV"] < 1.0
     assert result_file["converged"] and (Path(record.run_dir) / "neb_images.extxyz").is_file()
     path = queries.series(store, calc_id=calc_id, analysis="neb", quantity="path")
     assert np.all(np.diff(path["x"]) > 0) and path["x"].iloc[-1] >= 2.0  # Å along the band

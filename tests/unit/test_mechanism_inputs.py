@@ -111,3 +111,51 @@ def test_free_energy_spec_refuses_a_partial_path():
     data["intermediates"] = ["S8", "Li2S"]
     with pytest.raises(InputError, match="intermediates"):
         validate_spec(data)
+
+
+#: The OUTCAR lines of an IBRION = 5 run (VASP 6 format: "f" real, "f/i" imaginary; the block
+#: is printed twice, the second after division by sqrt(mass)).
+OUTCAR_MODES = """
+ Eigenvectors and eigenvalues of the dynamical matrix
+ ----------------------------------------------------
+
+
+   1 f  =   14.170925 THz    89.037927 2PiTHz  472.692045 cm-1    58.605947 meV
+             X         Y         Z           dx          dy          dz
+      0.000000  0.000000  0.000000     0.700000    0.000000    0.000000
+
+   2 f  =    6.000000 THz    37.699112 2PiTHz  200.138457 cm-1    24.813847 meV
+             X         Y         Z           dx          dy          dz
+
+   3 f/i=    1.000000 THz     6.283185 2PiTHz   33.356410 cm-1     4.135667 meV
+             X         Y         Z           dx          dy          dz
+
+ Eigenvectors after division by SQRT(mass)
+
+   1 f  =   14.170925 THz    89.037927 2PiTHz  472.692045 cm-1    58.605947 meV
+"""
+
+
+def test_vasp_frequencies_give_zpe_and_ts(tmp_path):
+    from lisflow.calculation import Calculation
+    from lisflow.engines.mlip_mechanism import vasp_vibration_scalars
+    from lisflow.errors import ParseError
+    from lisflow.parsers.vasp_freq import vasp_mode_energies
+
+    (tmp_path / "OUTCAR").write_text(" vasp.6.4.2\n" + OUTCAR_MODES)
+    energies = vasp_mode_energies(tmp_path / "OUTCAR")
+    assert energies == [complex(0.058605947), complex(0.024813847), complex(0, 0.004135667)]
+    calc = Calculation("t/adslab/x/Li2S/c0/freq", "t", "vasp", "freq", "adslab", None,
+                       labels={"temperature_k": 298.15, "low_mode_floor_cm1": 100.0})  # fmt: skip
+    scalars = vasp_vibration_scalars(calc, tmp_path)
+    assert scalars["zpe"][0] == pytest.approx((0.058605947 + 0.024813847) / 2, abs=1e-12)
+    assert scalars["vib_modes"][0] == 3 and scalars["vib_imaginary"][0] == 1
+    # TS: harmonic entropy with the imaginary mode at the 100 cm⁻¹ floor (k_B T Σ[x/(e^x−1) −
+    # ln(1−e^−x)], x = ε/k_B T)
+    kt = 8.617333262e-5 * 298.15
+    modes = [0.058605947, 0.024813847, 100 / 8065.543937]
+    ts = kt * sum(x / math.expm1(x) - math.log(-math.expm1(-x)) for x in (e / kt for e in modes))
+    assert scalars["ts_vib"][0] == pytest.approx(ts, rel=1e-6)
+    (tmp_path / "OUTCAR").write_text(" vasp.6.4.2\n no modes here\n")
+    with pytest.raises(ParseError, match="dynamical-matrix"):
+        vasp_mode_energies(tmp_path / "OUTCAR")

@@ -318,7 +318,9 @@ class MlipEngine:
             raise EngineError(f"{calc.calc_id}: the mlip engine needs a structure")
         files = MlipInputSet(settings_of(calc)).files(as_periodic(calc.structure))
         if "mechanism" in calc.params:  # vib / neb options (lisflow.engines.mlip_mechanism)
-            files[MECHANISM_FILE] = json.dumps(calc.params["mechanism"], sort_keys=True) + "\n"
+            files[MECHANISM_FILE] = json.dumps(calc.params["mechanism"], sort_keys=True,
+                                               default=lambda o: o.as_dict()) + "\n"  # FireWorks
+            # may have turned the NEB end structure (a dict) back into a Structure
         return files
 
     def write_inputs(self, calc: Calculation, directory: Path) -> list[str]:

@@ -171,3 +171,23 @@ def _path_length(images) -> list[float]:
         total += float(np.sqrt((step**2).sum()))
         out.append(total)
     return out
+
+
+def vasp_vibration_scalars(calc, directory: Path) -> dict[str, tuple[float, str]]:
+    """zpe / ts_vib / vib_modes of a VASP IBRION = 5 run (OUTCAR modes, same terms as the
+    MLIP; T = 298.15 K unless the calculation's labels give ``temperature_k``)."""
+    from lisflow.parsers.vasp_freq import vasp_mode_energies
+
+    outcar = directory / "OUTCAR"
+    energies = np.asarray(vasp_mode_energies(outcar))
+    temperature = float(calc.labels.get("temperature_k", 298.15))
+    free_molecule = calc.role == "molecule"
+    terms = thermo_terms(energies, temperature, float(calc.labels.get("low_mode_floor_cm1", 100.0)),
+                         free_molecule)  # fmt: skip
+    return {
+        "zpe": (terms["zpe_ev"], "eV"),
+        "ts_vib": (terms["ts_ev"], "eV"),
+        "vib_temperature": (temperature, "K"),
+        "vib_modes": (float(len(terms["wavenumbers_cm1"])), "modes"),
+        "vib_imaginary": (float(terms["n_imaginary"]), "modes"),
+    }

@@ -35,7 +35,8 @@ def idpp_images(initial: Structure, final: Structure, n_images: int) -> list[Str
 
 def neb_files(gen: VaspInputGenerator, initial: Structure, options: dict[str, Any]) -> dict[str, str]:
     """File name -> text; image POSCARs as ``00/POSCAR`` … ``NN/POSCAR``."""
-    final = Structure.from_dict(options["final_structure"])
+    final = options["final_structure"]  # a dict (FireWorks may give the Structure back)
+    final = final if isinstance(final, Structure) else Structure.from_dict(final)
     n = int(options["images"])
     block = "neb" if options.get("vtst", True) else "neb_plain"
     chosen = dataclasses.replace(gen, task=block)

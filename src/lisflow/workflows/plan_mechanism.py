@@ -54,7 +54,9 @@ def _vibrations(spec: FreeEnergyStudy, relax: Calculation, free_molecule: bool) 
     structure = _free_flags(relax.structure)
     base = relax.calc_id.rsplit("/", 1)[0]
     labels = {**relax.labels, "final": False}
-    if spec.engine == "vasp":
+    if spec.engine == "vasp":  # parse: engines.mlip_mechanism.vasp_vibration_scalars
+        labels |= {"temperature_k": spec.temperature_k,
+                   "low_mode_floor_cm1": spec.vibrations.low_mode_floor_cm1}  # fmt: skip
         return Calculation(calc_id=f"{base}/freq", study=spec.study, engine="vasp", task="freq",
                            role=relax.role, structure=structure,
                            params=_vasp_params(spec, "freq", relax.role), labels=labels,
@@ -143,7 +145,8 @@ def profile_inputs(spec: FreeEnergyStudy, calcs: list[Calculation]) -> dict[str,
 def plan_neb(spec: NebStudy, spec_file: Path | None = None) -> list[Calculation]:
     """One CI-NEB per substrate and path."""
     calcs: list[Calculation] = []
-    for site, slab, configs in _sites(spec, spec_file, ("Li2S",)):
+    split = any(p.name == "li2s_decomposition" for p in spec.paths)
+    for site, slab, configs in _sites(spec, spec_file, ("Li2S",) if split else ()):
         for path in spec.paths:
             if path.name == "li_diffusion":
                 initial, final = li_hop_endpoints(slab, path.hop)

@@ -159,3 +159,29 @@ def test_vasp_frequencies_give_zpe_and_ts(tmp_path):
     (tmp_path / "OUTCAR").write_text(" vasp.6.4.2\n no modes here\n")
     with pytest.raises(ParseError, match="dynamical-matrix"):
         vasp_mode_energies(tmp_path / "OUTCAR")
+
+
+def test_vasp_neb_starts_from_the_relaxed_endpoints(tmp_path):
+    """At run time the NEB's image POSCARs interpolate between the two relaxed endpoints."""
+    from lisflow.engines.vasp import VaspEngine
+    from lisflow.workflows.firetasks import spec_key, with_parent_structure
+    from lisflow.workflows.plan import plan
+
+    spec = load_spec(WORKFLOWS_DIR / "dasc_neb.yaml")
+    spec = validate_spec(spec.model_dump() | {"substrates": [spec.model_dump()["substrates"][0]],
+                                              "paths": [{"name": "li_diffusion", "hop": 2.5}]})
+    initial, final, neb = plan(spec)
+    assert neb.parents == (initial.calc_id, final.calc_id)
+    relaxed = []
+    for calc, dz in ((initial, 0.1), (final, -0.2)):  # stand-ins for the relaxed CONTCARs
+        moved = calc.structure.copy()
+        moved.translate_sites([len(moved) - 1], [0, 0, dz], frac_coords=False)
+        relaxed.append(moved)
+    outputs = {spec_key(c.calc_id): {"structure": s.as_dict()}
+               for c, s in zip((initial, final), relaxed, strict=True)}  # fmt: skip
+    ready = with_parent_structure(neb, {"lisflow_parents": outputs})
+    files = VaspEngine().input_files(ready)
+    first = Structure.from_str(files["00/POSCAR"], fmt="poscar")
+    last = Structure.from_str(files["06/POSCAR"], fmt="poscar")
+    assert np.allclose(first.cart_coords, relaxed[0].cart_coords, atol=1e-6)
+    assert np.allclose(last.cart_coords, relaxed[1].cart_coords, atol=1e-6)

@@ -215,3 +215,29 @@ def profile_fireworks(spec, calcs, fireworks, store, db_url, active_names, links
                 links.setdefault(fireworks[parent], []).append(fw)
         new.append(fw)
     return new
+
+
+def with_neb_endpoints(calc, outputs: dict[str, Any]):
+    """A VASP NEB whose endpoint relaxations ran: the initial state and ``neb.final_structure``
+    become their relaxed structures (the images are interpolated from them when the inputs are
+    written). Parents not done yet (dry-run): the planned endpoints stay."""
+    from pymatgen.core import Structure
+
+    from lisflow.workflows.firetasks import merge_parent_structure, spec_key
+
+    relaxed = []
+    for parent in calc.parents:
+        final = outputs.get(spec_key(parent), {}).get("structure")
+        relaxed.append(None if final is None else
+                       final if isinstance(final, Structure) else Structure.from_dict(final))  # fmt: skip
+    if len(relaxed) != 2 or None in relaxed:
+        return calc
+    neb = dict(calc.params["neb"])
+    planned_final = neb["final_structure"]
+    planned_final = (planned_final if isinstance(planned_final, Structure)
+                     else Structure.from_dict(planned_final))  # fmt: skip
+    calc.structure = merge_parent_structure(calc.structure, relaxed[0], calc.parents[0])
+    neb["final_structure"] = merge_parent_structure(planned_final, relaxed[1],
+                                                    calc.parents[1]).as_dict()  # fmt: skip
+    calc.params = {**calc.params, "neb": neb}
+    return calc

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from pymatgen.core import Molecule, Structure
 
 #: Tasks an engine knows how to set up.
-TASKS = ("relax", "static", "geo_opt", "aimd", "md")
+TASKS = ("relax", "static", "geo_opt", "aimd", "md", "vib", "freq", "neb")
 #: What a calculation is for inside its study.
 ROLES = ("bulk", "slab", "molecule", "adslab", "interface", "box")
 
@@ -59,7 +59,7 @@ class InputSet:
     def from_dict(cls: type[_Set], data: dict[str, Any]) -> _Set:
         names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
         kwargs = {
-            k: input_set_from_dict(v) if isinstance(v, dict) and "@class" in v else v
+            k: input_set_from_dict(v) if _is_input_set_dict(v) else v
             for k, v in data.items()
             if k in names
         }
@@ -80,6 +80,11 @@ def _tuple_fields(cls: type) -> frozenset[str]:
 
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value)) if isinstance(value, dict | list | tuple) else value
+
+
+def _is_input_set_dict(value: Any) -> bool:
+    """A tagged lisflow input set (not e.g. a pymatgen Structure dict inside one)."""
+    return isinstance(value, dict) and str(value.get("@module", "")).startswith("lisflow.")
 
 
 def input_set_from_dict(data: dict[str, Any] | InputSet) -> InputSet:

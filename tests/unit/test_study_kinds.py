@@ -55,9 +55,10 @@ def toy_kind():
 
 
 def test_builtin_kinds_in_order():
-    assert list(STUDY_KINDS) == list(KINDS) == ["adsorption", "polymorphs", "aimd", "md"]
+    builtin = ["adsorption", "polymorphs", "aimd", "md", "free_energy", "neb"]
+    assert list(STUDY_KINDS) == list(KINDS) == builtin
     with pytest.raises(InputError, match=r"kind: unknown study kind 'toy' \(allowed: "
-                       r"adsorption, polymorphs, aimd, md\)"):
+                       r"adsorption, polymorphs, aimd, md, free_energy, neb\)"):
         validate_spec({"study": "t", "kind": "toy"})
 
 
@@ -70,7 +71,7 @@ def test_one_registration_line_makes_a_kind_work(toy_kind, tmp_path):
     assert isinstance(spec, ToyStudy) and study_kind(spec) is toy_kind
     with pytest.raises(InputError, match=r"^box_a: Input should be a valid number"):
         validate_spec({"study": "toy_h2", "kind": "toy", "box_a": "wide"})
-    with pytest.raises(InputError, match=r"allowed: adsorption, polymorphs, aimd, md, toy"):
+    with pytest.raises(InputError, match=r"allowed: adsorption, polymorphs, aimd, md, free_energy, neb, toy"):
         validate_spec({"study": "toy_h2", "kind": "toys"})
     (calc,) = plan(spec)
     assert calc.calc_id == "toy_h2/h2/energy" and calc.structure.lattice.a == 7.0

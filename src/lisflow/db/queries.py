@@ -301,3 +301,6 @@ QUERIES = {
     "series": series,
     "scalars": scalars,
 }
+from lisflow.db.queries_mechanism import free_energy, neb  # noqa: E402  (after the helpers)
+
+QUERIES |= {"free-energy": free_energy, "neb": neb}

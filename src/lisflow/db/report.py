@@ -162,6 +162,10 @@ def query_figure(name: str, frame: pd.DataFrame) -> Figure | None:
         return _series_figure(frame)
     if name == "scalars":
         return _scalars_figure(frame)
+    from lisflow.db.report_mechanism import FIGURES
+
+    if name in FIGURES:  # free-energy step diagram, CI-NEB barriers
+        return FIGURES[name](frame)
     pivot, ylabel, legend, xlabel = PANELS[name]
     groups = [("all studies", frame)] if name == "calculations" else list(
         frame.groupby("study", sort=True))  # fmt: skip

@@ -198,6 +198,8 @@ def run_settings(settings: MlipSettings, structure: Structure, directory: Path) 
     trajectory = Trajectory(str(trajectory_path), "w", atoms)
     steps, fmax_target = 0, 0.0
     try:
+        if settings.task in ("vib", "neb"):  # mechanism runs (lisflow.engines.mlip_mechanism)
+            return _mechanism(settings, structure, directory)
         if settings.task == "relax":
             steps, fmax_target = _relax(settings, atoms, trajectory, directory / LOG_FILE)
         elif settings.task == "md":
@@ -231,6 +233,19 @@ def run_settings(settings: MlipSettings, structure: Structure, directory: Path) 
     }
     if settings.d3:
         record["d3_energy_ev"] = float(atoms.calc.results["d3_energy"])
+    atomic_write_text(directory / RESULT_FILE, json.dumps(record, default=float))
+    return record
+
+
+def _mechanism(settings: MlipSettings, structure: Structure, directory: Path) -> dict[str, Any]:
+    from lisflow.engines import mlip_mechanism
+
+    start = time.perf_counter()
+    run = mlip_mechanism.run_vibrations if settings.task == "vib" else mlip_mechanism.run_neb
+    record = run(settings, structure, directory)
+    record.update(task=settings.task, model=settings.model, provenance=provenance(settings),
+                  device=device(), wall_time_s=time.perf_counter() - start, n_atoms=len(structure),
+                  peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)  # fmt: skip
     atomic_write_text(directory / RESULT_FILE, json.dumps(record, default=float))
     return record
 
@@ -332,6 +347,9 @@ class MlipEngine:
         }
         if "d3_energy_ev" in record:
             scalars["mlip_d3_energy"] = (record["d3_energy_ev"], "eV")
+        for name, value in record.get("extra_scalars", {}).items():  # vib / neb results
+            scalars[name] = (float(value[0]), str(value[1]))
+        series = {tuple(k.split("|")): tuple(v) for k, v in record.get("extra_series", {}).items()}
         files = {"trajectory": str(directory / TRAJECTORY_FILE)}
         files["final_structure"] = str(directory / CONTCAR_FILE)
         return ParsedResult(
@@ -340,6 +358,7 @@ class MlipEngine:
             formula=calc.formula,
             engine_version=record["provenance"],
             scalars=scalars,
+            series=series,
             files=files,
         )
 

@@ -40,6 +40,10 @@ class VaspEngine:
     inputs_type: ClassVar[type[InputSet]] = VaspInputGenerator
 
     def input_files(self, calc: Calculation) -> dict[str, str]:
+        if calc.task == "neb":  # one directory per image (lisflow.io.vasp_neb)
+            from lisflow.io.vasp_neb import neb_files
+
+            return neb_files(generator(calc), calc.periodic_structure())
         return generator(calc).files(calc.periodic_structure())
 
     def write_inputs(self, calc: Calculation, directory: Path) -> list[str]:
@@ -97,6 +101,10 @@ def parse_vasp_run(calc: Calculation, directory: Path) -> ParsedResult:
 
         parsed.charges = labelled_site_rows(bader_charges(directory).to_records(), labels, "bader")
         parsed.files["CHGCAR"] = str(_existing(directory, "CHGCAR"))
+    if calc.task == "freq":  # IBRION 5: ZPE and TS of the free atoms (engines.mlip_mechanism)
+        from lisflow.engines.mlip_mechanism import vasp_vibration_scalars
+
+        parsed.scalars.update(vasp_vibration_scalars(calc, directory))
     if calc.task == "static" and result.incar.get("LORBIT"):
         parsed.bands = band_records(directory, labels)
     if _exists(directory, "ICOHPLIST.lobster"):

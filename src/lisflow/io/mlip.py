@@ -22,13 +22,14 @@ from pymatgen.io.vasp import Poscar
 from lisflow import INPUTS_DIR
 from lisflow.calculation import Calculation, InputSet
 from lisflow.errors import InputError
+from lisflow.io.mechanism import NebInputs, VibrationInputs
 
 SETTINGS_FILE = "mlip.json"
 POSCAR_FILE = "POSCAR"
 #: Universal potentials whose weights ship inside their wheels.
 MODELS = ("chgnet", "sevennet")
 OPTIMIZERS = ("FIRE", "BFGS")
-TASKS = ("relax", "static", "md")
+TASKS = ("relax", "static", "md", "vib", "neb")  # vib, neb: engines.mlip_mechanism
 THERMOSTATS = ("langevin", "nose_hoover")
 DAMPINGS = ("bj", "zero")
 
@@ -64,6 +65,9 @@ class MlipSettings(InputSet):
     tdamp_fs: float = 100.0
     seed: int = 42
     ignored_overrides: tuple[str, ...] = field(default=())
+    #: task ``vib`` / ``neb`` (lisflow.engines.mlip_mechanism); absent from mlip.json when None
+    vibrations: VibrationInputs | None = None
+    neb: NebInputs | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -87,17 +91,28 @@ class MlipSettings(InputSet):
         return {**super().key_parameters(calc), "role": calc.role}
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=1, sort_keys=True) + "\n"
+        data = dataclasses.asdict(self)
+        for name in _MECHANISM_FIELDS:
+            if data[name] is None:
+                del data[name]
+        return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> MlipSettings:
         data = json.loads(text)
         data["fixed_indices"] = tuple(data.get("fixed_indices", ()))
         data["ignored_overrides"] = tuple(data.get("ignored_overrides", ()))
+        for name, kind in _MECHANISM_FIELDS.items():
+            if data.get(name) is not None:
+                data[name] = kind.from_dict(data[name])
         return cls(**data)
 
 
-_FIELDS = {f.name for f in dataclasses.fields(MlipSettings)} - {"ignored_overrides"}
+_MECHANISM_FIELDS: dict[str, type[VibrationInputs] | type[NebInputs]] = {
+    "vibrations": VibrationInputs,
+    "neb": NebInputs,
+}
+_FIELDS = {f.name for f in dataclasses.fields(MlipSettings)} - {"ignored_overrides", *_MECHANISM_FIELDS}
 
 
 #: The typed input set of an MLIP calculation.

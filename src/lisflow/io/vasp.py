@@ -22,6 +22,7 @@ from pymatgen.io.vasp.sets import MPRelaxSet
 from lisflow import INPUTS_DIR
 from lisflow.calculation import Calculation, InputSet
 from lisflow.errors import InputError
+from lisflow.io.mechanism import NebInputs
 
 #: Roles whose cell has vacuum along z: dipole correction along z (IDIPOL = 3).
 SLAB_ROLES = ("slab", "adslab", "interface")
@@ -93,6 +94,8 @@ class VaspInputGenerator(InputSet):
     extra_blocks: tuple[str, ...] = ()
     overrides: dict[str, Any] = field(default_factory=dict)
     kpoints: dict[str, Any] | None = None
+    #: task ``neb``: the end state and band settings (lisflow.io.vasp_neb)
+    neb: NebInputs | None = None
 
     def incar(self, structure: Structure) -> dict[str, Any]:
         chosen = preset(self.preset_name)
@@ -145,9 +148,9 @@ class VaspInputGenerator(InputSet):
         files = {
             "INCAR": Incar(self.incar(structure)).get_str(sort_keys=True),
             "KPOINTS": str(kpoints),
-            "POSCAR": Poscar(bare(structure), comment=structure.composition.formula).get_str(
-                significant_figures=10
-            ),
+            "POSCAR": Poscar(bare(structure), comment=structure.composition.formula,
+                             selective_dynamics=structure.site_properties.get("selective_dynamics")
+                             ).get_str(significant_figures=10),  # frequency runs: slab fixed
         }
         files.update(potcar_files(potcar_symbols(structure)))
         return files

@@ -22,6 +22,8 @@ KINDS: dict[str, type[BaseModel] | str] = {
     "polymorphs": "lisflow.spec.models:PolymorphStudy",
     "aimd": "lisflow.spec.models:AimdStudy",
     "md": "lisflow.spec.md:MdStudy",
+    "free_energy": "lisflow.spec.mechanism:FreeEnergyStudy",
+    "neb": "lisflow.spec.mechanism:NebStudy",
 }
 
 _adapters: dict[tuple[type[BaseModel], ...], TypeAdapter[Any]] = {}

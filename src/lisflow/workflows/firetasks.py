@@ -71,6 +71,10 @@ def with_parent_structure(calc: Calculation, fw_spec: dict[str, Any]) -> Calcula
     raises InputError rather than silently dropping atoms.
     """
     outputs = fw_spec.get("lisflow_parents", {})
+    if calc.task == "neb":  # two parents: the relaxed endpoints (firetasks_mechanism)
+        from lisflow.workflows.firetasks_mechanism import with_neb_endpoints
+
+        return with_neb_endpoints(calc, outputs)
     for parent in calc.parents:
         final = outputs.get(spec_key(parent), {}).get("structure")
         if final is None:

@@ -31,14 +31,17 @@ from lisflow.calculation import Calculation
 from lisflow.errors import InputError
 from lisflow.spec.kinds import register_model
 from lisflow.spec.md import MdStudy
+from lisflow.spec.mechanism import FreeEnergyStudy, NebStudy
 from lisflow.spec.models import AdsorptionStudy, AimdStudy, PolymorphStudy
 from lisflow.workflows.derived import (
     DerivedContext,
     adsorption_energy_fireworks,
     formation_energy_fireworks,
 )
+from lisflow.workflows.firetasks_mechanism import profile_fireworks
 from lisflow.workflows.plan import plan_adsorption, plan_aimd, plan_polymorphs
 from lisflow.workflows.plan_md import plan_md
+from lisflow.workflows.plan_mechanism import plan_free_energy, plan_neb
 
 #: spec, spec file (relative paths in the spec resolve against it) -> calculations.
 Planner = Callable[[Any, Path | None], list[Calculation]]
@@ -104,3 +107,5 @@ register(
 )
 register(StudyKind("aimd", AimdStudy, plan_aimd))
 register(StudyKind("md", MdStudy, plan_md))
+register(StudyKind("free_energy", FreeEnergyStudy, plan_free_energy, profile_fireworks))
+register(StudyKind("neb", NebStudy, plan_neb))

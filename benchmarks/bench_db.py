@@ -33,10 +33,12 @@ from lisflow.fsutil import atomic_write_text
 N_SITES, N_ADSORBATES, N_STUDIES = 50, 5, 4
 CHUNK = 10_000
 
-#: Raw SQL of the baseline: the same rows as queries.calculations / queries.adsorption.
+#: Raw SQL of the baseline: the same rows and columns as queries.calculations /
+#: queries.adsorption (the three provenance columns of calculations included).
 RAW_CALCULATIONS = """SELECT calc_id, study, engine, task, role, formula, n_atoms, site,
   adsorbate, state, state_reason, energy_ev, energy_per_atom_ev, input_hash, fw_id, run_dir,
-  updated_at FROM calculations {where} ORDER BY calc_id"""
+  updated_at, engine_version, lisflow_version, lisflow_commit FROM calculations {where}
+  ORDER BY calc_id"""
 RAW_ADSORPTION = """SELECT a.study, a.site, a.adsorbate, a.configuration, c.calc_id, s.calc_id,
   m.calc_id, c.engine, c.energy_ev, s.energy_ev, m.energy_ev, a.energy_ev
   FROM adsorption_energies a JOIN calculations c ON a.adslab_id = c.id

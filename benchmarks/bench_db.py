@@ -40,7 +40,8 @@ RAW_CALCULATIONS = """SELECT calc_id, study, engine, task, role, formula, n_atom
   updated_at, engine_version, lisflow_version, lisflow_commit FROM calculations {where}
   ORDER BY calc_id"""
 RAW_ADSORPTION = """SELECT a.study, a.site, a.adsorbate, a.configuration, c.calc_id, s.calc_id,
-  m.calc_id, c.engine, c.energy_ev, s.energy_ev, m.energy_ev, a.energy_ev
+  m.calc_id, c.engine, c.energy_ev, s.energy_ev, m.energy_ev, a.energy_ev, a.slab_multiple,
+  a.molecule_coefficient, a.equation, a.state, a.state_reason
   FROM adsorption_energies a JOIN calculations c ON a.adslab_id = c.id
   JOIN calculations s ON a.slab_id = s.id JOIN calculations m ON a.molecule_id = m.id
   {where} ORDER BY a.study, a.site, a.adsorbate, a.configuration, c.calc_id"""

@@ -22,7 +22,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, mode: int | None = 
     """Write ``data`` to ``path`` atomically (temp file + fsync + rename). ``mode``: the file's
     permissions (e.g. 0o600 for files holding connection data); default 0666 minus umask."""
     target = Path(path)
-    if _STAGING and _in_staging(target):
+    if _STAGING and _in_staging(target) and not target.is_symlink():
         return _write_staged(target, data, mode)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)

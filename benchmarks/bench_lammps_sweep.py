@@ -32,15 +32,16 @@ from lisflow.io.lammps import DEFAULTS, input_script, merged
 from lisflow.io.lammps_data import layout
 from lisflow.structures.md_boxes import build_system, pack
 
-#: label -> (input parameters, MPI ranks, OpenMP threads, ``processors * * 1``, same model)
+#: label -> (input parameters, MPI ranks, OpenMP threads, ``processors * * 1``, same model).
+#: 1-rank rows: with or without the processors line is the same decomposition.
 SETTINGS: dict[str, tuple[dict, int, int, bool, bool]] = {
     "lisflow defaults (1 rank)": ({}, 1, 1, False, True),
     "skin 1.0": ({"neighbor_skin_a": 1.0}, 1, 1, False, True),
     "skin 3.0": ({"neighbor_skin_a": 3.0}, 1, 1, False, True),
     "rc 10 (other LJ model)": ({"cutoff_a": 10.0}, 1, 1, False, False),
     "rc 14 (other LJ model)": ({"cutoff_a": 14.0}, 1, 1, False, False),
-    "2 MPI x 1 OMP": ({}, 2, 1, False, True),
-    "2 MPI x 1 OMP, processors * * 1": ({}, 2, 1, True, True),
+    "2 MPI x 1 OMP, no processors line": ({}, 2, 1, False, True),
+    "2 MPI x 1 OMP, processors * * 1 (lisflow)": ({}, 2, 1, True, True),
     "1 MPI x 2 OMP": ({}, 1, 2, False, True),
 }
 _LOOP = re.compile(r"^Loop time of (?P<s>[\d.eE+-]+) on (?P<p>\d+) procs for (?P<n>\d+) steps")
@@ -110,7 +111,8 @@ def main() -> int:
             for label, (setting, ranks, threads, slab_grid, _) in SETTINGS.items():
                 script = input_script(merged(_nvt(system, steps, setting)), lay,
                                       restart="min.restart")  # fmt: skip
-                if slab_grid:
+                script = script.replace("processors * * 1\n", "")  # lisflow writes it
+                if slab_grid:  # for slab boxes
                     script = script.replace("read_restart", "processors * * 1\nread_restart", 1)
                 times[label].append(s_per_100_steps(work, script, ranks, threads))
     rows = []

@@ -141,6 +141,11 @@ def input_script(
         "variable walltime index 0  # seconds; set with -var walltime S to stop cleanly",
         'if "${walltime} > 0" then "timer timeout ${walltime} every 100"',
     ]
+    if not p["periodic_z"]:
+        # slab boxes: no MPI split along z (mostly vacuum): 1.28x faster on 2 ranks, same
+        # results (benchmarks/bench_lammps_sweep.py, interface box 1779 atoms, 2026-12-02:
+        # 0.59 vs 0.76 s/100 steps); with one rank it changes nothing
+        L.append("processors * * 1")
     if restart is None:
         L += [
             "units real",

@@ -19,7 +19,7 @@ from lisflow import fsutil
 from lisflow.errors import InputError
 from lisflow.io.lobster import basis_functions
 from lisflow.io.vasp import potcar_symbols
-from lisflow.structures import md_boxes
+from lisflow.structures import md_boxes, md_memo
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,7 +84,7 @@ def _same_system(a, b) -> None:
 
 def test_cached_builds_equal_fresh_builds_and_copies_are_independent():
     fresh = md_boxes.build_system(SMALL_INTERFACE)
-    with md_boxes.cached_builds():
+    with md_memo.cached_builds():
         first = md_boxes.build_system(SMALL_INTERFACE)
         first.electrode.add_site_property("charge", [9.0] * len(first.electrode))
         first.electrode.properties["charges"]["shift_per_atom_e"] = 99.0
@@ -92,8 +92,8 @@ def test_cached_builds_equal_fresh_builds_and_copies_are_independent():
         second = md_boxes.build_system(SMALL_INTERFACE)
         # the same electrode under another system reuses the memo, neutralised anew
         other = md_boxes.build_system(SMALL_INTERFACE | {"n_li2s6": 65, "name": "u"})
-        assert len(md_boxes._CACHE) == 3  # two systems, one electrode
-    assert md_boxes._CACHE is None
+        assert len(md_memo._CACHE) == 3  # two systems, one electrode
+    assert md_memo._CACHE is None
     _same_system(second, fresh)
     _same_system(other, md_boxes.build_system(SMALL_INTERFACE | {"n_li2s6": 65, "name": "u"}))
     assert abs(other.total_charge) < 1e-9 and abs(second.total_charge) < 1e-9

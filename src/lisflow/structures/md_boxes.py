@@ -26,12 +26,8 @@ Electrodes (fixed atoms, charges from Bader via :mod:`lisflow.forcefield.charges
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import dataclasses
 import json
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +40,7 @@ from lisflow.errors import InputError
 from lisflow.forcefield.charges import DEFAULT_MO_NGRAPHENE, ChargeSource
 from lisflow.forcefield.params import load_forcefield
 from lisflow.structures.md_charges import _assign_charges, neutralise
+from lisflow.structures.md_memo import copy_electrode, copy_system, memo
 from lisflow.structures.molecules import molecule
 
 #: Molar masses (g/mol) for concentration checks (SCIENCE.md, paper 000 Methods MD).
@@ -291,7 +288,7 @@ def ti_electrode(
 def _electrode(electrode: str, area_cells: tuple[float, float], n_mo: int, scale: float, charges):
     key = ("electrode", electrode, tuple(area_cells), n_mo, scale, charges)
     build = lambda: _build_electrode(electrode, area_cells, n_mo, scale, charges)  # noqa: E731
-    return _memo(key, build, _copy_electrode)
+    return memo(key, build, copy_electrode)
 
 
 def _build_electrode(electrode: str, area_cells, n_mo: int, scale: float, charges):
@@ -395,64 +392,10 @@ def pack(system: MdSystem, workdir: Path, progress=None, data_name: str = "syste
 BUILDERS = ("bulk", "interface", "dense_phase")
 
 
-#: Per-scope memo of built systems and electrodes (see :func:`cached_builds`); None: off.
-_CACHE: dict[str, object] | None = None
-
-
-@contextlib.contextmanager
-def cached_builds() -> Iterator[None]:
-    """Inside this block each distinct system spec and electrode is built once (the charge
-    mapping of a 10^4-atom sheet costs ~1 s); callers get copies, so nothing they do
-    changes the memo. Scoped (e.g. to one dry-run) so that no file read by a builder
-    (charge tables, force fields) can go stale."""
-    global _CACHE
-    outer = _CACHE
-    _CACHE = {} if outer is None else outer
-    try:
-        yield
-    finally:
-        _CACHE = outer
-
-
-def _memo(key: tuple, build, copier):
-    """``build()`` once per ``key`` inside :func:`cached_builds`; ``copier`` makes the
-    independent copy each caller gets."""
-    if _CACHE is None:
-        return build()
-    token = repr(key)
-    if token not in _CACHE:
-        _CACHE[token] = build()
-    return copier(_CACHE[token])
-
-
-def _copy_structure(structure: Structure | None) -> Structure | None:
-    """Independent copy: sites, site properties and ``properties`` (Structure.copy shares
-    the ``properties`` dict; ~0.07 s for 10^4 sites against ~1 s to build them)."""
-    if structure is None:
-        return None
-    out = structure.copy()
-    out.properties = copy.deepcopy(structure.properties)
-    return out
-
-
-def _copy_system(system: MdSystem) -> MdSystem:
-    return dataclasses.replace(
-        system,
-        counts=dict(system.counts),
-        regions=list(system.regions),  # PackRegion is frozen
-        electrode=_copy_structure(system.electrode),
-        notes=list(system.notes),
-    )
-
-
-def _copy_electrode(built: tuple[Structure, tuple[float, float]]):
-    return _copy_structure(built[0]), built[1]
-
-
 def build_system(spec: dict) -> MdSystem:
     """MdSystem from a plain dict (``kind`` plus the builder's keyword arguments)."""
     key = ("system", json.dumps(spec, sort_keys=True, default=repr))
-    return _memo(key, lambda: _build_system(spec), _copy_system)
+    return memo(key, lambda: _build_system(spec), copy_system)
 
 
 def _build_system(spec: dict) -> MdSystem:

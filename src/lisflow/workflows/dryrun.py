@@ -20,7 +20,7 @@ from lisflow.engines.registry import get_engine
 from lisflow.errors import InputError
 from lisflow.fsutil import atomic_directory, atomic_write_text, hash_directory
 from lisflow.spec import load_spec
-from lisflow.structures.md_boxes import cached_builds
+from lisflow.structures.md_memo import cached_builds
 from lisflow.workflows.plan import plan
 
 MANIFEST = "manifest.json"

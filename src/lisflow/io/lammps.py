@@ -40,7 +40,8 @@ DEFAULTS: dict[str, Any] = {
     # neighbour skin 1 A (LAMMPS' real-units default is 2 A): with "neigh_modify every 1 delay
     # 0 check yes" no pair is ever missed, so forces are the same; 1.10-1.12x faster than 2 A
     # in two interleaved sweeps (benchmarks/bench_lammps_sweep.py, interface box, 1779 atoms,
-    # PPPM 1e-5, 1 rank: 0.72 vs 0.80 s/100 steps, 2026-12-02); 3 A was slower (0.84)
+    # PPPM 1e-5, 1 rank: 0.72 vs 0.80 s/100 steps, 2026-12-02); 3 A was slower (0.84).
+    # A third sweep: 0.5 A 1.10x faster than 1 A (0.64 vs 0.71), at the 10 % limit
     "neighbor_skin_a": 1.0,
     "neigh_every": 1,
     "seed": 20231001,
@@ -146,9 +147,10 @@ def input_script(
         'if "${walltime} > 0" then "timer timeout ${walltime} every 100"',
     ]
     if not p["periodic_z"]:
-        # slab boxes: no MPI split along z (mostly vacuum): 1.28x faster on 2 ranks, same
-        # results (benchmarks/bench_lammps_sweep.py, interface box 1779 atoms, 2026-12-02:
-        # 0.59 vs 0.76 s/100 steps); with one rank it changes nothing
+        # slab boxes: split the ranks over x, y only, never along z where the box is mostly
+        # vacuum (a z split leaves one rank nearly idle); same results, one rank unchanged.
+        # benchmarks/bench_lammps_sweep.py, 2 ranks on a shared 2-core machine, 2026-12-02:
+        # 1.15x faster in one sweep, 0.82x in another (noisy): re-measure on quiet cores
         L.append("processors * * 1")
     if restart is None:
         L += [

@@ -36,7 +36,8 @@ from lisflow.structures.md_boxes import build_system, pack
 #: 1-rank rows: with or without the processors line is the same decomposition.
 SETTINGS: dict[str, tuple[dict, int, int, bool, bool]] = {
     "lisflow defaults (1 rank)": ({}, 1, 1, False, True),
-    "skin 0.5": ({"neighbor_skin_a": 0.5}, 1, 1, False, True),
+    "skin 0.3": ({"neighbor_skin_a": 0.3}, 1, 1, False, True),
+    "skin 1.0": ({"neighbor_skin_a": 1.0}, 1, 1, False, True),
     "skin 2.0 (LAMMPS default)": ({"neighbor_skin_a": 2.0}, 1, 1, False, True),
     "skin 3.0": ({"neighbor_skin_a": 3.0}, 1, 1, False, True),
     "rc 10 (other LJ model)": ({"cutoff_a": 10.0}, 1, 1, False, False),

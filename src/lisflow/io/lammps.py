@@ -40,7 +40,8 @@ DEFAULTS: dict[str, Any] = {
     # neighbour skin 0.5 A (LAMMPS' real-units default is 2 A): with "neigh_modify every 1
     # delay 0 check yes" no pair is ever missed, so the forces are the same. Sweeps of
     # benchmarks/bench_lammps_sweep.py (interface box, 1779 atoms, PPPM 1e-5, 1 rank,
-    # 2026-12-02), s/100 steps: skin 3: 0.79, 2: 0.75, 1: 0.70, 0.5: 0.64
+    # 2026-12-02), s/100 steps: skin 3: 0.79, 2: 0.75, 1: 0.70, 0.5: 0.64; last sweep
+    # 0.3: 0.636, 0.5: 0.640 (within 1 %)
     "neighbor_skin_a": 0.5,
     "neigh_every": 1,
     "seed": 20231001,
@@ -149,7 +150,7 @@ def input_script(
         # slab boxes: split the ranks over x, y only, never along z where the box is mostly
         # vacuum (a z split leaves one rank nearly idle); same results, one rank unchanged.
         # benchmarks/bench_lammps_sweep.py, 2 ranks on a shared 2-core machine, 2026-12-02:
-        # 1.15x faster in one sweep, 0.82x in another (noisy): re-measure on quiet cores
+        # with it / without it 1.15x, 0.82x, 1.72x faster in three sweeps (noisy: shared cores)
         L.append("processors * * 1")
     if restart is None:
         L += [

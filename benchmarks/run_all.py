@@ -1,7 +1,10 @@
 """`make bench`: run every benchmarks/bench_*.py (each measures against a named baseline in the
-same run, medians of several runs) and collect their JSON into bench_out/summary.json.
+same run, medians of several runs), collect their JSON into bench_out/summary.json and print
+one table of the issue-16 targets: measured value, baseline, ratio, goal, met / not met.
 
-    python benchmarks/run_all.py [--quick] [--only dryrun,db,...]
+    python benchmarks/run_all.py [--quick] [--only dryrun,db,...] [--table-only]
+
+``--table-only`` prints the table from the JSON files already in bench_out/.
 """
 
 from __future__ import annotations
@@ -21,7 +24,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smoke mode of every benchmark")
     parser.add_argument("--only", default="", help="comma-separated names (dryrun, db, ...)")
+    parser.add_argument("--table-only", action="store_true", help="table from bench_out/*.json")
     args = parser.parse_args()
+    if args.table_only:
+        print(render(target_rows(_load_results())))
+        return 0
     wanted = {n for n in args.only.split(",") if n}
     OUT.mkdir(exist_ok=True)
     summary, failed = {}, []
@@ -41,8 +48,121 @@ def main() -> int:
         else:
             failed.append(name)
     (OUT / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    print(render(target_rows(_load_results())))
     print(f"summary: {OUT / 'summary.json'}" + (f"; FAILED: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
+
+
+def _load_results() -> dict[str, dict]:
+    """name -> the JSON each benchmark wrote into bench_out/ (missing ones left out)."""
+    found = {}
+    for path in sorted(OUT.glob("*.json")):
+        if path.stem != "summary":
+            try:
+                found[path.stem] = json.loads(path.read_text())
+            except ValueError:
+                continue
+    return found
+
+
+def _row(target, measured, baseline, ratio, goal, met) -> dict:
+    return {"target": target, "measured": measured, "baseline": baseline,
+            "ratio": "" if ratio is None else f"{ratio:.2f}", "goal": goal,
+            "met": "n/a" if met is None else ("met" if met else "NOT met")}  # fmt: skip
+
+
+def target_rows(results: dict[str, dict]) -> list[dict]:
+    """One row per issue-16 target from the benchmarks' JSON (``missing`` when not run)."""
+    rows = [_row("1 make test wall time", "see .ci/run", "-", None, "<= 20 min", None)]
+    a = results.get("analysis")
+    if a:
+        ms = a["ms_per_frame"]
+        ratio = a["whole_pass_over_freud"]
+        rows.append(_row("2 MD analysis whole pass", f"{ms['lisflow_whole_pass']:.1f} ms/frame",
+                         f"freud cluster {ms['freud_cluster']:.1f} ms/frame", ratio,
+                         "ratio <= 0.4", ratio <= 0.4))  # fmt: skip
+    d = results.get("dryrun")
+    if d:
+        wall = d["per_calc_ratio_lisflow_over_baseline"]
+        rows.append(_row("3 dry-run --all per calculation", f"{d['lisflow_per_calc_ms']:.1f} ms",
+                         f"MPRelaxSet {d['baseline_per_calc_ms']:.1f} ms", wall,
+                         "ratio <= 1.0", wall <= 1.0))  # fmt: skip
+        if "per_calc_cpu_ratio_lisflow_over_baseline" in d:
+            cpu = d["per_calc_cpu_ratio_lisflow_over_baseline"]
+            rows.append(_row("3 dry-run --all per calculation, CPU",
+                             f"{d['lisflow_per_calc_cpu_ms']:.1f} ms",
+                             f"MPRelaxSet {d['baseline_per_calc_cpu_ms']:.1f} ms", cpu,
+                             "ratio <= 1.0", cpu <= 1.0))  # fmt: skip
+        if "vasp_writes_ratio_over_baseline" in d:
+            vasp = d["vasp_writes_ratio_over_baseline"]
+            rows.append(_row("3 dry-run VASP calculations alone",
+                             f"{d['vasp_writes_per_calc_ms']:.1f} ms",
+                             f"MPRelaxSet {d['baseline_per_calc_ms']:.1f} ms", vasp,
+                             "ratio <= 1.0", vasp <= 1.0))  # fmt: skip
+    db = results.get("db")
+    if db:
+        n = db["n_calculations"]
+        sq = db["results"]["sqlite"]
+        raw = db["results"]["baseline raw sqlite3"]["queries"]
+        ours = sq["queries"]["calculations (all)"]["median_ms"]
+        theirs = raw["calculations (all)"]["median_ms"]
+        rows += [
+            _row("4 upsert, single (SQLite)", f"{sq['upsert_calculation_ms']:.2f} ms", "-", None,
+                 "<= 3 ms", sq["upsert_calculation_ms"] <= 3),
+            _row("4 upsert, batch (SQLite)",
+                 f"{sq['upsert_calculations_batch_ms_per_row']:.3f} ms/row", "-", None,
+                 "<= 1 ms/row", sq["upsert_calculations_batch_ms_per_row"] <= 1),
+            *([_row("4 upsert, single (SQLite), CPU", f"{sq['upsert_calculation_cpu_ms']:.2f} ms",
+                    "-", None, "<= 3 ms", sq["upsert_calculation_cpu_ms"] <= 3)]
+              if "upsert_calculation_cpu_ms" in sq else []),
+            _row(f"4 site + adsorbate p95, {n} rows", f"{sq['site_adsorbate_p95_ms']:.1f} ms",
+                 f"raw sqlite3 median {raw['adsorption --site --adsorbate']['median_ms']:.1f} ms",
+                 None, "<= 10 ms at 10^5" + ("" if n >= 100_000 else " (quick: fewer rows)"),
+                 sq["site_adsorbate_p95_ms"] <= 10 if n >= 100_000 else None),
+            *([_row(f"4 site + adsorbate p95 CPU, {n} rows",
+                    f"{sq['site_adsorbate_p95_cpu_ms']:.1f} ms CPU", "-", None, "<= 10 ms at 10^5",
+                    sq["site_adsorbate_p95_cpu_ms"] <= 10 if n >= 100_000 else None)]
+              if "site_adsorbate_p95_cpu_ms" in sq else []),
+            _row(f"4 all calculations, {n} rows", f"{ours:.0f} ms",
+                 f"raw sqlite3 {theirs:.0f} ms", ours / theirs, "ratio <= 1.2",
+                 ours / theirs <= 1.2),
+        ]  # fmt: skip
+        if "all_calculations_cpu_ms" in sq:
+            ours_cpu = sq["all_calculations_cpu_ms"]
+            raw_cpu = db["results"]["baseline raw sqlite3"]["all_calculations_cpu_ms"]
+            rows.append(_row(f"4 all calculations CPU, {n} rows", f"{ours_cpu:.0f} ms CPU",
+                             f"raw sqlite3 {raw_cpu:.0f} ms CPU", ours_cpu / raw_cpu,
+                             "ratio <= 1.2", ours_cpu / raw_cpu <= 1.2))  # fmt: skip
+    c = results.get("cli")
+    if c:
+        for name, r in c["results"].items():
+            if name.startswith("lisflow"):
+                goal = 0.5 if name == "lisflow --help" else 1.0
+                rows.append(_row(f"5 {name}"[:60], f"{r['cpu_s']:.2f} s CPU ({r['wall_s']:.2f} wall)",
+                                 "python -c pass "
+                                 f"{c['results']['python -c pass (baseline)']['cpu_s']:.2f} s",
+                                 None, f"<= {goal} s", r["cpu_s"] <= goal))  # fmt: skip
+    sw = results.get("lammps_sweep")
+    if sw:
+        ratio = sw["defaults_over_best_1_core"]
+        best = next(r for r in sw["results"] if r["setting"] == sw["best_1_core"])
+        rows.append(_row("6 LAMMPS defaults vs best (1 core)",
+                         f"{sw['results'][0]['median_s_per_100_steps']:.2f} s/100 steps",
+                         f"{best['setting']} {best['median_s_per_100_steps']:.2f}", ratio,
+                         "ratio <= 1.10", ratio <= 1.10))  # fmt: skip
+    else:
+        rows.append(_row("6 LAMMPS parameter sweep", "missing", "-", None, "<= 1.10", None))
+    return rows
+
+
+def render(rows: list[dict]) -> str:
+    """The rows as a fixed-width text table."""
+    keys = ("target", "measured", "baseline", "ratio", "goal", "met")
+    widths = {k: max(len(k), *(len(str(r[k])) for r in rows)) for k in keys}
+    line = lambda r: "  ".join(str(r[k]).ljust(widths[k]) for k in keys)  # noqa: E731
+    header = {k: k for k in keys}
+    return "\n".join(["issue 16 targets (same-run ratios):", line(header),
+                      "  ".join("-" * widths[k] for k in keys), *map(line, rows)])  # fmt: skip
 
 
 if __name__ == "__main__":

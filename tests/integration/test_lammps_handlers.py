@@ -38,6 +38,7 @@ LEAKY = {
     "dump_every_ps": 0.1,
     "cutoff_a": 8.0,
     "pppm_accuracy": 1.0e-4,
+    "neighbor_skin_a": 2.0,  # the handler's +1 A is checked against this
 }
 TINY = {
     "system": {"kind": "bulk", "n_li2s6": 30, "scale": 0.01, "name": "tiny"},

@@ -45,6 +45,7 @@ def test_bulk_script_npt_then_nvt():
     params["periodic_z"] = True
     text = input_script(params, layout(build_system(calc.inputs.system)))
     assert "boundary p p p" in text and "kspace_modify slab" not in text
+    assert "processors" not in text
     assert "fix integ mobile npt temp 300.0 300.0 100.0 iso 0.986923 0.986923 1000.0" in text
     assert "run 2000000 upto" in text and "run 92000000 upto" in text
     assert "dump traj all dcd 10000 traj.dcd" in text  # every 10 ps
@@ -61,6 +62,11 @@ def test_interface_script_slab_and_fixed_electrode():
     lay = layout(system)
     text = input_script(params, lay)
     assert "boundary p p f" in text and "kspace_modify slab 3.0" in text
+    lines = text.splitlines()  # slab: no MPI split along z, set before the box exists
+    assert lines.index("processors * * 1") < lines.index("read_data system.data")
+    restart = input_script(params, lay, restart="restart.1000", restart_step=1000)
+    lines = restart.splitlines()
+    assert lines.index("processors * * 1") < lines.index("read_restart restart.1000")
     assert f"group electrode type {' '.join(map(str, lay.electrode_types))}" in text
     assert "fix freeze electrode setforce 0.0 0.0 0.0" in text and "wall/reflect" in text
     # one Nose-Hoover thermostat per species group (paper 000 Methods MD, "respectively")

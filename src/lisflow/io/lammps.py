@@ -41,7 +41,12 @@ DEFAULTS: dict[str, Any] = {
     "cutoff_a": 12.0,  # LJ/real-space Coulomb cutoff (not given in the paper)
     "pppm_accuracy": 1.0e-5,
     "time_scale": 1.0,
-    "neighbor_skin_a": 2.0,
+    # neighbour skin 0.5 A (LAMMPS' real-units default is 2 A): with "neigh_modify every 1
+    # delay 0 check yes" no pair is ever missed, so the forces are the same. Sweeps of
+    # benchmarks/bench_lammps_sweep.py (interface box, 1779 atoms, PPPM 1e-5, 1 rank,
+    # 2026-12-02), s/100 steps: skin 3: 0.79, 2: 0.75, 1: 0.70, 0.5: 0.64; last sweep
+    # 0.3: 0.636, 0.5: 0.640 (within 1 %)
+    "neighbor_skin_a": 0.5,
     "neigh_every": 1,
     "seed": 20231001,
     "periodic_z": True,
@@ -189,6 +194,12 @@ def input_script(
         "variable walltime index 0  # seconds; set with -var walltime S to stop cleanly",
         'if "${walltime} > 0" then "timer timeout ${walltime} every 100"',
     ]
+    if not p["periodic_z"]:
+        # slab boxes: split the ranks over x, y only, never along z where the box is mostly
+        # vacuum (a z split leaves one rank nearly idle); same results, one rank unchanged.
+        # benchmarks/bench_lammps_sweep.py, 2 ranks on a shared 2-core machine, 2026-12-02:
+        # with it / without it 1.15x, 0.82x, 1.72x faster in three sweeps (noisy: shared cores)
+        L.append("processors * * 1")
     if restart is None:
         L += [
             "units real",

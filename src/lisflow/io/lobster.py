@@ -11,10 +11,12 @@ functions (``LobsterSet.incar_updates``), so that LOBSTER can project every band
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from pymatgen.core import Structure
@@ -41,13 +43,22 @@ class LobsterInputs(InputSet):
 
 def basis_functions(structure: Structure, potcar_symbols: list[str]) -> dict[str, str]:
     """Element -> LOBSTER basis functions (pymatgen's standard pbeVaspFit2015 table)."""
-    from pymatgen.io.lobster import Lobsterin
-
     try:
-        lines = Lobsterin.get_basis(structure=structure, potcar_symbols=potcar_symbols)
+        lines = _basis_lines(frozenset(structure.symbol_set), tuple(potcar_symbols))
     except ValueError as exc:
         raise InputError("potcar_symbols", f"no LOBSTER basis: {exc}") from exc
     return dict(line.split(" ", 1) for line in lines)
+
+
+@functools.lru_cache(maxsize=256)
+def _basis_lines(elements: frozenset[str], potcar_symbols: tuple[str, ...]) -> tuple[str, ...]:
+    """``Lobsterin.get_basis`` once per (elements, POTCAR symbols): it parses pymatgen's
+    whole basis YAML on every call (~80 ms) and reads nothing of the structure but its
+    element set."""
+    from pymatgen.io.lobster import Lobsterin
+
+    stand_in = SimpleNamespace(symbol_set=tuple(sorted(elements)))
+    return tuple(Lobsterin.get_basis(structure=stand_in, potcar_symbols=list(potcar_symbols)))
 
 
 def lobster_nbands(structure: Structure, potcar_symbols: list[str]) -> int:

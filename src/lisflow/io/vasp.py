@@ -8,6 +8,7 @@ typed input set a VASP :class:`~lisflow.calculation.Calculation` carries (``Vasp
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import os
 from dataclasses import dataclass, field
@@ -59,7 +60,8 @@ def initial_magmoms(structure: Structure) -> list[float]:
 def potcar_symbols(structure: Structure) -> list[str]:
     """POTCAR symbols in POSCAR block order (MPRelaxSet's choice per element)."""
     _, table = _mp_defaults()
-    blocks = Poscar(bare(structure)).site_symbols
+    # = Poscar(structure).site_symbols, without building a Poscar (a structure copy)
+    blocks = [symbol for symbol, _ in itertools.groupby(site.specie.symbol for site in structure)]
     return [table.get(symbol, symbol) for symbol in blocks]
 
 

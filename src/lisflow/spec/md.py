@@ -174,7 +174,7 @@ class MdStudy(Strict):
     barostat_damp_ps: float = Field(1.0, gt=0, le=1000.0)
     cutoff_a: float = Field(12.0, gt=2.0, le=50.0)
     pppm_accuracy: float = Field(1.0e-5, ge=1e-12, lt=1.0)
-    neighbor_skin_a: float = Field(2.0, gt=0, le=10.0)
+    neighbor_skin_a: float = Field(0.5, gt=0, le=10.0)  # see lisflow.io.lammps.DEFAULTS
     minimize_max_iter: int = Field(1000, ge=1, le=10_000_000)
     scale: float = Field(1.0, ge=1e-4, le=1.0)
     time_scale: float = Field(1.0, ge=1e-9, le=1.0)

@@ -26,6 +26,7 @@ Electrodes (fixed atoms, charges from Bader via :mod:`lisflow.forcefield.charges
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ from lisflow.errors import InputError
 from lisflow.forcefield.charges import DEFAULT_MO_NGRAPHENE, ChargeSource
 from lisflow.forcefield.params import load_forcefield
 from lisflow.structures.md_charges import _assign_charges, neutralise
+from lisflow.structures.md_memo import copy_electrode, copy_system, memo
 from lisflow.structures.molecules import molecule
 
 #: Molar masses (g/mol) for concentration checks (SCIENCE.md, paper 000 Methods MD).
@@ -295,6 +297,12 @@ def ti_electrode(
 
 
 def _electrode(electrode: str, area_cells: tuple[float, float], n_mo: int, scale: float, charges):
+    key = ("electrode", electrode, tuple(area_cells), n_mo, scale, charges)
+    build = lambda: _build_electrode(electrode, area_cells, n_mo, scale, charges)  # noqa: E731
+    return memo(key, build, copy_electrode)
+
+
+def _build_electrode(electrode: str, area_cells, n_mo: int, scale: float, charges):
     if electrode == "mo_ngraphene":
         nx = max(4, round(area_cells[0] / GRAPHENE_A * math.sqrt(scale)))
         ny = max(3, round(area_cells[1] / (GRAPHENE_A * math.sqrt(3)) * math.sqrt(scale)))
@@ -398,10 +406,16 @@ BUILDERS = ("bulk", "interface", "dense_phase")
 
 
 def build_system(spec: dict) -> MdSystem:
-    """MdSystem from a plain dict (``kind`` plus the builder's keyword arguments).
+    """MdSystem from a plain dict (``kind`` plus the builder's keyword arguments), built once
+    per dry-run (:mod:`lisflow.structures.md_memo`).
 
     ``custom_species`` (list of :class:`lisflow.forcefield.custom.CustomSpecies` dicts: the
     contents of user force-field and xyz files) are validated and registered first."""
+    key = ("system", json.dumps(spec, sort_keys=True, default=repr))
+    return memo(key, lambda: _build_system(spec), copy_system)
+
+
+def _build_system(spec: dict) -> MdSystem:
     from lisflow.forcefield.custom import register
 
     args = dict(spec)

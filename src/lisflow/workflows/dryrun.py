@@ -20,6 +20,7 @@ from lisflow.engines.registry import get_engine
 from lisflow.errors import InputError
 from lisflow.fsutil import atomic_directory, atomic_write_text, hash_directory
 from lisflow.spec import load_spec
+from lisflow.structures.md_memo import cached_builds
 from lisflow.workflows.kinds import study_kind
 from lisflow.workflows.plan import plan
 
@@ -94,7 +95,7 @@ def _write_all(planned, out_dir: Path, progress: bool) -> list[ManifestEntry]:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, disable=not progress or total < 10, transient=True) as bar:
+    with Progress(*columns, disable=not progress or total < 10, transient=True) as bar, cached_builds():
         task = bar.add_task("writing inputs", total=total)
         for spec, calcs in planned:
             with atomic_directory(out_dir / spec.study) as tmp:

@@ -1,0 +1,65 @@
+"""Memo of MD boxes inside one scope (e.g. one dry-run): each distinct system spec and
+electrode of :mod:`lisflow.structures.md_boxes` is built once, callers get copies."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+from collections.abc import Iterator
+
+from pymatgen.core import Structure
+
+#: The memo of the open :func:`cached_builds` scope (repr(key) -> built object); None: off.
+_CACHE: dict[str, object] | None = None
+
+
+@contextlib.contextmanager
+def cached_builds() -> Iterator[None]:
+    """Inside this block each distinct system spec and electrode is built once (the charge
+    mapping of a 10^4-atom sheet costs ~1 s); callers get copies, so nothing they do
+    changes the memo. Scoped (e.g. to one dry-run) so that no file read by a builder
+    (charge tables, force fields) can go stale."""
+    global _CACHE
+    outer = _CACHE
+    _CACHE = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _CACHE = outer
+
+
+def memo(key: tuple, build, copier):
+    """``build()`` once per ``key`` inside :func:`cached_builds`; ``copier`` makes the
+    independent copy each caller gets."""
+    if _CACHE is None:
+        return build()
+    token = repr(key)
+    if token not in _CACHE:
+        _CACHE[token] = build()
+    return copier(_CACHE[token])
+
+
+def copy_structure(structure: Structure | None) -> Structure | None:
+    """Independent copy: sites, site properties and ``properties`` (Structure.copy shares
+    the ``properties`` dict; ~0.07 s for 10^4 sites against ~1 s to build them)."""
+    if structure is None:
+        return None
+    out = structure.copy()
+    out.properties = copy.deepcopy(structure.properties)
+    return out
+
+
+def copy_system(system):
+    """Independent copy of an ``MdSystem`` (PackRegion is frozen, so the list is enough)."""
+    return dataclasses.replace(
+        system,
+        counts=dict(system.counts),
+        regions=list(system.regions),  # PackRegion is frozen
+        electrode=copy_structure(system.electrode),
+        notes=list(system.notes),
+    )
+
+
+def copy_electrode(built: tuple[Structure, tuple[float, float]]):
+    return copy_structure(built[0]), built[1]

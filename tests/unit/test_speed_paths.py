@@ -1,0 +1,152 @@
+"""The dry-run fast paths of issue 16 give the same results as the slow ones: staged writes
+inside ``atomic_directory``, the memo of MD systems, the LOBSTER basis cache, POTCAR symbols,
+and the `make bench` target table. No timing is asserted anywhere."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pymatgen.core import Lattice, Structure
+from pymatgen.io.lobster import Lobsterin
+from pymatgen.io.vasp import Poscar
+
+from lisflow import fsutil
+from lisflow.errors import InputError
+from lisflow.io.lobster import basis_functions
+from lisflow.io.vasp import potcar_symbols
+from lisflow.structures import md_boxes, md_memo
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_staged_writes_are_plain_and_flushed_before_the_rename(tmp_path, monkeypatch):
+    target = tmp_path / "out"
+    order = []
+    real_flush = fsutil.flush_tree
+    monkeypatch.setattr(fsutil, "flush_tree",
+                        lambda root: (order.append(("flush", target.exists())), real_flush(root)))  # fmt: skip
+    with fsutil.atomic_directory(target) as tmp:
+        fsutil.atomic_write_text(tmp / "a" / "INCAR", "ENCUT = 520\n")
+        fsutil.atomic_write_bytes(tmp / "secret", b"x", mode=0o600)
+        # written in place: no temporary sibling files inside the staging tree
+        assert sorted(p.name for p in (tmp / "a").iterdir()) == ["INCAR"]
+        assert not target.exists()
+    assert order == [("flush", False)]  # flushed once, while the tree was still invisible
+    assert (target / "a" / "INCAR").read_text() == "ENCUT = 520\n"
+    assert stat.S_IMODE((target / "secret").stat().st_mode) == 0o600
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((target / "a" / "INCAR").stat().st_mode) == 0o666 & ~umask
+    assert fsutil._STAGING == set()
+    # outside any atomic_directory the temp-file + rename path is used
+    fsutil.atomic_write_text(tmp_path / "single.txt", "1\n")
+    assert (tmp_path / "single.txt").read_text() == "1\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_failed_staged_directory_leaves_nothing(tmp_path):
+    with pytest.raises(RuntimeError), fsutil.atomic_directory(tmp_path / "out") as tmp:
+        fsutil.atomic_write_text(tmp / "INCAR", "x")
+        raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+    assert fsutil._STAGING == set()
+
+
+def test_flush_tree_falls_back_to_fsync_per_file(tmp_path, monkeypatch):
+    synced = []
+    monkeypatch.setattr(fsutil, "_syncfs", lambda fd: False)
+    monkeypatch.setattr(fsutil.os, "fsync", lambda fd: synced.append(fd))
+    (tmp_path / "d").mkdir()
+    for name in ("a", "d/b"):
+        (tmp_path / name).write_text(name)
+    fsutil.flush_tree(tmp_path)
+    assert len(synced) == 2
+
+
+SMALL_INTERFACE = {"kind": "interface", "electrode": "mo_ngraphene", "n_li2s6": 125,
+                   "n_mo": 40, "box": [98.4, 76.695, 200.0],
+                   "charges": "builtin:mo4ng_bader_cp2k", "scale": 0.02, "name": "t"}  # fmt: skip
+
+
+def _same_system(a, b) -> None:
+    assert (a.name, a.kind, a.counts, a.box, a.regions, a.notes) == (
+        b.name, b.kind, b.counts, b.box, b.regions, b.notes
+    )  # fmt: skip
+    assert np.array_equal(a.electrode.cart_coords, b.electrode.cart_coords)
+    assert a.electrode.site_properties == b.electrode.site_properties
+    assert a.electrode.properties == b.electrode.properties
+
+
+def test_cached_builds_equal_fresh_builds_and_copies_are_independent():
+    fresh = md_boxes.build_system(SMALL_INTERFACE)
+    with md_memo.cached_builds():
+        first = md_boxes.build_system(SMALL_INTERFACE)
+        first.electrode.add_site_property("charge", [9.0] * len(first.electrode))
+        first.electrode.properties["charges"]["shift_per_atom_e"] = 99.0
+        first.notes.append("changed by a caller")
+        second = md_boxes.build_system(SMALL_INTERFACE)
+        # the same electrode under another system reuses the memo, neutralised anew
+        other = md_boxes.build_system(SMALL_INTERFACE | {"n_li2s6": 65, "name": "u"})
+        assert len(md_memo._CACHE) == 3  # two systems, one electrode
+    assert md_memo._CACHE is None
+    _same_system(second, fresh)
+    _same_system(other, md_boxes.build_system(SMALL_INTERFACE | {"n_li2s6": 65, "name": "u"}))
+    assert abs(other.total_charge) < 1e-9 and abs(second.total_charge) < 1e-9
+
+
+def test_lobster_basis_cache_matches_pymatgen_and_errors_are_not_cached():
+    s = Structure(Lattice.cubic(5.0), ["Li", "S", "Li"], [[0, 0, 0], [0.5, 0.5, 0.5], [0.2, 0, 0]])
+    symbols = potcar_symbols(s)
+    expected = Lobsterin.get_basis(structure=s, potcar_symbols=symbols)
+    for _ in range(2):
+        assert basis_functions(s, symbols) == dict(line.split(" ", 1) for line in expected)
+    for _ in range(2):
+        with pytest.raises(InputError, match="potcar_symbols"):
+            basis_functions(s, ["Li_sv", "Xx"])
+
+
+def test_potcar_symbols_follow_poscar_blocks():
+    s = Structure(Lattice.cubic(6.0), ["Li", "S", "S", "Li", "Mo"],
+                  [[0, 0, 0], [0.5, 0, 0], [0, 0.5, 0], [0, 0, 0.5], [0.5, 0.5, 0.5]])  # fmt: skip
+    blocks = Poscar(s).site_symbols
+    assert blocks == ["Li", "S", "Li", "Mo"]
+    assert potcar_symbols(s) == ["Li_sv", "S", "Li_sv", "Mo_pv"]
+
+
+def _run_all():
+    spec = importlib.util.spec_from_file_location("run_all", ROOT / "benchmarks" / "run_all.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_table_names_each_target_with_ratio_and_verdict():
+    run_all = _run_all()
+    results = {
+        "dryrun": {"per_calc_ratio_lisflow_over_baseline": 0.8, "lisflow_per_calc_ms": 40.0,
+                   "baseline_per_calc_ms": 50.0},
+        "db": {"n_calculations": 100_000, "results": {
+            "sqlite": {"upsert_calculation_ms": 1.5, "upsert_calculations_batch_ms_per_row": 0.4,
+                       "site_adsorbate_p95_ms": 12.0,
+                       "queries": {"calculations (all)": {"median_ms": 130.0}}},
+            "baseline raw sqlite3": {"queries": {
+                "calculations (all)": {"median_ms": 100.0},
+                "adsorption --site --adsorbate": {"median_ms": 4.0}}}}},
+    }  # fmt: skip
+    rows = {r["target"]: r for r in run_all.target_rows(results)}
+    assert rows["3 dry-run --all per calculation"]["ratio"] == "0.80"
+    assert rows["3 dry-run --all per calculation"]["met"] == "met"
+    assert rows["4 all calculations, 100000 rows"]["ratio"] == "1.30"
+    assert rows["4 all calculations, 100000 rows"]["met"] == "NOT met"
+    assert rows["4 site + adsorbate p95, 100000 rows"]["met"] == "NOT met"
+    assert rows["4 upsert, batch (SQLite)"]["met"] == "met"
+    assert rows["6 LAMMPS parameter sweep"]["measured"] == "missing"
+    table = run_all.render(list(rows.values()))
+    assert table.splitlines()[1].split() == ["target", "measured", "baseline", "ratio", "goal",
+                                             "met"]  # fmt: skip
+    assert len(table.splitlines()) == 3 + len(rows)

@@ -58,7 +58,9 @@ def _basis_lines(elements: frozenset[str], potcar_symbols: tuple[str, ...]) -> t
     from pymatgen.io.lobster import Lobsterin
 
     stand_in = SimpleNamespace(symbol_set=tuple(sorted(elements)))
-    return tuple(Lobsterin.get_basis(structure=stand_in, potcar_symbols=list(potcar_symbols)))
+    return tuple(
+        Lobsterin.get_basis(structure=stand_in, potcar_symbols=list(potcar_symbols))  # type: ignore[arg-type]
+    )
 
 
 def lobster_nbands(structure: Structure, potcar_symbols: list[str]) -> int:

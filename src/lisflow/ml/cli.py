@@ -326,6 +326,43 @@ def transfer_command(
     typer.echo(f"wrote {out}")
 
 
+@ml_app.command("dataset-study")
+def dataset_study_command(
+    out: Path = typer.Option(..., "--out", help="Study YAML to write."),
+    sites: str = typer.Option("all", "--sites", help="all, sasc (M-N4) or dasc (M1M2-N6)."),
+    metals: list[str] = typer.Option([], "--metal", help="Restrict the metal pool (repeatable)."),
+    study: str = typer.Option("mlip_sites_li2s", "--study", help="Study id."),
+    supercell: int = typer.Option(4, "--supercell", help="n of the n x n graphene cell."),
+    fmax: float = typer.Option(0.15, "--fmax", help="Relaxation force threshold (eV/Å)."),
+    steps: int = typer.Option(120, "--steps", help="Optimiser steps before FAILED."),
+    optimizer: str = typer.Option("BFGS", "--optimizer", help="BFGS or FIRE."),
+    model: str = typer.Option("chgnet", "--model", help="chgnet or sevennet."),
+    order: str = typer.Option("shuffled", "--order", help="shuffled (seeded) or catalogue."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the shuffled order."),
+    limit: int | None = typer.Option(None, "--limit", help="Keep the first N sites only."),
+    part: str | None = typer.Option(None, "--part", help="I/N: the I-th of N slices."),
+) -> None:
+    """Write the adsorption study (engine mlip) of Li2S on every site 'ml screen' enumerates:
+    the computed data set for 'ml fit --from-db' (submit it, or its --part slices, and run)."""
+    from lisflow.ml.dataset_study import (
+        DatasetSettings,
+        dataset_sites,
+        dataset_study,
+        parse_part,
+        part_of,
+        write_dataset_study,
+    )
+
+    settings = DatasetSettings(supercell, fmax, steps, optimizer, model)
+    if limit is not None and limit < 1:
+        raise InputError("--limit", f"{limit}", ">= 1")
+    slice_ = parse_part(part)
+    chosen = dataset_sites(sites, metals or None, order, seed)[:limit]
+    chosen = part_of(chosen, slice_)
+    path = write_dataset_study(out, dataset_study(chosen, study, settings), slice_)
+    typer.echo(f"wrote {path}: study {study}, {len(chosen)} sites")
+
+
 @ml_app.command("features")
 def features_command(
     catalogue: Path | None = typer.Option(

@@ -220,6 +220,12 @@ def screen_command(
     optimum: float | None = typer.Option(None, "--optimum", help="Rank by |prediction - optimum|."),
     metals: list[str] = typer.Option([], "--metal", help="Restrict the metal pool (repeatable)."),
     ranking: Path | None = typer.Option(None, "--ranking", help="Also write the full ranking CSV."),
+    cell: int = typer.Option(
+        6, "--cell", help="Graphene cell (n x n) of the candidates' built sites (training cell)."
+    ),
+    include_known: bool = typer.Option(
+        False, "--include-known", help="Rank the training sites too (next round at DFT level)."
+    ),
     seed: int = typer.Option(0, "--seed"),
     folds: int = typer.Option(5, "--folds"),
     estimators: int = typer.Option(50, "--estimators"),
@@ -235,6 +241,8 @@ def screen_command(
     if goal not in ("min", "max"):
         raise InputError("--goal", f"unknown goal {goal!r}", "min, max")
     check_positive(top=top, estimators=estimators)
+    if not 4 <= cell <= 12:
+        raise InputError("--cell", f"{cell}", "integer 4-12")
     if model is not None:
         from lisflow.ml.explain import load_fit
 
@@ -257,7 +265,8 @@ def screen_command(
     )
 
     if candidates is None and is_site_model(predictor.features):
-        ranked = rank_candidates(predictor, metals or None, known, goal, optimum)
+        exclude = () if include_known else known
+        ranked = rank_candidates(predictor, metals or None, exclude, goal, optimum, cell)
     else:
         ranked = _table_proposal(predictor, encoding, candidates, goal, optimum)
     picked = pick(ranked, top)

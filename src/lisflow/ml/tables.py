@@ -73,9 +73,10 @@ def relaxed_structure(run_dir: str | None, metals: Sequence[str]) -> Structure |
                 from lisflow.ml.trimetallic import trimetallic_graphene
 
                 built = trimetallic_graphene(list(metals))
-            else:
-                built = dasc_graphene(list(metals))
-            if [s.specie for s in relaxed] != [s.specie for s in built]:
+            else:  # the n x n cell of the run: 2n² - 1 (M-N4) or 2n² - 2 (M1M2-N6) atoms
+                n = round(((len(relaxed) + len(metals)) / 2) ** 0.5)
+                built = dasc_graphene(list(metals), supercell=n) if n >= 4 else None
+            if built is None or [s.specie for s in relaxed] != [s.specie for s in built]:
                 return None
             relaxed.add_site_property("label", built.site_properties["label"])
             return relaxed

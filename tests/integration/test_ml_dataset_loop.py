@@ -63,7 +63,9 @@ def test_mlip_dataset_db_fit_screen_dry_run(tmp_path, monkeypatch):
     assert relaxed_run.state == "COMPLETED" and "sha256:" in relaxed_run.engine_version
 
     # re-running adds nothing and stores nothing twice
-    assert "0 new Fireworks, 13 already completed" in _ok(runner.invoke(app, ["submit", "loop.yaml"]))
+    assert "0 new Fireworks, 13 already completed" in _ok(
+        runner.invoke(app, ["submit", "loop.yaml"])
+    )
     _ok(runner.invoke(app, ["run"]))
     again = queries.adsorption(store, study="loop")
     assert len(again) == 6 and np.allclose(

@@ -372,6 +372,29 @@ def dataset_study_command(
     typer.echo(f"wrote {path}: study {study}, {len(chosen)} sites")
 
 
+@ml_app.command("export-dataset")
+def export_dataset_command(
+    study: str = typer.Option(..., "--study", help="Study of the computed data set."),
+    out: Path = typer.Option(
+        ..., "--out", help="Training table CSV (+ .energies.csv, .provenance.json)."
+    ),
+    db: str | None = typer.Option(None, "--db", help="Database URL (default $LISFLOW_DB_URL)."),
+    commit: str | None = typer.Option(
+        None, "--lisflow-commit", help="Commit of the lisflow that ran it (default: from the DB)."
+    ),
+) -> None:
+    """Write a computed data set (Li2S E_ads + relaxed-site features) as CSV with provenance."""
+    from lisflow.db.store import open_store
+    from lisflow.ml.export import export_dataset
+
+    with open_store(db, create=False) as store:
+        provenance = export_dataset(store, study, out, commit)
+    typer.echo(
+        f"wrote {out}: {provenance['n_sites']} sites "
+        f"({provenance['n_sites_relaxed_features']} with relaxed-structure features)"
+    )
+
+
 @ml_app.command("features")
 def features_command(
     catalogue: Path | None = typer.Option(

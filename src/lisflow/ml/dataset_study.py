@@ -93,7 +93,9 @@ def parse_part(text: str | None) -> tuple[int, int] | None:
     return index, count
 
 
-def part_of(sites: Sequence[tuple[str, ...]], part: tuple[int, int] | None) -> list[tuple[str, ...]]:
+def part_of(
+    sites: Sequence[tuple[str, ...]], part: tuple[int, int] | None
+) -> list[tuple[str, ...]]:
     """The ``part`` = (i, n) slice of ``sites``: n consecutive, near-equal slices."""
     if part is None:
         return list(sites)
@@ -142,7 +144,8 @@ def write_dataset_study(path: str | Path, definition: dict, part: tuple[int, int
     header = [
         "# Written by `lisflow ml dataset-study` (lisflow.ml.dataset_study): the computed data set",
         f"# of issue 14 - Li2S adsorption on {n} sites"
-        + (f" (part {part[0]}/{part[1]} of the site list)" if part else "") + ".",
+        + (f" (part {part[0]}/{part[1]} of the site list)" if part else "")
+        + ".",
         f"# Cell {cell}x{cell} graphene (a = 2.47 A), REDUCED from the papers' 6x6 to fit the whole",
         "# set in about an hour of one CPU core; measured CHGNet 0.3.0 + D3(BJ) cost per force",
         "# call on one loaded core: 4x4 (30 atoms) 0.18 s, 5x5 (48) 0.24 s, 6x6 (70) 0.51 s.",

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from lisflow.cli import app
 from lisflow.db import queries
 from lisflow.db.store import ResultStore
+from lisflow.ml.datasets import all_sites
 from lisflow.ml.features import feature_frame
 from lisflow.ml.tables import table_from_db
 from lisflow.structures.support import dasc_graphene
@@ -83,6 +84,22 @@ def test_mlip_dataset_db_fit_screen_dry_run(tmp_path, monkeypatch):
     moved = (table.loc[SITES, GEOMETRY] - built.loc[SITES, GEOMETRY]).abs().to_numpy().max()
     assert moved > 0.01  # features of the relaxed sites, not of the built ones
 
+    # the shipped form: training CSV (same table), per-site energies, provenance
+    out = _ok(runner.invoke(app, ["ml", "export-dataset", "--study", "loop", "--out", "ds.csv"]))
+    assert "6 sites (6 with relaxed-structure features)" in out
+    shipped = pd.read_csv(tmp_path / "ds.csv").set_index("site")
+    assert np.allclose(shipped.loc[SITES, "energy_ev"], table.loc[SITES, "energy_ev"], atol=1e-5)
+    energies = pd.read_csv(tmp_path / "ds.energies.csv").set_index("site")
+    balance = energies["e_adslab_ev"] - energies["e_slab_ev"] - energies["e_li2s_ev"]
+    assert np.allclose(balance, energies["e_ads_ev"], atol=1e-5)
+    assert (energies["slab_fmax_ev_per_a"] < 0.5).all() and (energies["slab_atoms"] <= 31).all()
+    provenance = json.loads((tmp_path / "ds.provenance.json").read_text())
+    assert provenance["n_sites"] == 6 and provenance["cell"].startswith("4x4 ")
+    assert provenance["mlip_settings"]["fmax"] == 0.5
+    assert provenance["mlip_settings"]["optimizer"] == "BFGS"
+    assert "sha256:" in provenance["engine_versions"][0]
+    assert provenance["calculations"] == {"COMPLETED": 13}
+
     out = _ok(runner.invoke(app, [
         "ml", "fit", "--from-db", "--study", "loop", "--folds", "2", "--estimators", "10",
         "--ensemble", "2", "--baseline", "rf", "--out", "fit", "--no-progress",
@@ -128,3 +145,31 @@ def test_parts_cover_the_site_list_once(tmp_path, part, sizes):
     slices = [part_of(sites, parse_part(f"{i}/3")) for i in (1, 2, 3)]
     assert [s for chunk in slices for s in chunk] == sites
     assert len(part_of(sites, parse_part(part))) == sizes
+
+
+@pytest.mark.parametrize(
+    "args,field",
+    [
+        (["--part", "4/3"], "--part"),
+        (["--part", "x"], "--part"),
+        (["--sites", "triple"], "--sites"),
+        (["--supercell", "3"], "--supercell"),
+        (["--fmax", "0"], "--fmax"),
+        (["--optimizer", "LBFGS"], "--optimizer"),
+    ],
+)
+def test_bad_dataset_study_options_write_nothing(tmp_path, args, field):
+    result = CliRunner().invoke(
+        app, ["ml", "dataset-study", "--out", str(tmp_path / "s.yaml"), *args]
+    )
+    assert result.exit_code == 2 and field in result.output, result.output
+    assert not (tmp_path / "s.yaml").exists()
+
+
+def test_whole_site_list_is_every_screen_candidate():
+    from lisflow.ml.dataset_study import dataset_sites
+
+    sites = dataset_sites("all")
+    assert len(sites) == 495 and len(set(sites)) == 495  # 30 M-N4 + 465 M1M2-N6
+    assert sum(len(s) == 1 for s in sites) == 30
+    assert sorted(sites) == sorted(all_sites())

@@ -150,6 +150,7 @@ def test_parts_cover_the_site_list_once(tmp_path, part, sizes):
 @pytest.mark.parametrize(
     "args,field",
     [
+        ([], "--part"),  # 495 sites: more than one study's 50 substrates
         (["--part", "4/3"], "--part"),
         (["--part", "x"], "--part"),
         (["--sites", "triple"], "--sites"),

@@ -368,7 +368,17 @@ def dataset_study_command(
     slice_ = parse_part(part)
     chosen = dataset_sites(sites, metals or None, order, seed)[:limit]
     chosen = part_of(chosen, slice_)
-    path = write_dataset_study(out, dataset_study(chosen, study, settings), slice_)
+    definition = dataset_study(chosen, study, settings)
+    from lisflow.spec import validate_spec
+
+    try:  # a study that lisflow submit accepts, or nothing written
+        validate_spec(definition)
+    except InputError as exc:
+        raise InputError(
+            "--part", f"{len(chosen)} sites do not make one valid study ({exc})",
+            "--part I/N with slices of at most 50 sites (the study schema's substrate limit)",
+        ) from None  # fmt: skip
+    path = write_dataset_study(out, definition, slice_)
     typer.echo(f"wrote {path}: study {study}, {len(chosen)} sites")
 
 

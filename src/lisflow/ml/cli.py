@@ -220,6 +220,12 @@ def screen_command(
     optimum: float | None = typer.Option(None, "--optimum", help="Rank by |prediction - optimum|."),
     metals: list[str] = typer.Option([], "--metal", help="Restrict the metal pool (repeatable)."),
     ranking: Path | None = typer.Option(None, "--ranking", help="Also write the full ranking CSV."),
+    cell: int = typer.Option(
+        6, "--cell", help="Graphene cell (n x n) of the candidates' built sites (training cell)."
+    ),
+    include_known: bool = typer.Option(
+        False, "--include-known", help="Rank the training sites too (next round at DFT level)."
+    ),
     seed: int = typer.Option(0, "--seed"),
     folds: int = typer.Option(5, "--folds"),
     estimators: int = typer.Option(50, "--estimators"),
@@ -235,6 +241,8 @@ def screen_command(
     if goal not in ("min", "max"):
         raise InputError("--goal", f"unknown goal {goal!r}", "min, max")
     check_positive(top=top, estimators=estimators)
+    if not 4 <= cell <= 12:
+        raise InputError("--cell", f"{cell}", "integer 4-12")
     if model is not None:
         from lisflow.ml.explain import load_fit
 
@@ -257,7 +265,8 @@ def screen_command(
     )
 
     if candidates is None and is_site_model(predictor.features):
-        ranked = rank_candidates(predictor, metals or None, known, goal, optimum)
+        exclude = () if include_known else known
+        ranked = rank_candidates(predictor, metals or None, exclude, goal, optimum, cell)
     else:
         ranked = _table_proposal(predictor, encoding, candidates, goal, optimum)
     picked = pick(ranked, top)
@@ -324,6 +333,76 @@ def transfer_command(
     for row in cv_table.itertuples():
         typer.echo(f"{row.model:<16} {row.features:>4d} features  R² {row.r2_mean:.3f} ± {row.r2_std:.3f}")
     typer.echo(f"wrote {out}")
+
+
+@ml_app.command("dataset-study")
+def dataset_study_command(
+    out: Path = typer.Option(..., "--out", help="Study YAML to write."),
+    sites: str = typer.Option("all", "--sites", help="all, sasc (M-N4) or dasc (M1M2-N6)."),
+    metals: list[str] = typer.Option([], "--metal", help="Restrict the metal pool (repeatable)."),
+    study: str = typer.Option("mlip_sites_li2s", "--study", help="Study id."),
+    supercell: int = typer.Option(4, "--supercell", help="n of the n x n graphene cell."),
+    fmax: float = typer.Option(0.15, "--fmax", help="Relaxation force threshold (eV/Å)."),
+    steps: int = typer.Option(120, "--steps", help="Optimiser steps before FAILED."),
+    optimizer: str = typer.Option("BFGS", "--optimizer", help="BFGS or FIRE."),
+    model: str = typer.Option("chgnet", "--model", help="chgnet or sevennet."),
+    order: str = typer.Option("shuffled", "--order", help="shuffled (seeded) or catalogue."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the shuffled order."),
+    limit: int | None = typer.Option(None, "--limit", help="Keep the first N sites only."),
+    part: str | None = typer.Option(None, "--part", help="I/N: the I-th of N slices."),
+) -> None:
+    """Write the adsorption study (engine mlip) of Li2S on every site 'ml screen' enumerates:
+    the computed data set for 'ml fit --from-db' (submit it, or its --part slices, and run)."""
+    from lisflow.ml.dataset_study import (
+        DatasetSettings,
+        dataset_sites,
+        dataset_study,
+        parse_part,
+        part_of,
+        write_dataset_study,
+    )
+
+    settings = DatasetSettings(supercell, fmax, steps, optimizer, model)
+    if limit is not None and limit < 1:
+        raise InputError("--limit", f"{limit}", ">= 1")
+    slice_ = parse_part(part)
+    chosen = dataset_sites(sites, metals or None, order, seed)[:limit]
+    chosen = part_of(chosen, slice_)
+    definition = dataset_study(chosen, study, settings)
+    from lisflow.spec import validate_spec
+
+    try:  # a study that lisflow submit accepts, or nothing written
+        validate_spec(definition)
+    except InputError as exc:
+        raise InputError(
+            "--part", f"{len(chosen)} sites do not make one valid study ({exc})",
+            "--part I/N with slices of at most 50 sites (the study schema's substrate limit)",
+        ) from None  # fmt: skip
+    path = write_dataset_study(out, definition, slice_)
+    typer.echo(f"wrote {path}: study {study}, {len(chosen)} sites")
+
+
+@ml_app.command("export-dataset")
+def export_dataset_command(
+    study: str = typer.Option(..., "--study", help="Study of the computed data set."),
+    out: Path = typer.Option(
+        ..., "--out", help="Training table CSV (+ .energies.csv, .provenance.json)."
+    ),
+    db: str | None = typer.Option(None, "--db", help="Database URL (default $LISFLOW_DB_URL)."),
+    commit: str | None = typer.Option(
+        None, "--lisflow-commit", help="Commit of the lisflow that ran it (default: from the DB)."
+    ),
+) -> None:
+    """Write a computed data set (Li2S E_ads + relaxed-site features) as CSV with provenance."""
+    from lisflow.db.store import open_store
+    from lisflow.ml.export import export_dataset
+
+    with open_store(db, create=False) as store:
+        provenance = export_dataset(store, study, out, commit)
+    typer.echo(
+        f"wrote {out}: {provenance['n_sites']} sites "
+        f"({provenance['n_sites_relaxed_features']} with relaxed-structure features)"
+    )
 
 
 @ml_app.command("features")

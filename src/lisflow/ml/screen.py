@@ -93,18 +93,29 @@ def rank_candidates(
     exclude: Sequence[str] = (),
     goal: str = "min",
     optimum: float | None = None,
+    cell: int = 6,
 ) -> pd.DataFrame:
     """Every candidate site with prediction, uncertainty and score, best first.
 
     A model with trimetallic features (``M3_…``) ranks the trimetallic sites of ``metals``
     (default: Fe with any two metals, paper 002's Fe-based extension); otherwise every SASC and
-    DASC of ``metals`` (default: the 3d/4d/5d metals)."""
+    DASC of ``metals`` (default: the 3d/4d/5d metals), their structural features from the site
+    built in a ``cell`` × ``cell`` graphene cell (the training data's cell, e.g. 4 for the MLIP
+    data set; 6: the papers'). Sites in ``exclude`` are left out."""
     if goal not in GOALS:
         raise InputError("--goal", f"unknown goal {goal!r}", ", ".join(GOALS))
     trimetallic = any(f.startswith("M3_") or f.startswith("tri_") for f in predictor.features)
     sites = trimetallic_sites(metals) if trimetallic else all_sites(metals)
-    frame = feature_frame(sites)
-    frame = frame[~frame.index.isin(_canonical(exclude))]
+    excluded = _canonical(exclude)
+    sites = [s for s in sites if site_name(s) not in excluded]
+    if not sites:
+        raise InputError("--model", "every candidate site is already in the training data")
+    structures = None
+    if cell != 6 and not trimetallic:
+        from lisflow.structures.support import dasc_graphene
+
+        structures = {site_name(s): dasc_graphene(list(s), supercell=cell) for s in sites}
+    frame = feature_frame(sites, structures)
     if frame.empty:
         raise InputError("--model", "every candidate site is already in the training data")
     missing = [f for f in predictor.features if f not in frame.columns]

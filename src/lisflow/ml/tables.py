@@ -13,6 +13,7 @@ from pymatgen.core import Element, Structure
 
 from lisflow.errors import InputError
 from lisflow.ml.features import COMPUTED_CATALOGUE, parse_site_name, site_features
+from lisflow.ml.geometry import GEOMETRY_CATALOGUE
 from lisflow.ml.validate import ID_COLUMN, TrainingData, prepare, read_table
 
 __all__ = ["ID_COLUMN", "TrainingData", "prepare", "read_table", "table_from_db"]
@@ -73,9 +74,10 @@ def relaxed_structure(run_dir: str | None, metals: Sequence[str]) -> Structure |
                 from lisflow.ml.trimetallic import trimetallic_graphene
 
                 built = trimetallic_graphene(list(metals))
-            else:
-                built = dasc_graphene(list(metals))
-            if [s.specie for s in relaxed] != [s.specie for s in built]:
+            else:  # the n x n cell of the run: 2n² - 1 (M-N4) or 2n² - 2 (M1M2-N6) atoms
+                n = round(((len(relaxed) + len(metals)) / 2) ** 0.5)
+                built = dasc_graphene(list(metals), supercell=n) if n >= 4 else None
+            if built is None or [s.specie for s in relaxed] != [s.specie for s in built]:
                 return None
             relaxed.add_site_property("label", built.site_properties["label"])
             return relaxed
@@ -121,5 +123,9 @@ def table_from_db(store, study: str | None = None, adsorbate: str | None = None)
         features = site_features(metals, structure, computed)
         rows.append({ID_COLUMN: site, **features, "energy_ev": energy})
     frame = pd.DataFrame(rows)
+    # geometry to 0.1 mÅ: a relaxation (fmax ≥ 0.01 eV/Å) fixes positions far worse than that,
+    # and round-off (e.g. 1e-7 Å spread of four symmetric M-N bonds) must not look informative
+    geometry = [c for c in frame.columns if c in GEOMETRY_CATALOGUE]
+    frame[geometry] = frame[geometry].round(4)
     partial = [c for c in COMPUTED_CATALOGUE if c in frame.columns and frame[c].isna().any()]
     return frame.drop(columns=partial)

@@ -23,14 +23,21 @@ from lisflow.errors import InputError
 FEATURE_GROUPS = ("composite", "computed", "corrected_d", "element", "structure")
 
 
+#: Inner-CV folds of the selection (lisflow.ml.selection.ModelConfig.inner_folds default).
+INNER_FOLDS = 3
+
+
 def check_folds(n_rows: int, folds: int) -> None:
+    """Enough rows for the nested CV: ``2 × folds``, and every outer training part (the rows
+    minus the largest outer test fold) at least :data:`INNER_FOLDS` rows for the inner CV."""
     if folds < 2:
         raise InputError("--folds", f"{folds} folds", ">= 2")
-    if n_rows < 2 * folds:
+    need = max(2 * folds, next(n for n in range(2, 10_000) if n - -(-n // folds) >= INNER_FOLDS))
+    if n_rows < need:
         raise InputError(
             "--folds",
             f"{n_rows} rows are too few for {folds}-fold nested CV",
-            f">= {2 * folds} rows",
+            f">= {need} rows",
         )
 
 

@@ -30,19 +30,32 @@ import yaml
 from lisflow.fsutil import atomic_write_text
 
 #: Substrates of the validation set by name (``--sites``).
+#: ``multiplicity`` (2S+1, CP2K UKS) of slab and adslab from CHGNet 0.3.0's magnetic moments on
+#: the built 4x4 cells (rounded |m| sum): Mo-N4 0.3 mu_B -> 1; Fe-N4 2.6 (Fe 2.4) -> 3, i.e.
+#: intermediate-spin Fe(II); FeCo-N6 3.3 (Fe 2.3, Co 0.65; odd electron count) -> 4.
+#: ``Mo-N4`` is the Mo1/N-G site (Mo over a pyridinic-N4 divacancy) in an n x n graphene cell;
+#: ``Mo1-NG`` is the paper's own 111-atom cell (17 x 17 Å), too big for one core here.
 SITES = {
+    "Mo-N4": {"builder": "dasc", "metals": ["Mo"], "multiplicity": 1},
+    "Fe-N4": {"builder": "dasc", "metals": ["Fe"], "multiplicity": 3},
+    "FeCo-N6": {"builder": "dasc", "metals": ["Fe", "Co"], "multiplicity": 4},
     "Mo1-NG": {"builder": "mo_ngraphene", "n_mo": 1},
-    "Fe-N4": {"builder": "dasc", "metals": ["Fe"]},
-    "FeCo-N6": {"builder": "dasc", "metals": ["Fe", "Co"]},
 }
+DEFAULT_SITES = ("Mo-N4", "Fe-N4", "FeCo-N6")
 
 
 def validation_spec(
-    dasc_supercell: int = 6, cutoff: int = 300, sites: tuple[str, ...] = tuple(SITES)
+    dasc_supercell: int = 6,
+    cutoff: int = 300,
+    sites: tuple[str, ...] = DEFAULT_SITES,
+    vacuum: float = 15.0,
 ) -> dict:
-    """The CP2K-on-MLIP-structures study (a dict, written as YAML next to the results)."""
+    """The CP2K-on-MLIP-structures study (a dict, written as YAML next to the results);
+    ``vacuum`` (Å) above the highest atom of the graphene slabs and adslabs (paper 002: 15)."""
     substrates = [
-        {**SITES[s], "supercell": dasc_supercell} if SITES[s]["builder"] == "dasc" else SITES[s]
+        {**SITES[s], "supercell": dasc_supercell, "vacuum": vacuum}
+        if SITES[s]["builder"] == "dasc"
+        else SITES[s]
         for s in sites
     ]
     return {
@@ -165,7 +178,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("validate_out"))
     parser.add_argument("--dasc-supercell", type=int, default=6)
     parser.add_argument("--cutoff", type=int, default=300)
-    parser.add_argument("--sites", default=",".join(SITES), help="comma list of " + ", ".join(SITES))
+    parser.add_argument("--vacuum", type=float, default=15.0, help="Å above the graphene slabs")
+    parser.add_argument("--sites", default=",".join(DEFAULT_SITES), help="comma list of " + ", ".join(SITES))
     parser.add_argument("--prerelax-benefit", default="", help="molecule, e.g. Li2S2")
     args = parser.parse_args(argv)
     if args.prerelax_benefit:
@@ -185,7 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     from lisflow.launch.local import results_store, run_local, submit
     from lisflow.launch.profiles import load_profile
 
-    spec = validation_spec(args.dasc_supercell, args.cutoff, sites)
+    spec = validation_spec(args.dasc_supercell, args.cutoff, sites, args.vacuum)
     spec_file = out / "validate_mlip_cp2k.yaml"
     atomic_write_text(spec_file, yaml.safe_dump(spec, sort_keys=False))
     profile = load_profile("local")

@@ -79,7 +79,10 @@ def build_workflow(
         record = store.get(calc.calc_id)
         if record is not None and record.state == "COMPLETED":
             report.done.append(calc.calc_id)
-            continue
+            if calc.calc_id not in rerun:
+                continue
+            # FIZZLED after its result was stored: rerun in place (the task reuses the stored
+            # result) so the Fireworks waiting on it (E_f, E_ads, statics) can run
         if calc.calc_id in active_names:
             report.queued.append(calc.calc_id)
             continue
@@ -151,15 +154,20 @@ def _energy_fireworks(spec, calcs, fireworks, store, db_url, active_names, links
                     links.setdefault(fireworks[parent], []).append(fw)
             new.append(fw)
     if getattr(spec, "kind", "") == "polymorphs":
+        stored = set(_stored_polymorphs(store, spec.study))
         for calc in calcs:
             name = calc.calc_id.replace("/bulk/", "/formation/").rsplit("/", 1)[0]
-            if name in active_names or calc.calc_id not in fireworks or not calc.labels["final"]:
-                continue
+            if not calc.labels["final"] or calc.calc_id in stored or name in active_names:
+                continue  # (a FIZZLED E_f is not active: rebuilt here, rerun in place)
+            record = store.get(calc.calc_id)
+            if calc.calc_id in active_names and (record is None or record.state != "COMPLETED"):
+                continue  # relaxation queued, not done: its E_f was submitted with it
             task = PolymorphEnergyTask(
                 calc_id=calc.calc_id, polymorph=calc.labels["polymorph"], db_url=db_url
             )
             fw = Firework([task], spec={"_category": "analysis", "study": spec.study}, name=name)
-            links.setdefault(fireworks[calc.calc_id], []).append(fw)
+            if calc.calc_id in fireworks:
+                links.setdefault(fireworks[calc.calc_id], []).append(fw)
             new.append(fw)
     return new
 
@@ -171,3 +179,9 @@ def _stored_adsorptions(store, study: str) -> list[str]:
     if "adslab_calc_id" not in frame:
         return []
     return list(frame.loc[frame["state"] == "COMPLETED", "adslab_calc_id"])  # FAILED: retried
+
+
+def _stored_polymorphs(store, study: str) -> list[str]:
+    from lisflow.db import queries
+
+    return list(queries.polymorphs(store, study=study).get("calc_id", []))

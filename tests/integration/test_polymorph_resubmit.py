@@ -10,6 +10,7 @@ import yaml
 
 from lisflow.db import queries
 from lisflow.engines.mlip import MlipEngine
+from lisflow.errors import EngineError
 from lisflow.launch.local import firework_states, results_store, run_local, submit
 from lisflow.launch.profiles import Profile
 from lisflow.workflows.firetasks import PolymorphEnergyTask, RunCalculationTask
@@ -31,7 +32,7 @@ def profile(tmp_path, monkeypatch):
 
 def _fail(message: str):
     def broken(*args, **kwargs):
-        raise RuntimeError(message)
+        raise EngineError(message)
 
     return broken
 

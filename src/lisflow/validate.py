@@ -128,6 +128,32 @@ def comparison(store, study: str) -> tuple[pd.DataFrame, dict[str, float]]:
     return table.reset_index(), stats
 
 
+def run_timings(store, study: str) -> pd.DataFrame:
+    """Per calculation: engine, state, atoms, wall time (s; CP2K: its own ``CP2K`` total timer,
+    MLIP: the relaxation) and steps (CP2K: SCF steps, all outer loops; MLIP: optimiser)."""
+    import json
+
+    from lisflow.db import queries
+
+    calcs = queries.calculations(store, study=study)
+    rows = []
+    for _, calc in calcs.iterrows():
+        run_dir = Path(calc["run_dir"] or "")
+        row = {"calc_id": calc["calc_id"].removeprefix(f"{study}/"), "engine": calc["engine"],
+               "state": calc["state"], "n_atoms": calc["n_atoms"], "wall_s": None, "steps": None}  # fmt: skip
+        if calc["engine"] == "cp2k" and (run_dir / "cp2k.out").is_file():
+            text = (run_dir / "cp2k.out").read_text(errors="replace")
+            timer = [ln.split() for ln in text.splitlines() if ln.startswith(" CP2K  ")]
+            scf = [ln for ln in text.splitlines() if "SCF run converged in" in ln]
+            row["wall_s"] = float(timer[-1][-1]) if timer else None
+            row["steps"] = sum(int(ln.split("in")[1].split()[0]) for ln in scf) or None
+        elif calc["engine"] == "mlip" and (run_dir / "mlip_result.json").is_file():
+            record = json.loads((run_dir / "mlip_result.json").read_text())
+            row["wall_s"], row["steps"] = round(record["wall_time_s"], 1), record["steps"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def geo_opt_steps(cp2k_out: Path) -> int:
     """Number of CP2K GEO_OPT steps (``OPTIMIZATION STEP:`` lines) in an output file."""
     return sum(1 for line in cp2k_out.read_text().splitlines() if "OPTIMIZATION STEP:" in line)
@@ -181,6 +207,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--vacuum", type=float, default=15.0, help="Å above the graphene slabs")
     parser.add_argument("--sites", default=",".join(DEFAULT_SITES), help="comma list of " + ", ".join(SITES))
     parser.add_argument("--prerelax-benefit", default="", help="molecule, e.g. Li2S2")
+    parser.add_argument(
+        "--report-only", action="store_true", help="tables from --out's database, run nothing"
+    )
     args = parser.parse_args(argv)
     if args.prerelax_benefit:
         table = prerelax_benefit(args.prerelax_benefit, args.out.resolve() / "prerelax")
@@ -204,16 +233,21 @@ def main(argv: list[str] | None = None) -> None:
     atomic_write_text(spec_file, yaml.safe_dump(spec, sort_keys=False))
     profile = load_profile("local")
     start = time.perf_counter()
-    submit([spec_file], profile)
-    summary = run_local(profile)
+    fizzled = 0
+    if not args.report_only:
+        submit([spec_file], profile)
+        fizzled = run_local(profile).fizzled
     store = results_store(profile)
     store_mlip_adsorption(store, spec["study"])
     table, stats = comparison(store, spec["study"])
+    timings = run_timings(store, spec["study"])
     print(table.to_string(index=False))
     print("  ".join(f"{k} {v:.3f}" for k, v in stats.items()))
-    print(f"validate wall time {time.perf_counter() - start:.0f} s; {summary.fizzled} FIZZLED")
+    print(timings.to_string(index=False))
+    print(f"validate wall time {time.perf_counter() - start:.0f} s; {fizzled} FIZZLED")
     atomic_write_text(out / "mlip_vs_cp2k.csv", table.to_csv(index=False))
-    if summary.fizzled or not stats:
+    atomic_write_text(out / "timings.csv", timings.to_csv(index=False))
+    if fizzled or not stats:
         raise SystemExit(1)
 
 

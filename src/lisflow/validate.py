@@ -1,20 +1,24 @@
 """`make validate`: MLIP adsorption energies checked against CP2K DFT that runs here.
 
 One CP2K study with ``prerelax: mlip`` and ``relax: false``: every structure (clean slabs,
-the Li2S molecule, Li2S adsorbed on Mo1/N-G, on the Fe-N4 SASC and on the FeCo-N6 DASC) is
-relaxed with the MLIP (CHGNet 0.3.0 + D3(BJ)), then a CP2K single point (PBE-D3,
-DZVP-MOLOPT-SR-GTH, GTH-PBE: the papers' functional with CP2K's Gaussian basis family, see
-``lisflow.io.cp2k``) runs on the MLIP-relaxed structure. Both adsorption energies go into the
-database with their engines (``mlip`` rows from the prerelaxations, ``cp2k`` rows from the
-single points) and are printed side by side with the MAE and the rank agreement (Kendall τ).
+the Li2S molecule, Li2S adsorbed on the Mo1-N4 site of Mo1/N-G, on the Fe-N4 SASC and on the
+FeCo-N6 DASC) is relaxed with the MLIP (CHGNet 0.3.0 + D3(BJ)), then a CP2K single point
+(PBE-D3, DZVP-MOLOPT-SR-GTH, GTH-PBE: the papers' functional with CP2K's Gaussian basis family,
+see ``lisflow.io.cp2k``) runs on the MLIP-relaxed structure. Both adsorption energies go into
+the database with their engines (``mlip`` rows from the prerelaxations, ``cp2k`` rows from the
+single points) and are printed side by side with the MAE and the rank agreement (Kendall τ),
+with each calculation's wall time and steps. Results: docs/validation.md.
 
     python -m lisflow.validate [--out validate_out] [--dasc-supercell 6] [--cutoff 300]
-                               [--sites Mo1-NG,Fe-N4,FeCo-N6]
+                               [--vacuum 15] [--sites Mo-N4,Fe-N4,FeCo-N6] [--report-only]
     python -m lisflow.validate --prerelax-benefit Li2S2   # GEO_OPT steps with/without prerelax
 
 Reduced settings (stated in the written study file): CP2K cutoff 300 Ry / REL_CUTOFF 40 (lisflow
-default 400/50), EPS_SCF 1e-5, closed-shell unless the electron count is odd; the molecule in a
-12 Å box. ``--dasc-supercell 4`` uses 4×4 instead of the papers' 6×6 graphene for speed.
+default 400/50), EPS_SCF 1e-5 (a non-converged SCF fizzles; nothing is stored); spin: UKS with
+the multiplicity of :data:`SITES` (from CHGNet's magnetic moments) for Fe-N4 and FeCo-N6,
+closed shell for Mo-N4 and the Li2S molecule; the molecule in a 12 Å box.
+``--dasc-supercell 4`` uses 4×4 instead of the papers' 6×6 graphene for speed; ``--vacuum``
+less than the papers' 15 Å above the highest atom.
 """
 
 from __future__ import annotations

@@ -148,9 +148,13 @@ def run_timings(store, study: str) -> pd.DataFrame:
         if calc["engine"] == "cp2k" and (run_dir / "cp2k.out").is_file():
             text = (run_dir / "cp2k.out").read_text(errors="replace")
             timer = [ln.split() for ln in text.splitlines() if ln.startswith(" CP2K  ")]
+            outer = [ln for ln in text.splitlines() if "outer SCF loop converged in" in ln]
             scf = [ln for ln in text.splitlines() if "SCF run converged in" in ln]
             row["wall_s"] = float(timer[-1][-1]) if timer else None
-            row["steps"] = sum(int(ln.split("in")[1].split()[0]) for ln in scf) or None
+            if outer:  # "... in 3 iterations or 131 steps": all inner steps of the cycle
+                row["steps"] = sum(int(ln.split(" or ")[1].split()[0]) for ln in outer)
+            else:
+                row["steps"] = sum(int(ln.split("in")[1].split()[0]) for ln in scf) or None
         elif calc["engine"] == "mlip" and (run_dir / "mlip_result.json").is_file():
             record = json.loads((run_dir / "mlip_result.json").read_text())
             row["wall_s"], row["steps"] = round(record["wall_time_s"], 1), record["steps"]

@@ -14,6 +14,10 @@ from lisflow.launch.profiles import load_profile
 console = Console()
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 PROFILE = typer.Option("local", "--profile", help="configs/profiles/<name>.yaml")
+ENGINE = typer.Option(
+    None, "--engine", help="Run adsorption/polymorph studies with this engine (mlip), as <study>_mlip."
+)
+MODEL = typer.Option(None, "--model", help="MLIP model with --engine mlip (chgnet, sevennet).")
 
 
 def submit(
@@ -28,6 +32,8 @@ def submit(
     progress: bool = typer.Option(
         None, "--progress/--no-progress", help="Progress bar on stderr (default: when a terminal)."
     ),
+    engine: str = ENGINE,
+    model: str = MODEL,
 ) -> None:
     """Add each study's not-yet-done calculations to the LaunchPad as a Workflow."""
     from lisflow.spec import resolve_study
@@ -39,10 +45,14 @@ def submit(
             raise InputError("--replay", f"no such file {str(replay)!r}")
         options = {"engine": "replay", "references": json.loads(replay.read_text())}
     from lisflow.launch.local import submit as do_submit  # heavy: after the argument checks
+    from lisflow.spec.engine_override import engine_override
+
+    prof = load_profile(profile)
+    override = engine_override(engine, model, prof.engine_override)
     from lisflow.progress import progress_bar, want_progress
 
     with progress_bar("submitting", 2 * len(files), want_progress(progress)) as step:
-        reports = do_submit(files, load_profile(profile), options, progress=step)
+        reports = do_submit(files, prof, options, progress=step, override=override)
     for report in reports:
         rerun = f", {len(report.rerun)} FIZZLED rerun" if report.rerun else ""
         console.print(

@@ -16,6 +16,7 @@ from lisflow.errors import InputError
 from lisflow.launch.launchpad import open_launchpad, save
 from lisflow.launch.profiles import Profile
 from lisflow.spec import load_spec
+from lisflow.spec.engine_override import EngineOverride, apply_engine_override, engine_override
 from lisflow.workflows.build import ACTIVE_STATES, BuildReport, build_workflow
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ def submit(
     profile: Profile,
     engine_options: dict | None = None,
     progress: Callable[..., None] | None = None,
+    override: EngineOverride | None = None,
 ) -> list[BuildReport]:
     """Add each study's Workflow of not-yet-done calculations; returns what was added/skipped.
 
@@ -89,7 +91,8 @@ def submit(
     is updated (current inputs) and rerun (``LaunchPad.rerun_fw``), so the Fireworks that
     wait on it (E_ads, statics) run after it.
     """
-    specs = [(path, load_spec(path)) for path in spec_files]  # validate all before writing
+    override = override or engine_override(None, None, profile.engine_override)
+    specs = [(path, apply_engine_override(load_spec(path), override)) for path in spec_files]
     if not (engine_options or {}).get("engine") == "replay":
         for _, spec in specs:
             check_engine_configured(getattr(spec, "engine", ""), profile)

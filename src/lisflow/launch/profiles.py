@@ -59,6 +59,9 @@ class Profile:
     queue: dict[str, Any] = field(default_factory=dict)
     #: ``name``/``env`` of FireWorks' my_fworker.yaml (see :func:`with_fireworks_config`).
     fworker: dict[str, Any] = field(default_factory=dict)
+    #: ``{engine: mlip, model: chgnet}``: run every submitted study with that engine
+    #: (lisflow.spec.engine_override; ``lisflow submit --engine`` wins).
+    engine_override: dict[str, Any] = field(default_factory=dict)
 
     def apply_engine_environment(self) -> None:
         """Export ``LISFLOW_<ENGINE>_CMD`` for engines whose command the user has not set."""
@@ -80,13 +83,10 @@ def load_profile(name: str = "local", path: Path | None = None) -> Profile:
     if not file.is_file():
         raise InputError("--profile", f"unknown profile {name!r}", ", ".join(available_profiles()))
     data = _expand(yaml.safe_load(file.read_text()) or {})
-    unknown = set(data) - {"launchpad", "results_db", "run_root", "engine_commands", "queue"}
+    keys = ("launchpad", "results_db", "run_root", "engine_commands", "queue", "engine_override")
+    unknown = set(data) - set(keys)
     if unknown:
-        raise InputError(
-            f"profile.{sorted(unknown)[0]}",
-            "unknown key",
-            "launchpad, results_db, run_root, engine_commands, queue",
-        )
+        raise InputError(f"profile.{sorted(unknown)[0]}", "unknown key", ", ".join(keys))
     db = os.environ.get("LISFLOW_DB_URL") or data.get("results_db") or None
     profile = Profile(
         name=name,
@@ -95,6 +95,7 @@ def load_profile(name: str = "local", path: Path | None = None) -> Profile:
         run_root=Path(data.get("run_root") or lisflow_home() / "runs"),
         engine_commands=data.get("engine_commands", {}),
         queue=data.get("queue", {}),
+        engine_override=data.get("engine_override") or {},
     )
     return with_fireworks_config(profile) if name == "cluster" else profile
 

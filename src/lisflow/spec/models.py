@@ -75,6 +75,8 @@ class DascSubstrate(StrictModel):
     supercell: int = Field(6, ge=4, le=12)
     a: float = Field(2.47, gt=2.0, lt=3.0)
     vacuum: float = Field(15.0, gt=5.0, le=MAX_VACUUM_A)
+    #: 2S+1 of the slab and its adslabs in DFT (CP2K UKS); None: lowest of the electron parity
+    multiplicity: int | None = Field(None, ge=1, le=11)
 
     @field_validator("metals")
     @classmethod

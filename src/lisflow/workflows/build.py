@@ -66,7 +66,10 @@ def build_workflow(
         record = store.get(calc.calc_id)
         if record is not None and record.state == "COMPLETED":
             report.done.append(calc.calc_id)
-            continue
+            if calc.calc_id not in rerun:
+                continue
+            # FIZZLED after its result was stored: rerun in place (the task reuses the stored
+            # result) so the Fireworks waiting on it (E_f, E_ads, statics) can run
         if calc.calc_id in active_names:
             report.queued.append(calc.calc_id)
             continue

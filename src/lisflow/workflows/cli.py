@@ -37,6 +37,10 @@ def dry_run(
     ),
     out: Path = typer.Option(Path("dry-run"), "--out", help="Output directory."),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
+    engine: str = typer.Option(
+        None, "--engine", help="Run adsorption/polymorph studies with this engine (mlip)."
+    ),
+    model: str = typer.Option(None, "--model", help="MLIP model with --engine mlip."),
 ) -> None:
     """Write the inputs of every calculation (one directory each) and manifest.json."""
     files = [resolve_study(spec, studies_dir) for spec in specs or []]
@@ -44,9 +48,12 @@ def dry_run(
     if not files:
         raise InputError("specs", "give study files or --all", "workflows/*.yaml")
     from lisflow.io.vasp import potcar_notice  # heavy (pymatgen): after the argument checks
+    from lisflow.spec.engine_override import engine_override
     from lisflow.workflows.dryrun import dry_run as run
 
-    entries = run(files, out, progress=progress)
+    override = engine_override(engine, model)
+
+    entries = run(files, out, progress=progress, override=override)
     per_study: dict[str, int] = {}
     for entry in entries:
         per_study[entry.study] = per_study.get(entry.study, 0) + 1

@@ -73,19 +73,28 @@ def adsorption_energy_fireworks(
 def formation_energy_fireworks(
     spec: Any, calcs: list[Calculation], ctx: DerivedContext
 ) -> list[Firework]:
-    """One E_f Firework per polymorph whose final relaxation gets a new Firework."""
+    """One E_f Firework per polymorph not stored yet (a FIZZLED E_f is not active: rebuilt
+    here and rerun in place), after its relaxation when that gets a new Firework."""
     new = []
+    stored = set(_stored_polymorphs(ctx.store, spec.study))
     for calc in calcs:
         name = calc.calc_id.replace("/bulk/", "/formation/").rsplit("/", 1)[0]
-        if name in ctx.active_names or calc.calc_id not in ctx.fireworks:
+        if not calc.labels["final"] or calc.calc_id in stored or name in ctx.active_names:
             continue
-        if not calc.labels["final"]:
-            continue
+        record = ctx.store.get(calc.calc_id)
+        if calc.calc_id in ctx.active_names and (record is None or record.state != "COMPLETED"):
+            continue  # relaxation queued, not done: its E_f was submitted with it
         task = PolymorphEnergyTask(
             calc_id=calc.calc_id, polymorph=calc.labels["polymorph"], db_url=ctx.db_url
         )
         new.append(ctx.add(task, name, spec.study, (calc.calc_id,)))
     return new
+
+
+def _stored_polymorphs(store: ResultStore, study: str) -> list[str]:
+    from lisflow.db import queries
+
+    return list(queries.polymorphs(store, study=study).get("calc_id", []))
 
 
 def _stored_adsorptions(store: ResultStore, study: str) -> list[str]:

@@ -71,9 +71,15 @@ def write_calculation(calc: Calculation, root: Path) -> ManifestEntry:
     )
 
 
-def dry_run(spec_files: list[Path], out_dir: Path, progress: bool = True) -> list[ManifestEntry]:
-    """Validate and plan every spec, then write each study directory and ``manifest.json``."""
-    planned = [(spec, plan(spec, path)) for path in spec_files for spec in [load_spec(path)]]
+def dry_run(
+    spec_files: list[Path], out_dir: Path, progress: bool = True, override: Any = None
+) -> list[ManifestEntry]:
+    """Validate and plan every spec (run by ``override``'s engine when given, see
+    lisflow.spec.engine_override), then write each study directory and ``manifest.json``."""
+    from lisflow.spec.engine_override import apply_engine_override
+
+    specs = [(path, apply_engine_override(load_spec(path), override)) for path in spec_files]
+    planned = [(spec, plan(spec, path)) for path, spec in specs]
     read_manifest(out_dir / MANIFEST)  # a foreign manifest.json: refuse before writing
     created = not out_dir.exists()
     try:

@@ -56,6 +56,8 @@ def substrate_structure(sub: Any, spec_file: Path | None) -> tuple[str, Structur
         slab = support.dasc_graphene(
             sub.metals, supercell=sub.supercell, a=sub.a, vacuum=sub.vacuum
         )
+        if sub.multiplicity is not None:  # magnetic site: UKS 2S+1 for slab and adslabs
+            slab.properties["spin_multiplicity"] = sub.multiplicity
         return site_name(sub.metals), slab
     if isinstance(sub, TiSubstrate):
         slab = support.ti0001(layers=sub.layers, a=sub.a, size=sub.size, vacuum=sub.vacuum)

@@ -30,7 +30,7 @@ def test_adsorption_study_switched_to_mlip_plans_only_mlip_relaxations():
     )  # fmt: skip
     calcs = plan(switched)  # (one per final DFT calculation: tests/unit/test_mlip_plan.py)
     assert {c.engine for c in calcs} == {"mlip"} and {c.study for c in calcs} == {switched.study}
-    assert {c.params["model"] for c in calcs} == {"sevennet"}
+    assert {c.inputs.model for c in calcs} == {"sevennet"}
     assert apply_engine_override(spec, None) is spec
 
 

@@ -56,7 +56,7 @@ test: system setup
 # Physics checks that take long (MLIP vs CP2K adsorption energies, ...): not part of `make test`.
 validate: system setup
 	$(VENV)/bin/pytest -q -p no:cacheprovider --durations=15 tests/validate
-	$(PY) -m lisflow.validate --out validate_out --dasc-supercell 4
+	$(PY) -m lisflow.validate --out validate_out --dasc-supercell 4 --cutoff 250 --vacuum 10
 
 # The study-field reference (docs/studies/*.md + schema.json); a test keeps it in sync.
 docs: setup

@@ -125,17 +125,11 @@ def read_charge_json(path: Path) -> ChargeTable:
     """A charge file of ``inputs/electrode_charges/`` (see make_mo4ng_charges.py)."""
     try:
         data = json.loads(Path(path).read_text())
-        sites = data["sites"]
-        lattice = Lattice.orthorhombic(*data["cell"])
-        structure = Structure(
-            lattice, [s["element"] for s in sites], [s["xyz"] for s in sites],
-            coords_are_cartesian=True,
-        )
-        charges = tuple(float(s["charge"]) for s in sites)
-    except (KeyError, TypeError, ValueError) as exc:
+    except ValueError as exc:
         raise InputError("charges", f"{path}: not a lisflow charge file ({exc})") from None
-    meta = {k: v for k, v in data.items() if k not in ("sites",)}
-    return ChargeTable(structure, charges, str(path), str(data.get("method", "")), meta)
+    if not isinstance(data, dict):
+        raise InputError("charges", f"{path}: not a lisflow charge file (not a mapping)")
+    return charge_table_from_data(data, str(path))
 
 
 def charge_table_from_data(data: Mapping, source: str) -> ChargeTable:

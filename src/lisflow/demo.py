@@ -48,12 +48,12 @@ def mlip_catalogue(
 
     from lisflow.fsutil import atomic_write_text
     from lisflow.spec import load_spec, study_files
-    from lisflow.spec.models import with_engine
+    from lisflow.spec.models import AdsorptionStudy, PolymorphStudy, with_engine
 
     written = []
     for path in study_files():
         spec = load_spec(path)
-        if getattr(spec, "kind", "") not in ("adsorption", "polymorphs"):
+        if not isinstance(spec, AdsorptionStudy | PolymorphStudy):
             continue
         if studies and spec.study not in studies:
             continue

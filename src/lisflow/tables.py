@@ -45,7 +45,7 @@ def records(data: Any) -> tuple[list[str], list[dict[str, Any]]]:
         rows = data.astype(object).to_dict(orient="records")
         return columns, [{str(k): v for k, v in row.items()} for row in rows]
     rows = list(data)
-    columns: list[str] = []
+    columns = []
     for row in rows:
         columns += [str(k) for k in row if str(k) not in columns]
     return columns, [{str(k): v for k, v in row.items()} for row in rows]

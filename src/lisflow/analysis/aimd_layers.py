@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lisflow.errors import InputError
+from lisflow.errors import InputError, ParseError
 
 LAYERS = ("internal", "middle", "external")
 _STEP = re.compile(r"ELECTRON_DENSITY-1_(\d+)\.cube$")
@@ -85,7 +85,8 @@ def layer_series(structure, cubes: Sequence[Path], timestep_fs: float, valence: 
 
     from lisflow.analysis.cube_bader import bader_from_cube
 
-    times, values = [], {layer: [] for layer in LAYERS}
+    times: list[float] = []
+    values: dict[str, list[float]] = {layer: [] for layer in LAYERS}
     for cube in sorted(cubes, key=cube_step):
         result = bader_from_cube(cube, valence)
         frame = Structure(
@@ -95,7 +96,10 @@ def layer_series(structure, cubes: Sequence[Path], timestep_fs: float, valence: 
             coords_are_cartesian=True,
             site_properties={"molecule": structure.site_properties["molecule"]},
         )
-        layers = layer_charges(frame, [s.net_charge for s in result.sites])
+        charges = [s.net_charge for s in result.sites]
+        if any(q is None for q in charges):
+            raise ParseError(cube, "Bader partition left an atom without a net charge")
+        layers = layer_charges(frame, [q for q in charges if q is not None])
         times.append(cube_step(cube) * timestep_fs / 1000.0)
         for layer in LAYERS:
             values[layer].append(layers[layer]["mean_charge_e"])

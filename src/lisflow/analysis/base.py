@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 import numpy as np
 from MDAnalysis.analysis.base import AnalysisBase
@@ -30,7 +29,7 @@ class StreamingAnalysis(AnalysisBase):
     frame from ``self._ts`` and ``self._frame_index``.
     """
 
-    name: ClassVar[str] = "analysis"
+    name: str = "analysis"  # per instance where one class runs with several settings
 
     def to_series(self) -> Series:
         """Results as ``{(analysis, quantity): (x, y, x_unit, y_unit)}``."""

@@ -187,17 +187,18 @@ def analyze(
             universe, built, start=first, stop=last, step=every * step, progress=progress
         )
     series = {}
+    ms_per_frame: dict[str, float] = {}
     summary: dict[str, object] = {
         "n_frames": report.n_frames,
         "window_ns": [first * frame_dt / 1000.0, (last - 1) * frame_dt / 1000.0],
         "sample_ps": every * step * frame_dt,
         "sulfur_selection": s_select or type_s or SULFUR_SELECTION,
-        "ms_per_frame": {},
+        "ms_per_frame": ms_per_frame,
     }
     fits: dict[tuple[str, str], MsdFit] = {}
     for analysis in built:
         series.update(analysis.to_series())
-        summary["ms_per_frame"][analysis.name] = 1e3 * report.s_per_frame[analysis.name]
+        ms_per_frame[analysis.name] = 1e3 * report.s_per_frame[analysis.name]
         if isinstance(analysis, MeanSquaredDisplacement) and len(analysis.lagtimes) > 2:
             fit_window = _parse_window(window, analysis.lagtimes)
             curves = {analysis.msd_type: (analysis.timeseries, len(analysis.dims))}
@@ -209,7 +210,7 @@ def analyze(
                 summary[f"D_{label}_fit"] = asdict(fit)
                 quantity = "msd" if label == analysis.msd_type else f"msd_{label}"
                 fits[(analysis.name, quantity)] = MsdFit(
-                    fit.slope, fit.intercept, tuple(fit.window), d_cm2_s
+                    fit.slope, fit.intercept, fit.window, d_cm2_s
                 )
     with atomic_directory(out) as tmp:
         write_series_json(series, tmp / "series.json")

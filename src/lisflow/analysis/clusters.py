@@ -309,7 +309,9 @@ class SulfurClusters(StreamingAnalysis):
             raise InputError("cutoff", f"{cutoff} Å", "> 0")
         self.sulfur = sulfur
         self.cutoff = float(cutoff)
-        self.periodic = tuple(bool(p) for p in periodic)
+        if len(periodic) != 3:
+            raise InputError("periodic", f"{periodic!r}", "three booleans (x, y, z)")
+        self.periodic = (bool(periodic[0]), bool(periodic[1]), bool(periodic[2]))
         self.n_largest = int(n_largest)
 
     def _prepare(self) -> None:

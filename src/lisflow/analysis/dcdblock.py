@@ -81,6 +81,8 @@ class BlockDCDReader(DCDReader):
         return self._fd
 
     def _read_blocks(self, i: int) -> _Frame:
+        if self._ranges is None:
+            raise RuntimeError(f"{self.filename}: block reads need the atom ranges of a stream")
         f, fd, n = self._file, self._descriptor(), self.n_atoms
         offset = f._header_size + (0 if i == 0 else f._firstframesize + f._framesize * (i - 1))
         unitcell = np.zeros(6)
@@ -110,8 +112,9 @@ class BlockDCDReader(DCDReader):
         return ts
 
     def close(self) -> None:
-        if getattr(self, "_fd", None) is not None:
-            os.close(self._fd)
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            os.close(fd)
             self._fd = None
         super().close()
 

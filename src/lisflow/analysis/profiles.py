@@ -113,6 +113,8 @@ class SliceChargeDensity(StreamingAnalysis):
 
     def _close_block(self) -> None:
         if self._block_frames:
+            if self._t_first is None:
+                raise RuntimeError("charge profile: a block has frames but no start time")
             self._blocks.append(self.charge * self._block_sum / self._block_frames)
             self._block_starts.append(self._t_first + self._block_index * self.block_ps)
         self._block_sum = np.zeros(self.n_bins)

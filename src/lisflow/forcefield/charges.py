@@ -30,6 +30,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeGuard
 
 import numpy as np
 from pymatgen.core import Element, Lattice, Structure
@@ -37,7 +38,11 @@ from pymatgen.core import Element, Lattice, Structure
 from lisflow import INPUTS_DIR
 from lisflow.errors import InputError
 
-ChargeSource = Mapping[int, float] | Callable[[], Mapping[int, float]] | str | Path | None
+#: Site index -> charge (mapping, callable or CSV path), a charge set as data (mapping with
+#: ``sites``) or a JSON / ``builtin:`` / ACF.dat path.
+ChargeSource = (
+    Mapping[int, float] | Mapping[str, Any] | Callable[[], Mapping[int, float]] | str | Path | None
+)
 CHARGES_DIR = INPUTS_DIR / "electrode_charges"
 #: Shipped Bader charges of the Mo4/N-G DFT cell (CP2K + baderkit, made here).
 DEFAULT_MO_NGRAPHENE = "builtin:mo4ng_bader_cp2k"
@@ -94,6 +99,7 @@ def electrode_charges(n_sites: int, source: ChargeSource = None) -> list[float]:
     """Charges (e) of ``n_sites`` sites from a mapping / callable / CSV (absent sites 0 e)."""
     if source is None:
         return [0.0] * n_sites
+    mapping: Mapping[Any, float]
     if isinstance(source, str | Path):
         mapping = read_charge_csv(source)
     elif callable(source):
@@ -167,8 +173,16 @@ def _read_acf(path: Path) -> ChargeTable:
     if poscar is None:
         raise InputError("charges", f"{path}: no POSCAR/CONTCAR next to it (site positions)")
     structure = Structure.from_file(str(poscar))
-    return ChargeTable(structure, tuple(float(q) for q in result.net_charges), str(path),
+    net = result.net_charges
+    if any(q is None for q in net):
+        raise InputError("charges", f"{path}: an atom has no net charge (ZVAL missing)")
+    return ChargeTable(structure, tuple(float(q) for q in net if q is not None), str(path),
                        result.method)
+
+
+def _is_charge_data(source: ChargeSource) -> TypeGuard[Mapping[str, Any]]:
+    """A charge set given as data (a mapping with ``sites``), not a site-index mapping."""
+    return isinstance(source, Mapping) and "sites" in source
 
 
 def load_charge_table(source: ChargeSource, reference: Structure | None = None) -> ChargeTable:
@@ -176,7 +190,7 @@ def load_charge_table(source: ChargeSource, reference: Structure | None = None) 
     sites of ``reference`` (the builder's DFT cell)."""
     if source is None:
         raise InputError("charges", "no charge source given")
-    if isinstance(source, Mapping) and "sites" in source:
+    if _is_charge_data(source):
         return charge_table_from_data(source, str(source.get("source", "charge set")))
     if isinstance(source, str | Path):
         text = str(source)
@@ -224,9 +238,9 @@ def map_by_motif(table: ChargeTable, target: Structure) -> MappedCharges:
     for i, key in enumerate(ref_keys):
         groups[key].append(i)
     by_element: dict[str, list[float]] = defaultdict(list)
-    for site, q in zip(table.structure, table.charges, strict=True):
-        by_element[site.specie.symbol].append(q)
-    record = {
+    for site, charge in zip(table.structure, table.charges, strict=True):
+        by_element[site.specie.symbol].append(charge)
+    record: dict[str, dict[str, Any]] = {
         key: {
             "charge": float(np.mean([table.charges[i] for i in idx])),
             "n_reference": len(idx),

@@ -64,12 +64,15 @@ def register(app: typer.Typer) -> None:
         from lisflow.tables import check_format, emit
 
         check_format(fmt)
+        from lisflow.io.lammps import LammpsInputs
         from lisflow.spec.md import load_md_study
         from lisflow.structures.md_boxes import build_system, li2s6_weight_percent
         from lisflow.workflows.plan_md import plan_md
 
         rows = []
         for calc in plan_md(load_md_study(spec, scale=scale)):
+            if not isinstance(calc.inputs, LammpsInputs):
+                raise TypeError(f"{calc.calc_id}: an MD calculation without LammpsInputs")
             box = build_system(calc.inputs.system)
             c = box.counts
             rows.append({

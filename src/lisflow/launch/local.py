@@ -20,7 +20,17 @@ from lisflow.spec.engine_override import EngineOverride, apply_engine_override, 
 from lisflow.workflows.build import ACTIVE_STATES, BuildReport, build_workflow
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from lisflow.db.store import ResultStore
+
+
+def _study_id(spec: BaseModel) -> str:
+    """The ``study`` id every study model carries."""
+    study = getattr(spec, "study", None)
+    if not isinstance(study, str):
+        raise InputError("study", f"{type(spec).__name__} has no study id")
+    return study
 
 
 def results_store(profile: Profile) -> ResultStore:
@@ -101,20 +111,21 @@ def submit(
     with open_launchpad(profile) as lpad:
         built = []
         for path, spec in specs:  # build every workflow before changing the LaunchPad
-            fizzled = fizzled_fireworks(lpad, spec.study)
+            study = _study_id(spec)
+            fizzled = fizzled_fireworks(lpad, study)
             wf, report = build_workflow(
                 spec,
                 path,
                 store,
                 profile.run_root,
                 profile.results_db,
-                active_names(lpad, spec.study),
+                active_names(lpad, study),
                 engine_options,
                 rerun=set(fizzled),
             )
             built.append((wf, report, fizzled))
             if progress is not None:
-                progress(f"built {spec.study}")
+                progress(f"built {study}")
         for wf, report, fizzled in built:
             for name, fw in report.rerun.items():
                 fw_id = fizzled[name]

@@ -59,6 +59,8 @@ def _training_data(
             frame = table_from_db(store, study=study, adsorbate=adsorbate)
         target = target or _TARGET_DB
     else:
+        if table is None:  # unreachable after the check above; narrows the type
+            raise InputError("--table", "give exactly one of --table FILE or --from-db")
         if not target:
             raise InputError("--target", "missing: name the target column")
         frame = read_table(table)

@@ -73,8 +73,8 @@ def dataset_sites(
     if order not in ORDERS:
         raise InputError("--order", f"unknown order {order!r}", ", ".join(ORDERS))
     sites = all_sites(metals)
-    sasc = [s for s in sites if len(s) == 1] if which in ("all", "sasc") else []
-    dasc = [s for s in sites if len(s) == 2] if which in ("all", "dasc") else []
+    sasc: list[tuple[str, ...]] = [s for s in sites if len(s) == 1] if which in ("all", "sasc") else []
+    dasc: list[tuple[str, ...]] = [s for s in sites if len(s) == 2] if which in ("all", "dasc") else []
     if order == "shuffled":
         random.Random(seed).shuffle(dasc)
     return sasc + dasc

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from ase.data import covalent_radii
 from pymatgen.core import Element
 
+from lisflow.errors import InputError
+
 
 @dataclass(frozen=True)
 class ElementProperty:
@@ -82,6 +84,9 @@ def element_properties(symbol: str) -> dict[str, float]:
     el = Element(symbol)
     counts = _outer_counts(el)
     n_d = counts["d"]
+    r_atomic = el.atomic_radius
+    if r_atomic is None:
+        raise InputError("element", f"pymatgen has no atomic radius for {symbol}")
     values = {
         "Z": el.Z,
         "mass": float(el.atomic_mass),
@@ -90,7 +95,7 @@ def element_properties(symbol: str) -> dict[str, float]:
         "ie2": el.ionization_energies[1],
         "ie3": el.ionization_energies[2],
         "ea": el.electron_affinity,
-        "r_atomic": float(el.atomic_radius),
+        "r_atomic": float(r_atomic),
         "r_cov": float(covalent_radii[el.Z]),
         "r_vdw": float(el.van_der_waals_radius),
         "r_ion": float(el.average_ionic_radius),

@@ -24,6 +24,7 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import joblib
 import matplotlib
@@ -41,6 +42,9 @@ from lisflow.fsutil import atomic_directory  # noqa: E402
 from lisflow.ml.models import importance, model_kind, predict_with_spread  # noqa: E402
 from lisflow.ml.pipeline import STABLE_THRESHOLD, FitResult  # noqa: E402
 from lisflow.ml.selection import ModelConfig  # noqa: E402
+
+if TYPE_CHECKING:
+    from lisflow.ml.transfer import TransferredModel
 
 #: PNG resolution (dots per inch).
 DPI = 120
@@ -277,7 +281,7 @@ class SavedModel:
         return predict_with_spread(self.model, self.ensemble, x[self.features])
 
 
-def load_fit(directory: str | Path) -> SavedModel:
+def load_fit(directory: str | Path) -> SavedModel | TransferredModel:
     """Read a directory written by :func:`write_fit`."""
     root = Path(directory)
     meta_path = root / "meta.json"

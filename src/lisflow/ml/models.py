@@ -15,6 +15,8 @@ trees.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -47,8 +49,9 @@ def make_baseline(name: str, config: ModelConfig, seed: int | None = None):
 
 def fit_baseline(
     name: str, config: ModelConfig, x: np.ndarray, y: np.ndarray
-) -> tuple[object, float]:
-    """Fit ``name`` on (x, y); return the model and its inner score (see module docstring)."""
+) -> tuple[Any, float]:
+    """Fit ``name`` on (x, y); return the fitted scikit-learn model and its inner score (see
+    module docstring)."""
     model = make_baseline(name, config).fit(x, y)
     if name == "rf":
         return model, float(model.oob_score_)

@@ -36,7 +36,8 @@ GOALS = ("min", "max")
 
 
 class Predictor(Protocol):
-    features: list[str]
+    @property
+    def features(self) -> list[str]: ...
 
     def predict(self, x: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]: ...
 

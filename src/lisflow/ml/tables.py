@@ -70,6 +70,7 @@ def relaxed_structure(run_dir: str | None, metals: Sequence[str]) -> Structure |
         path = Path(run_dir) / name
         if path.is_file() and path.stat().st_size > 0:
             relaxed = Structure.from_file(path)
+            built: Structure | None
             if len(metals) == 3:
                 from lisflow.ml.trimetallic import trimetallic_graphene
 

@@ -12,9 +12,9 @@ import io
 import lzma
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, Literal, overload
 
 import numpy as np
 
@@ -23,6 +23,10 @@ from lisflow.errors import ParseError
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
 
 
+@overload
+def find_output(run_dir: Path, name: str, required: Literal[True] = True) -> Path: ...
+@overload
+def find_output(run_dir: Path, name: str, required: bool) -> Path | None: ...
 def find_output(run_dir: Path, name: str, required: bool = True) -> Path | None:
     """Return ``run_dir/name`` or its compressed twin (``name.gz``/``.bz2``/``.xz``).
 
@@ -42,7 +46,12 @@ def open_text(path: Path) -> IO[str]:
     path = Path(path)
     if not path.is_file():
         raise ParseError(path, "file not found")
-    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(path.suffix)
+    openers: dict[str, Callable[..., Any]] = {
+        ".gz": gzip.open,
+        ".bz2": bz2.open,
+        ".xz": lzma.open,
+    }
+    opener = openers.get(path.suffix)
     if opener is None:
         return open(path, encoding="utf-8", errors="replace")
     return io.TextIOWrapper(opener(path, "rb"), encoding="utf-8", errors="replace")

@@ -177,7 +177,7 @@ def _from_vasprun(path: Path) -> ProjectedDos:
     spin_polarized = Spin.down in dos.densities
     pdos = []
     for site in dos.structure:
-        by_type: dict[str, dict[str, np.ndarray]] = {}
+        by_type: dict[str, dict[str, Any]] = {}  # arrays; 0.0 until a channel is added
         for orb, densities in dos.pdos[site].items():
             kind = orb.orbital_type.name
             channels = by_type.setdefault(kind, {"up": 0.0, "down": 0.0})
@@ -187,8 +187,8 @@ def _from_vasprun(path: Path) -> ProjectedDos:
         pdos.append(_with_total(by_type, spin_polarized))
     require_finite(path, dos.efermi, "Fermi energy")
     require_finite(path, np.asarray(dos.energies, dtype=float), "DOS energies")
-    for i, site in enumerate(pdos):
-        for kind, channels in site.items():
+    for i, site_pdos in enumerate(pdos):
+        for kind, channels in site_pdos.items():
             require_finite(path, channels["total"], f"projected {kind} DOS of site {i + 1}")
     return ProjectedDos(
         energies=np.asarray(dos.energies, dtype=float) - float(dos.efermi),
@@ -271,7 +271,7 @@ def _split_columns(
     n_orbitals = columns.shape[1] // step
     if lobster:
         names = header.split(";")[-1].split() if ";" in header else []
-        kinds = [_LOBSTER_ORBITAL.match(n).group(1) for n in names if _LOBSTER_ORBITAL.match(n)]
+        kinds = [m.group(1) for n in names if (m := _LOBSTER_ORBITAL.match(n))]
     else:
         kinds = [lm[0] for lm in _VASP_LM[:n_orbitals]]
     if len(kinds) != n_orbitals:

@@ -82,12 +82,15 @@ def read_icohplist(path: Path, structure: Any = None) -> list[BondIcohp]:
             collection = Icohplist(filename=str(path)).icohpcollection
     except Exception as exc:
         raise ParseError(path, f"truncated or corrupt ICOHPLIST: {exc}") from exc
+    if collection is None:
+        raise ParseError(path, "pymatgen read no ICOHP values")
     bonds = []
     # pymatgen keeps atom names only in the collection's (private) per-bond lists.
     for i, label in enumerate(collection._list_labels):
         spins = collection._list_icohp[i]
         up = float(spins[Spin.up])
         down = float(spins[Spin.down]) if Spin.down in spins else None
+        ta, tb, tc = (int(t) for t in collection._list_translation[i])
         bonds.append(
             BondIcohp(
                 label=str(label),
@@ -97,7 +100,7 @@ def read_icohplist(path: Path, structure: Any = None) -> list[BondIcohp]:
                 icohp=up + (down or 0.0),
                 icohp_up=up if down is not None else None,
                 icohp_down=down,
-                translation=tuple(int(t) for t in collection._list_translation[i]),
+                translation=(ta, tb, tc),
             )
         )
     if not bonds:

@@ -11,7 +11,7 @@ import re
 import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from pymatgen.core import Structure
@@ -19,6 +19,9 @@ from pymatgen.io.vasp import Incar, Outcar, Vasprun
 
 from lisflow.errors import ParseError
 from lisflow.parsers import check_file_text, find_output, read_text, require_finite
+
+if TYPE_CHECKING:
+    from ase import Atoms
 
 _VERSION_RE = re.compile(r"vasp\.(\d+\.\d+\.\d+)")
 _POTCAR_RE = re.compile(r"^\s*POTCAR:\s+(.+?)\s*$", re.MULTILINE)
@@ -84,6 +87,8 @@ def parse_vasp(run_dir: Path) -> VaspResult:
         result, run = _from_vasprun(vasprun_path, outcar)
         _check_same_run(run_dir, run, vasprun_path, outcar_path, outcar)
     else:
+        if outcar_path is None or outcar is None:  # unreachable: one of the two exists
+            raise ParseError(run_dir / "OUTCAR", "OUTCAR not found")
         result = _from_outcar(run_dir, outcar_path, outcar)
     source = Path(result.source)
     require_finite(source, result.ionic_energies, "energy(sigma->0) of an ionic step")
@@ -233,13 +238,16 @@ def _from_outcar(run_dir: Path, path: Path, outcar: Outcar) -> VaspResult:
 
     text = read_text(path)
     try:
-        frames = ase_read(str(path), index=":", format="vasp-out")
+        # index=":" always gives a list (ASE's annotation also allows one Atoms)
+        frames = cast("list[Atoms]", ase_read(str(path), index=":", format="vasp-out"))
     except Exception as exc:
         raise ParseError(path, f"truncated or corrupt OUTCAR: {exc}") from exc
     if not frames:
         raise ParseError(path, "OUTCAR holds no complete ionic step")
     last = frames[-1]
     structure = AseAtomsAdaptor.get_structure(last)
+    if not isinstance(structure, Structure):
+        raise ParseError(path, "the last OUTCAR frame is not a periodic structure")
     forces = np.asarray(last.get_forces(), dtype=float)
     # ASE reports energy(sigma->0) as the potential energy, like Vasprun.final_energy.
     energies = tuple(float(f.get_potential_energy()) for f in frames)

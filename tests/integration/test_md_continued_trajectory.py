@@ -21,6 +21,7 @@ from lisflow.calculation import Calculation
 from lisflow.cli import app
 from lisflow.engines.lammps import LammpsEngine
 from lisflow.errors import EngineError
+from lisflow.io.lammps import LammpsInputs
 
 pytestmark = pytest.mark.lammps
 
@@ -46,7 +47,7 @@ def _frames(path) -> int:
 
 
 def test_continued_run_analyses_read_all_segments(tmp_path):
-    calc = Calculation("tests/seg", "tests", "lammps", "md", "box", None, PARAMS)
+    calc = Calculation("tests/seg", "tests", "lammps", "md", "box", None, LammpsInputs(**PARAMS))
     engine = LammpsEngine()
     whole = tmp_path / "whole"
     engine.run(calc, whole)

@@ -69,9 +69,9 @@ def test_streaming_analysis_per_frame_statistics():
     run_analyses(u, [clusters], progress=False)
     for i, pos in enumerate(frames.astype(np.float32).astype(float)):
         ref = brute_force_sizes(pos, np.array(box), (True, True, False))
-        assert clusters.n_clusters[i] == len(ref)
-        assert clusters.largest[i] == ref[0]
-        assert clusters.mean_largest[i] == pytest.approx(ref[:5].mean())
+        assert clusters.results.n_clusters[i] == len(ref)
+        assert clusters.results.largest[i] == ref[0]
+        assert clusters.results.mean_largest[i] == pytest.approx(ref[:5].mean())
     series = clusters.to_series()
     x, y, x_unit, y_unit = series[("clusters", "mean_size_top5")]
     np.testing.assert_allclose(x, [0, 10, 20, 30])

@@ -62,14 +62,14 @@ def test_spce_msd_matches_einstein_msd(spce_dump, tmp_path):
     run_analyses(unwrapped, ours, progress=False)
     for msd, msd_type in zip(ours, ("xyz", "z"), strict=True):
         ref = EinsteinMSD(oxygen, msd_type=msd_type, fft=False).run()
-        np.testing.assert_allclose(msd.timeseries[1:], ref.results.timeseries[1:], rtol=1e-6)
-        assert msd.timeseries[-1] > 1.0  # Å²: water did move
+        np.testing.assert_allclose(msd.results.timeseries[1:], ref.results.timeseries[1:], rtol=1e-6)
+        assert msd.results.timeseries[-1] > 1.0  # Å²: water did move
     # the wrapped columns, unwrapped in the stream, give the same curve (dump rounding ~1e-5 Å)
     streamed = MeanSquaredDisplacement(
         wrapped.select_atoms("type 1"), "xyz", unwrap=True, workdir=tmp_path
     )
     run_analyses(wrapped, [streamed], progress=False)
-    np.testing.assert_allclose(streamed.timeseries[1:], ours[0].timeseries[1:], rtol=1e-4)
+    np.testing.assert_allclose(streamed.results.timeseries[1:], ours[0].results.timeseries[1:], rtol=1e-4)
 
 
 def test_spce_clusters_and_slices(spce_dump):
@@ -86,17 +86,17 @@ def test_spce_clusters_and_slices(spce_dump):
     histograms = []
     for i, ts in enumerate(u.trajectory[::5]):
         ref = reference_sizes(oxygen.positions, ts.dimensions)
-        assert (clusters.n_clusters[i], clusters.largest[i]) == (len(ref), ref[0])
-        assert clusters.mean_largest[i] == pytest.approx(ref[:5].mean())
+        assert (clusters.results.n_clusters[i], clusters.results.largest[i]) == (len(ref), ref[0])
+        assert clusters.results.mean_largest[i] == pytest.approx(ref[:5].mean())
         pos = u.atoms.positions.reshape(-1, 3, 3).astype(float)
         box = ts.dimensions[:3].astype(float)
         whole = pos[:, :1] + (pos - pos[:, :1]) - box * np.round((pos - pos[:, :1]) / box)
         counts, _ = np.histogram(whole.mean(axis=1)[:, 2], bins=edges)
         histograms.append(counts / (box[0] * box[1] * 0.5))
-    assert clusters.largest[0] > 1000  # liquid water: O–O < 3.5 Å percolates
-    assert water.density.shape[0] == 3  # frames at 0, 500, 1000 → three 500 ps blocks
-    np.testing.assert_allclose(water.density, np.array(histograms), rtol=1e-12)
-    assert water.mean_density.sum() * 35.5 * 35.5 * 0.5 == pytest.approx(1500, rel=0.01)
+    assert clusters.results.largest[0] > 1000  # liquid water: O–O < 3.5 Å percolates
+    assert water.results.density.shape[0] == 3  # frames at 0, 500, 1000 → three 500 ps blocks
+    np.testing.assert_allclose(water.results.density, np.array(histograms), rtol=1e-12)
+    assert water.results.mean_density.sum() * 35.5 * 35.5 * 0.5 == pytest.approx(1500, rel=0.01)
 
 
 def test_ifabp_dcd_sulfur(ifabp, tmp_path):
@@ -108,9 +108,9 @@ def test_ifabp_dcd_sulfur(ifabp, tmp_path):
     msd = MeanSquaredDisplacement(u.atoms, "xyz", workdir=tmp_path)
     run_analyses(u, [clusters, msd], progress=False)
     ref = EinsteinMSD(u.atoms, msd_type="xyz", fft=False).run()
-    np.testing.assert_allclose(msd.timeseries[1:], ref.results.timeseries[1:], rtol=1e-6)
+    np.testing.assert_allclose(msd.results.timeseries[1:], ref.results.timeseries[1:], rtol=1e-6)
     for i, ts in enumerate(u.trajectory):
-        assert clusters.n_clusters[i] == len(reference_sizes(sulfur.positions, ts.dimensions))
+        assert clusters.results.n_clusters[i] == len(reference_sizes(sulfur.positions, ts.dimensions))
     # 5,000 protein/water atoms: the cell-list path matches brute force on a dense system too
     u.trajectory[2]
     atoms = u.atoms[:5000]
@@ -136,8 +136,8 @@ def test_peo_data_with_dump_and_dcd(fixtures_dir, tmp_path):
         clusters = SulfurClusters(u.atoms, cutoff=1.6, periodic=(True, True, True))
         run_analyses(u, [msd, clusters], progress=False)
         ref = EinsteinMSD(u.atoms, msd_type="xyz", fft=False).run()
-        np.testing.assert_allclose(msd.timeseries[1:], ref.results.timeseries[1:], rtol=1e-6)
-        n_clusters.append(clusters.n_clusters)
+        np.testing.assert_allclose(msd.results.timeseries[1:], ref.results.timeseries[1:], rtol=1e-6)
+        n_clusters.append(clusters.results.n_clusters)
     np.testing.assert_array_equal(n_clusters[0], n_clusters[1])
     assert n_clusters[0][0] == 2  # two PEO chains: bonded atoms (< 1.6 Å) form two clusters
 

@@ -27,9 +27,9 @@ def test_msd_matches_einstein_msd(walk_universe, msd_type, tmp_path):
     ours = MeanSquaredDisplacement(atoms, msd_type, memory_budget_mb=0.05, workdir=tmp_path)
     run_analyses(walk_universe, [ours], progress=False)
     ref = EinsteinMSD(atoms, msd_type=msd_type, fft=False).run()
-    np.testing.assert_allclose(ours.timeseries[1:], ref.results.timeseries[1:], rtol=1e-6)
-    assert ours.timeseries[0] == pytest.approx(0.0, abs=1e-6)
-    np.testing.assert_allclose(ours.lagtimes, ref.results.delta_t_values)
+    np.testing.assert_allclose(ours.results.timeseries[1:], ref.results.timeseries[1:], rtol=1e-6)
+    assert ours.results.timeseries[0] == pytest.approx(0.0, abs=1e-6)
+    np.testing.assert_allclose(ours.results.lagtimes, ref.results.delta_t_values)
     assert list(tmp_path.iterdir()) == []  # the per-atom coordinate file was removed
 
 
@@ -37,7 +37,7 @@ def test_block_size_does_not_change_result(walk_universe, tmp_path):
     small = MeanSquaredDisplacement(walk_universe.atoms, memory_budget_mb=0.01, workdir=tmp_path)
     large = MeanSquaredDisplacement(walk_universe.atoms, memory_budget_mb=64, workdir=tmp_path)
     run_analyses(walk_universe, [small, large], progress=False)
-    np.testing.assert_allclose(small.timeseries, large.timeseries, rtol=1e-10)
+    np.testing.assert_allclose(small.results.timeseries, large.results.timeseries, rtol=1e-10)
 
 
 def test_fft_sums_equal_direct_sum():
@@ -54,7 +54,7 @@ def test_unwrap_in_stream_recovers_unwrapped_msd(tmp_path):
     ours = MeanSquaredDisplacement(wrapped.atoms, "xyz", unwrap=True, workdir=tmp_path)
     run_analyses(wrapped, [ours], progress=False)
     ref = EinsteinMSD(unwrapped.atoms, msd_type="xyz", fft=False).run()
-    np.testing.assert_allclose(ours.timeseries[1:], ref.results.timeseries[1:], rtol=1e-5)
+    np.testing.assert_allclose(ours.results.timeseries[1:], ref.results.timeseries[1:], rtol=1e-5)
 
 
 @pytest.mark.parametrize(("msd_type", "dim"), [("xyz", 3), ("z", 1)])
@@ -64,7 +64,7 @@ def test_random_walk_diffusion_within_two_percent(msd_type, dim, tmp_path):
     u = memory_universe(random_walk(400, 3000, d_true, dt_ps=1.0, box=box, seed=7), box, 1.0)
     msd = MeanSquaredDisplacement(u.atoms, msd_type, workdir=tmp_path)
     run_analyses(u, [msd], progress=False)
-    d_cm2_s, fit = diffusion_coefficient(msd.lagtimes, msd.timeseries, dim, window=(5.0, 40.0))
+    d_cm2_s, fit = diffusion_coefficient(msd.results.lagtimes, msd.results.timeseries, dim, window=(5.0, 40.0))
     assert d_cm2_s == pytest.approx(d_true * 1e-4, rel=0.02)
     assert fit.n_points == 36 and fit.window == (5.0, 40.0)
 

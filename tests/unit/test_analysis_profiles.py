@@ -54,14 +54,14 @@ def test_slice_density_matches_numpy_histogram():
         counts, _ = np.histogram(reference_centres_z(sulfur.positions), bins=edges)
         histograms.append(2.0 * counts / volume)
     histograms = np.array(histograms)
-    assert slices.density.shape == (3, 120)  # 30 frames × 100 ps in 1 ns blocks
-    np.testing.assert_allclose(slices.block_start_ps, [0, 1000, 2000])
+    assert slices.results.density.shape == (3, 120)  # 30 frames × 100 ps in 1 ns blocks
+    np.testing.assert_allclose(slices.results.block_start_ps, [0, 1000, 2000])
     for block in range(3):
         expected = histograms[10 * block : 10 * block + 10].mean(axis=0)
-        np.testing.assert_allclose(slices.density[block], expected, rtol=1e-12)
-    np.testing.assert_allclose(slices.mean_density, histograms.mean(axis=0), rtol=1e-12)
+        np.testing.assert_allclose(slices.results.density[block], expected, rtol=1e-12)
+    np.testing.assert_allclose(slices.results.mean_density, histograms.mean(axis=0), rtol=1e-12)
     # charge conservation: Σ ρ V_slice = 2 e × 40 S6 in every block
-    np.testing.assert_allclose(slices.density.sum(axis=1) * volume, 80.0)
+    np.testing.assert_allclose(slices.results.density.sum(axis=1) * volume, 80.0)
     assert len(slices.to_series()) == 4
 
 
@@ -88,13 +88,13 @@ def test_surface_count_and_dense_distance():
         top_z = next(t for t in z if np.sum(np.abs(z - t) <= 0.5) >= need)
         top = z[np.abs(z - top_z) <= 0.5].mean()
         height = sulfur.positions[:, 2] - top
-        assert surface.counts[i] == np.sum((height >= 0) & (height <= 15))
-        assert surface.surface_z[i] == pytest.approx(top, abs=1e-4)
-        assert dense.edge[i] == pytest.approx(
+        assert surface.results.counts[i] == np.sum((height >= 0) & (height <= 15))
+        assert surface.results.surface_z[i] == pytest.approx(top, abs=1e-4)
+        assert dense.results.edge[i] == pytest.approx(
             np.sort(height)[int(0.1 * (len(height) - 1))], abs=0.2
         )
-        assert dense.centre[i] == pytest.approx(height.mean(), rel=1e-5)
-    assert 0 < surface.counts.min() < len(sulfur)
+        assert dense.results.centre[i] == pytest.approx(height.mean(), rel=1e-5)
+    assert 0 < surface.results.counts.min() < len(sulfur)
     assert set(dense.to_series()) == {("dense", "edge_distance"), ("dense", "centre_distance")}
 
 

@@ -199,13 +199,13 @@ def analyze(
     for analysis in built:
         series.update(analysis.to_series())
         ms_per_frame[analysis.name] = 1e3 * report.s_per_frame[analysis.name]
-        if isinstance(analysis, MeanSquaredDisplacement) and len(analysis.lagtimes) > 2:
-            fit_window = _parse_window(window, analysis.lagtimes)
-            curves = {analysis.msd_type: (analysis.timeseries, len(analysis.dims))}
+        if isinstance(analysis, MeanSquaredDisplacement) and len(analysis.results.lagtimes) > 2:
+            fit_window = _parse_window(window, analysis.results.lagtimes)
+            curves = {analysis.msd_type: (analysis.results.timeseries, len(analysis.dims))}
             if "z" in analysis.msd_type and len(analysis.dims) > 1:
                 curves["z"] = (analysis.axis_msd("z"), 1)  # eq. 8
             for label, (msd, dim) in curves.items():
-                d_cm2_s, fit = diffusion_coefficient(analysis.lagtimes, msd, dim, fit_window)
+                d_cm2_s, fit = diffusion_coefficient(analysis.results.lagtimes, msd, dim, fit_window)
                 summary[f"D_{label}_cm2_s"] = d_cm2_s
                 summary[f"D_{label}_fit"] = asdict(fit)
                 quantity = "msd" if label == analysis.msd_type else f"msd_{label}"

@@ -315,9 +315,9 @@ class SulfurClusters(StreamingAnalysis):
         self.n_largest = int(n_largest)
 
     def _prepare(self) -> None:
-        self.n_clusters = np.zeros(self.n_frames, dtype=np.int64)
-        self.largest = np.zeros(self.n_frames, dtype=np.int64)
-        self.mean_largest = np.zeros(self.n_frames)
+        self.results.n_clusters = np.zeros(self.n_frames, dtype=np.int64)
+        self.results.largest = np.zeros(self.n_frames, dtype=np.int64)
+        self.results.mean_largest = np.zeros(self.n_frames)
 
     def _single_frame(self) -> None:
         box = (
@@ -329,19 +329,19 @@ class SulfurClusters(StreamingAnalysis):
             cluster_labels(self.sulfur.positions, box, self.periodic, self.cutoff)
         )
         i = self._frame_index
-        self.n_clusters[i] = len(sizes)
-        self.largest[i] = sizes[0]
-        self.mean_largest[i] = sizes[: self.n_largest].mean()
+        self.results.n_clusters[i] = len(sizes)
+        self.results.largest[i] = sizes[0]
+        self.results.mean_largest[i] = sizes[: self.n_largest].mean()
 
     def _conclude(self) -> None:
-        self.results.n_clusters = self.n_clusters
-        self.results.largest = self.largest
-        self.results.mean_largest = self.mean_largest
+        pass  # the per-frame arrays in ``results`` are complete
 
     def to_series(self) -> Series:
         t = np.asarray(self.times, dtype=float)
         return {
-            (self.name, "n_clusters"): (t, self.n_clusters.astype(float), "ps", "count"),
-            (self.name, "largest_size"): (t, self.largest.astype(float), "ps", "S atoms"),
-            (self.name, f"mean_size_top{self.n_largest}"): (t, self.mean_largest, "ps", "S atoms"),
+            (self.name, "n_clusters"): (t, self.results.n_clusters.astype(float), "ps", "count"),
+            (self.name, "largest_size"): (t, self.results.largest.astype(float), "ps", "S atoms"),
+            (self.name, f"mean_size_top{self.n_largest}"): (
+                t, self.results.mean_largest, "ps", "S atoms"
+            ),
         }

@@ -82,10 +82,10 @@ def analyse_lammps_run(
                 if len(bx):
                     series[(name, f"{quantity}_per_ns")] = (bx, by, xu, yu)
     msd = analyses[1]
-    lags = np.asarray(msd.lagtimes)
+    lags = np.asarray(msd.results.lagtimes)
     fit = (FIT_WINDOW_FRACTION[0] * lags.max(), FIT_WINDOW_FRACTION[1] * lags.max())
     scalars: dict[str, Any] = {}
-    for quantity, values, dim in (("D_3d", msd.timeseries, 3), ("D_z", msd.axis_msd("z"), 1)):
+    for quantity, values, dim in (("D_3d", msd.results.timeseries, 3), ("D_z", msd.axis_msd("z"), 1)):
         if (lags >= fit[0]).sum() >= 2 and ((lags >= fit[0]) & (lags <= fit[1])).sum() >= 2:
             d_cm2_s, _ = diffusion_coefficient(lags, values, dim, fit)
             scalars[quantity] = (d_cm2_s, "cm^2/s")

@@ -76,8 +76,8 @@ def _read_atom_block(handle, dtype, n_t, n_atoms, n_dims, first, block) -> np.nd
 class MeanSquaredDisplacement(StreamingAnalysis):
     """MSD(t) = ⟨|r(t0+t) − r(t0)|²⟩ over atoms and all origins t0; Å² against lag time in ps.
 
-    ``msd_type`` is ``"xyz"`` (3-D) or ``"z"`` (eq. 8) etc.; ``timeseries`` is the sum over its
-    axes and ``timeseries_by_axis`` (n_frames × n_axes) the per-axis MSD, so one ``"xyz"`` pass
+    ``msd_type`` is ``"xyz"`` (3-D) or ``"z"`` (eq. 8) etc.; ``results.timeseries`` is the sum over its
+    axes and ``results.timeseries_by_axis`` (n_frames × n_axes) the per-axis MSD, so one ``"xyz"`` pass
     also gives MSD_z. If ``unwrap`` is true the wrapped
     trajectory is unwrapped frame to frame in the stream (minimum image of each step; requires
     steps shorter than half the box). ``workdir`` holds the temporary coordinate file.
@@ -152,14 +152,12 @@ class MeanSquaredDisplacement(StreamingAnalysis):
                     del chunk
         finally:
             self._path.unlink(missing_ok=True)
-        self.timeseries_by_axis = by_axis / (n_t - np.arange(n_t))[:, None] / n_atoms
-        self.timeseries_by_axis[0] = 0.0  # by definition; the FFT leaves ~1e-14 round-off
-        self.timeseries = self.timeseries_by_axis.sum(axis=1)
+        by_axis = by_axis / (n_t - np.arange(n_t))[:, None] / n_atoms
+        by_axis[0] = 0.0  # by definition; the FFT leaves ~1e-14 round-off
         dt = float(self.times[1] - self.times[0]) if n_t > 1 else 0.0
-        self.lagtimes = np.arange(n_t) * dt
-        self.results.timeseries = self.timeseries
-        self.results.timeseries_by_axis = self.timeseries_by_axis
-        self.results.lagtimes = self.lagtimes
+        self.results.timeseries_by_axis = by_axis
+        self.results.timeseries = by_axis.sum(axis=1)
+        self.results.lagtimes = np.arange(n_t) * dt
 
     def axis_msd(self, axis: str) -> np.ndarray:
         """MSD (Å²) along one axis ``"x"``, ``"y"`` or ``"z"`` of this analysis' ``msd_type``."""
@@ -168,14 +166,15 @@ class MeanSquaredDisplacement(StreamingAnalysis):
             raise InputError(
                 "axis", f"{axis!r} is not in msd_type {self.msd_type!r}", self.msd_type
             )
-        return self.timeseries_by_axis[:, self.dims.index(index)]
+        return self.results.timeseries_by_axis[:, self.dims.index(index)]
 
     def to_series(self) -> Series:
-        series = {(self.name, "msd"): (self.lagtimes, self.timeseries, "ps", "Å^2")}
+        lags = self.results.lagtimes
+        series = {(self.name, "msd"): (lags, self.results.timeseries, "ps", "Å^2")}
         if len(self.dims) > 1:
             for axis in self.msd_type:
                 series[(self.name, f"msd_{axis}")] = (
-                    self.lagtimes,
+                    lags,
                     self.axis_msd(axis),
                     "ps",
                     "Å^2",

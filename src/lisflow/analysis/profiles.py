@@ -141,19 +141,17 @@ class SliceChargeDensity(StreamingAnalysis):
 
     def _conclude(self) -> None:
         self._close_block()
-        self.block_start_ps = np.asarray(self._block_starts)
-        self.density = np.asarray(self._blocks).reshape(-1, self.n_bins)
-        self.mean_density = self.charge * self._total / max(self.n_frames, 1)
-        self.results.density = self.density
-        self.results.mean_density = self.mean_density
+        self.results.block_start_ps = np.asarray(self._block_starts)
+        self.results.density = np.asarray(self._blocks).reshape(-1, self.n_bins)
+        self.results.mean_density = self.charge * self._total / max(self.n_frames, 1)
         self.results.centres = self.centres
-        self.results.block_start_ps = self.block_start_ps
 
     def to_series(self) -> Series:
         series: Series = {
-            (self.name, "rho_q_mean"): (self.centres, self.mean_density, "Å", "e/Å^3")
+            (self.name, "rho_q_mean"): (self.centres, self.results.mean_density, "Å", "e/Å^3")
         }
-        for start, profile in zip(self.block_start_ps, self.density, strict=True):
+        blocks = zip(self.results.block_start_ps, self.results.density, strict=True)
+        for start, profile in blocks:
             key = (self.name, f"rho_q_block_{start:.0f}ps")
             series[key] = (self.centres, profile, "Å", "e/Å^3")
         return series
@@ -192,23 +190,23 @@ class SurfaceSulfurCount(StreamingAnalysis):
         self.shell = (float(shell[0]), float(shell[1]))
 
     def _prepare(self) -> None:
-        self.counts = np.zeros(self.n_frames, dtype=np.int64)
-        self.surface_z = np.zeros(self.n_frames)
+        self.results.counts = np.zeros(self.n_frames, dtype=np.int64)
+        self.results.surface_z = np.zeros(self.n_frames)
 
     def _single_frame(self) -> None:
         z_surf = surface_z(self.electrode)
         height = self.sulfur.positions[:, 2] - z_surf
         i = self._frame_index
-        self.counts[i] = np.count_nonzero((height >= self.shell[0]) & (height <= self.shell[1]))
-        self.surface_z[i] = z_surf
+        inside = (height >= self.shell[0]) & (height <= self.shell[1])
+        self.results.counts[i] = np.count_nonzero(inside)
+        self.results.surface_z[i] = z_surf
 
     def _conclude(self) -> None:
-        self.results.counts = self.counts
-        self.results.surface_z = self.surface_z
+        pass  # the per-frame arrays in ``results`` are complete
 
     def to_series(self) -> Series:
         t = np.asarray(self.times, dtype=float)
-        return {(self.name, "n_sulfur_0_15A"): (t, self.counts.astype(float), "ps", "count")}
+        return {(self.name, "n_sulfur_0_15A"): (t, self.results.counts.astype(float), "ps", "count")}
 
 
 class DensePhaseDistance(StreamingAnalysis):
@@ -232,24 +230,23 @@ class DensePhaseDistance(StreamingAnalysis):
         self.edge_percentile = float(edge_percentile)
 
     def _prepare(self) -> None:
-        self.edge = np.zeros(self.n_frames)
-        self.centre = np.zeros(self.n_frames)
+        self.results.edge = np.zeros(self.n_frames)
+        self.results.centre = np.zeros(self.n_frames)
 
     def _single_frame(self) -> None:
         z = self.sulfur.positions[:, 2].astype(np.float64)
         z_surf = surface_z(self.electrode)
         # lower-rank order statistic (numpy percentile method "lower"): one partition, O(N)
         rank = int(np.floor(self.edge_percentile / 100.0 * (len(z) - 1)))
-        self.edge[self._frame_index] = np.partition(z, rank)[rank] - z_surf
-        self.centre[self._frame_index] = z.mean() - z_surf
+        self.results.edge[self._frame_index] = np.partition(z, rank)[rank] - z_surf
+        self.results.centre[self._frame_index] = z.mean() - z_surf
 
     def _conclude(self) -> None:
-        self.results.edge = self.edge
-        self.results.centre = self.centre
+        pass  # the per-frame arrays in ``results`` are complete
 
     def to_series(self) -> Series:
         t = np.asarray(self.times, dtype=float)
         return {
-            (self.name, "edge_distance"): (t, self.edge, "ps", "Å"),
-            (self.name, "centre_distance"): (t, self.centre, "ps", "Å"),
+            (self.name, "edge_distance"): (t, self.results.edge, "ps", "Å"),
+            (self.name, "centre_distance"): (t, self.results.centre, "ps", "Å"),
         }

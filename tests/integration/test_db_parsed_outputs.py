@@ -39,6 +39,6 @@ def test_bader_sites_and_lobster_bonds_round_trip(db_url, fixtures_dir):
             assert (row.atom1, row.atom2, row.length_a, row.icohp_ev) == (
                 bond.atom1,
                 bond.atom2,
-                bond.length,
-                bond.icohp,
+                bond.length_a,
+                bond.icohp_ev,
             )

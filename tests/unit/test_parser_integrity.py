@@ -299,7 +299,7 @@ def test_store_refuses_non_finite_values(db_url, bad):
         charge = {"site_index": 0, "method": "bader", "net_charge": bad}
         with pytest.raises(NonFiniteValueError, match=r"site_charges\[0\]\.net_charge"):
             store.store_results("t/a", energy_ev=-1.0, charges=[charge])
-        bond = {"label": "1", "atom1": "Na1", "atom2": "Cl5", "icohp": bad, "length": 2.8}
+        bond = {"label": "1", "atom1": "Na1", "atom2": "Cl5", "icohp_ev": bad, "length_a": 2.8}
         with pytest.raises(NonFiniteValueError, match=r"bond_icohps\[0\]\.icohp_ev"):
             store.store_results("t/a", icohps=[bond])
         with pytest.raises(NonFiniteValueError, match=r"thermo/temp y\[1\]"):

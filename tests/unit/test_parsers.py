@@ -177,12 +177,12 @@ def test_icohplist_values_match_file(fixtures_dir, tmp_path):
     down = [ln.split() for ln in lines[spin_start:] if re.match(r"\s*\d+\s+Fe\d+\s", ln)]
     assert len(bonds) == len(up) == len(down) == 20
     b = bonds[1]
-    assert (b.atom1, b.atom2, b.length) == (up[1][1], up[1][2], float(up[1][3]))
+    assert (b.atom1, b.atom2, b.length_a) == (up[1][1], up[1][2], float(up[1][3]))
     assert b.icohp_up == float(up[1][7]) and b.icohp_down == float(down[1][7])
-    assert b.icohp == pytest.approx(float(up[1][7]) + float(down[1][7]))
+    assert b.icohp_ev == pytest.approx(float(up[1][7]) + float(down[1][7]))
     assert b.translation == tuple(int(x) for x in up[1][4:7])
     nacl = read_icohplist(fixtures_dir / "lobster/nacl_lobster511_custodian/ICOHPLIST.lobster")
-    assert (nacl[0].atom1, nacl[0].atom2, nacl[0].icohp, nacl[0].icohp_up) == (
+    assert (nacl[0].atom1, nacl[0].atom2, nacl[0].icohp_ev, nacl[0].icohp_up) == (
         "Na1",
         "Cl5",
         -0.56501,

@@ -27,6 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from lisflow.errors import InputError
+from lisflow.parsers.bands import BandCentre  # noqa: F401  (one record type, re-exported)
+from lisflow.parsers.lobster import BondIcohp  # noqa: F401  (one record type, re-exported)
 
 #: Life cycle of a calculation.
 STATES = ("PLANNED", "RUNNING", "COMPLETED", "FAILED", "PARSE_ERROR")
@@ -346,32 +348,10 @@ class SiteCharge:
     label: str | None = None
 
 
-@dataclass(frozen=True)
-class BandCentre:
-    """Centre (eV, relative to E_F) of the ``orbital`` band of atom ``site_index``."""
-
-    site_index: int
-    element: str
-    orbital: str
-    centre_ev: float
-    spin: str = "total"
-    label: str | None = None
-
-
-@dataclass(frozen=True)
-class BondIcohp:
-    """ICOHP (eV, negative = bonding) of bond ``label`` between ``atom1`` and ``atom2``."""
-
-    label: str
-    atom1: str
-    atom2: str
-    icohp_ev: float
-    length_a: float | None = None
-
-
 # --- duck-typed result rows -> column dicts (validated) ----------------------------------
-# Aliases let the parsers' own dataclasses in directly: lisflow.parsers.bader.BaderSite
-# (``index``), lisflow.parsers.lobster.BondIcohp (``length``, ``icohp``).
+# Band centres and ICOHPs have one record type each, the parser's
+# (lisflow.parsers.bands.BandCentre, lisflow.parsers.lobster.BondIcohp); Bader sites come in as
+# ``BaderResult.to_records()`` rows.
 
 
 def _field(obj: Any, names: str | tuple[str, ...], where: str, default: Any = ...) -> Any:
@@ -431,8 +411,8 @@ def icohp_row(obj: Any, i: int) -> dict[str, Any]:
         "label": str(_field(obj, "label", w)),
         "atom1": str(_field(obj, "atom1", w)),
         "atom2": str(_field(obj, "atom2", w)),
-        "icohp_ev": float(_field(obj, ("icohp_ev", "icohp"), w)),
-        "length_a": _opt(float, _field(obj, ("length_a", "length"), w, None)),
+        "icohp_ev": float(_field(obj, "icohp_ev", w)),
+        "length_a": _opt(float, _field(obj, "length_a", w, None)),
         **_translation(_field(obj, "translation", w, None), w),
     }
 

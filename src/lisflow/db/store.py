@@ -5,16 +5,16 @@ file ``$LISFLOW_HOME/results.sqlite`` (``./.lisflow/results.sqlite``). PostgreSQ
 (``postgresql+psycopg://user:password@host:5432/dbname``). URLs are only shown masked.
 
 Result rows are duck-typed: ``charges``, ``bands`` and ``icohps`` accept the dataclasses
-``SiteCharge``, ``BandCentre``, ``BondIcohp`` of :mod:`lisflow.db.schema`, any object with the
+``SiteCharge`` of :mod:`lisflow.db.schema`, the parsers' ``BandCentre`` and ``BondIcohp`` (one
+record type each, re-exported by :mod:`lisflow.db`), any object with the
 same attribute names, or dicts with those keys (optional ones may be absent):
 
 - charge: ``site_index`` (or ``index``), ``method`` (or the ``charge_method`` argument),
   ``net_charge`` (may be None) [``element, valence_electrons, label``]
 - band centre: ``site_index, orbital, centre_ev`` [``element, spin`` (default total), ``label``]
-- ICOHP: ``label, atom1, atom2, icohp_ev`` (or ``icohp``) [``length_a`` (or ``length``)]
+- ICOHP: ``label, atom1, atom2, icohp_ev`` [``length_a``, ``translation``]
 
-so ``lisflow.parsers.bader.BaderSite``, ``lisflow.parsers.bands.BandCentre`` and
-``lisflow.parsers.lobster.BondIcohp`` go in as they are.
+Bader sites go in as ``BaderResult.to_records()`` rows.
 """
 
 from __future__ import annotations

@@ -52,13 +52,15 @@ class ProjectedDos:
 
 @dataclass(frozen=True)
 class BandCentre:
-    """Band centre of one site's orbital (eV, relative to E_F)."""
+    """Centre (eV, relative to E_F) of the ``orbital`` band of atom ``site_index`` (0-based):
+    the one record type from the parser to the ``band_centres`` table."""
 
     site_index: int
     element: str | None
     orbital: str
-    spin: str
     centre_ev: float
+    spin: str = "total"
+    label: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -135,8 +137,8 @@ def band_centres(
             index,
             dos.elements[index],
             orb,
-            one_spin,
             band_centre(dos, [index], orb, one_spin, emin, emax),
+            spin=one_spin,
         )
         for orb, indices in groups
         for index in indices

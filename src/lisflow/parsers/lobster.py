@@ -13,8 +13,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from pymatgen.electronic_structure.core import Spin
-
 from lisflow.errors import ParseError
 from lisflow.parsers import find_output, read_text, require_finite
 
@@ -23,16 +21,18 @@ _ATOM = re.compile(r"^([A-Z][a-z]?)(\d+)(?:_|$)")
 
 @dataclass(frozen=True)
 class BondIcohp:
-    """One bond of ICOHPLIST.lobster: ICOHP (eV) integrated up to E_F, summed over spins."""
+    """One bond of ICOHPLIST.lobster: ICOHP (eV, negative = bonding) integrated up to E_F,
+    summed over spins, bond length (Å) and the lattice translation of ``atom2``: the one record
+    type from the parser to the ``bond_icohps`` table."""
 
     label: str
     atom1: str
     atom2: str
-    length: float
-    icohp: float
-    icohp_up: float | None
-    icohp_down: float | None
-    translation: tuple[int, int, int]
+    icohp_ev: float
+    length_a: float | None = None
+    icohp_up: float | None = None
+    icohp_down: float | None = None
+    translation: tuple[int, int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,6 +66,7 @@ def read_icohplist(path: Path, structure: Any = None) -> list[BondIcohp]:
     when ``structure`` (the run's pymatgen structure) is given, every atom name (``Na1``,
     ``Cl5_3p_x``) an atom of that structure (element and 1-based index). ParseError otherwise.
     """
+    from pymatgen.electronic_structure.core import Spin
     from pymatgen.io.lobster import Icohplist
 
     path = Path(path)
@@ -96,8 +97,8 @@ def read_icohplist(path: Path, structure: Any = None) -> list[BondIcohp]:
                 label=str(label),
                 atom1=str(collection._list_atom1[i]),
                 atom2=str(collection._list_atom2[i]),
-                length=float(collection._list_length[i]),
-                icohp=up + (down or 0.0),
+                length_a=float(collection._list_length[i]),
+                icohp_ev=up + (down or 0.0),
                 icohp_up=up if down is not None else None,
                 icohp_down=down,
                 translation=(ta, tb, tc),
@@ -106,7 +107,7 @@ def read_icohplist(path: Path, structure: Any = None) -> list[BondIcohp]:
     if not bonds:
         raise ParseError(path, "no bond lines")
     for bond in bonds:
-        require_finite(path, (bond.icohp, bond.length), f"bond {bond.label} ICOHP/length")
+        require_finite(path, (bond.icohp_ev, bond.length_a), f"bond {bond.label} ICOHP/length")
     if structure is not None:
         _check_atoms(path, bonds, structure)
     return bonds

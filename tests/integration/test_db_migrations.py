@@ -108,16 +108,42 @@ def _fill_old_database(url: str) -> None:
 
 
 def _schema_differences(store: ResultStore) -> list:
+    """Alembic's differences between the database and the metadata, leaving out the objects
+    made for the other back end only (``Index.ddl_if(dialect=...)``)."""
+    dialect = store.engine.dialect.name
+
+    def made_here(obj, _name, _type, _reflected, _compare_to) -> bool:
+        ddl_if = getattr(obj, "_ddl_if", None)
+        return ddl_if is None or ddl_if.dialect in (None, dialect)
+
     with store.engine.connect() as connection:
-        return compare_metadata(MigrationContext.configure(connection), s.Base.metadata)
+        context = MigrationContext.configure(connection, opts={"include_object": made_here})
+        return compare_metadata(context, s.Base.metadata)
+
+
+def _site_adsorbate_index(store: ResultStore) -> list[str]:
+    """Columns of the "one site + adsorbate" index; the 0002 index must be gone."""
+    indexes = {i["name"]: i["column_names"] for i in inspect(store.engine).get_indexes(
+        "adsorption_energies")}  # fmt: skip
+    assert "ix_adsorption_energies_site_adsorbate" not in indexes
+    if store.engine.dialect.name == "sqlite":
+        return indexes["ix_adsorption_energies_site_adsorbate_covering"]
+    return indexes["ix_adsorption_energies_site_adsorbate_study"]
+
+
+SITE_ADSORBATE_KEYS = ["site", "adsorbate", "study", "configuration"]
 
 
 def test_first_schema_is_upgraded_in_place_with_its_rows(db_url):
     _fill_old_database(db_url)
     store = ResultStore(db_url)
     with store.engine.connect() as connection:
-        assert current_revision(connection) == head() == "0003"
+        assert current_revision(connection) == head() == "0004"
     assert _schema_differences(store) == []  # same tables, columns, indexes as a fresh DB
+    columns = _site_adsorbate_index(store)
+    assert columns[:4] == SITE_ADSORBATE_KEYS
+    # SQLite: covering (13 columns: the keys, 3 calculation ids, 6 adsorption fields)
+    assert len(columns) == (13 if store.engine.dialect.name == "sqlite" else 4)
 
     assert store.count("calculations") == 3 and store.count("site_charges") == 2
     with store.engine.connect() as connection:
@@ -162,7 +188,7 @@ def test_first_schema_is_upgraded_in_place_with_its_rows(db_url):
     # a second open is a no-op: same revision, same rows
     again = ResultStore(db_url)
     with again.engine.connect() as connection:
-        assert current_revision(connection) == "0003"
+        assert current_revision(connection) == "0004"
         assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
     assert again.count("site_charges") == 3 and again.count("adsorption_energies") == 1
     again.close()
@@ -175,6 +201,7 @@ def test_fresh_database_is_created_at_head_and_shown(db_url):
     with store.engine.connect() as connection:
         assert current_revision(connection) == head()
     assert _schema_differences(store) == []
+    assert _site_adsorbate_index(store)[:4] == SITE_ADSORBATE_KEYS
     store.close()
     result = CliRunner().invoke(app, ["db", "version", "--db", db_url])
     assert result.exit_code == 0, result.output

@@ -9,15 +9,9 @@ import pandas as pd
 import pytest
 from test_db_queries import fill  # tests/unit is on sys.path (rootdir-less test modules)
 
-from lisflow.db import queries
+from lisflow.db import frames, queries
 from lisflow.db.schema import CalculationRecord
 from lisflow.db.store import ResultStore
-
-
-def _generic_frame(connection, query):
-    result = connection.execute(query)
-    return pd.DataFrame(result.all(), columns=list(result.keys()))
-
 
 FILTERS = [{}, {"study": "dasc"}, {"site": "FeCo", "adsorbate": "Li2S"}, {"study": "none"}]
 
@@ -33,7 +27,7 @@ def test_sqlite_fast_path_equals_generic_frames(tmp_path, monkeypatch):
         for i, f in enumerate(FILTERS)
     }
     assert len(fast[("calculations", 0)]) == store.count("calculations")
-    monkeypatch.setattr(queries, "_sqlite_frame", _generic_frame)
+    monkeypatch.setattr(frames, "sqlite_frame", frames.generic_frame)
     for (name, i), frame in fast.items():
         expected = queries.QUERIES[name](store, **FILTERS[i])
         pd.testing.assert_frame_equal(frame, expected, check_dtype=True)
@@ -73,3 +67,41 @@ def test_batch_upsert_equals_one_by_one(db_url, tmp_path):
         batch.upsert_calculations([CalculationRecord("s/x", "s", "vasp", "relax", "slab", state="DONE")])
     assert batch.count("calculations") == 6
     batch.close(), one.close()
+
+
+def test_adsorption_ties_come_by_adslab_calc_id(db_url, monkeypatch):
+    """Rows equal in study, site, adsorbate and configuration come by adslab calc_id (SQLite
+    reads them in index order and sorts the ties in Python; PostgreSQL sorts in SQL); the
+    prepared statement of one filter shape serves other values."""
+    store = ResultStore(db_url)
+    store.upsert_calculation(CalculationRecord("t/slab", "t", "vasp", "relax", "slab", "C2", 2,
+                                               labels={"site": "Fe"}))  # fmt: skip
+    store.store_results("t/slab", energy_ev=-10.0)
+    store.upsert_calculation(CalculationRecord("t/S", "t", "vasp", "relax", "molecule", "S", 1,
+                                               labels={"adsorbate": "S"}))  # fmt: skip
+    store.store_results("t/S", energy_ev=-1.0)
+    # stored (ids, index order of ties) in this order; calc_ids sort otherwise
+    configurations = {"t/z": None, "t/m": "c1", "t/b": "c1", "t/a": None, "t/y": "c0"}
+    energies = {}
+    for i, (calc_id, configuration) in enumerate(configurations.items()):
+        labels = {"site": "Fe", "adsorbate": "S"}
+        if configuration is not None:
+            labels["configuration"] = configuration
+        store.upsert_calculation(CalculationRecord(calc_id, "t", "vasp", "relax", "adslab", "C2S",
+                                                   3, labels=labels))  # fmt: skip
+        store.store_results(calc_id, energy_ev=-11.5 - 0.25 * i)
+        energies[calc_id] = store.upsert_adsorption(calc_id, "t/slab", "t/S")
+    frame = queries.adsorption(store, site="Fe", adsorbate="S")
+    # configuration NULL first, then c0, c1; ties by calc_id
+    assert frame["adslab_calc_id"].tolist() == ["t/a", "t/z", "t/y", "t/b", "t/m"]
+    assert frame["configuration"].tolist() == [None, None, "c0", "c1", "c1"]
+    assert frame["energy_ev"].tolist() == [energies[c] for c in frame["adslab_calc_id"]]
+    assert energies["t/a"] == -11.5 - 0.25 * 3 + 10.0 + 1.0
+    assert frame["slab_calc_id"].tolist() == ["t/slab"] * 5
+    assert len(queries.adsorption(store, site="Co", adsorbate="S")) == 0  # same shape, no rows
+    assert len(queries.adsorption(store, site="Fe", adsorbate="Li2S")) == 0
+    assert queries.adsorption(store, study="t")["adslab_calc_id"].tolist() == frame[
+        "adslab_calc_id"].tolist()  # fmt: skip
+    monkeypatch.setattr(frames, "sqlite_frame", frames.generic_frame)
+    pd.testing.assert_frame_equal(frame, queries.adsorption(store, site="Fe", adsorbate="S"))
+    store.close()

@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
-from sqlalchemy import DateTime, Select, String, select
+from sqlalchemy import Select, bindparam, select
 
+from lisflow.db import frames
 from lisflow.db import schema as s
 from lisflow.db.store import ResultStore
 
@@ -58,82 +59,59 @@ def _filter(where: QueryFilter | None, keywords: FilterFields) -> QueryFilter:
     return replace(where or QueryFilter(), **keywords)
 
 
-def _calc_filters(query: Select, where: QueryFilter, skip: tuple[str, ...] = ()) -> Select:
-    """``query`` restricted to the calculations ``where`` selects (fields in ``skip`` are
-    applied by the caller on another table)."""
+def _params(where: QueryFilter, **options: Any) -> dict[str, Any]:
+    """Bound values of the set filter fields and options, by bind-parameter name."""
+    values = {name: getattr(where, name) for name in _FILTER_COLUMNS} | options
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _calc_filters(query: Select, keys: frozenset[str], skip: tuple[str, ...] = ()) -> Select:
+    """``query`` restricted to the calculations the filter fields in ``keys`` select (fields in
+    ``skip`` are applied by the caller on another table)."""
     for name, column in _FILTER_COLUMNS.items():
-        value = getattr(where, name)
-        if value is not None and name not in skip:
-            query = query.where(column == value)
+        if name in keys and name not in skip:
+            query = query.where(column == bindparam(name))
     return query
 
 
-def _frame(store: ResultStore, query: Select, order: tuple[str, ...]) -> pd.DataFrame:
-    """Run ``query`` sorted by the selected columns named in ``order``.
-
-    Missing values come first and text sorts by code point (SQLite's BINARY collation,
-    PostgreSQL's "C"), so both back ends return the same order.
-    """
-    postgres = store.engine.dialect.name == "postgresql"
-    keys = []
-    for name in order:
-        column = query.selected_columns[name]
-        if postgres and isinstance(column.type, String):
-            column = column.collate("C")
-        keys.append(column.asc().nulls_first())
-    import pandas as pd
-
-    query = query.order_by(*keys)
-    with store.engine.connect() as connection:
-        if not postgres:
-            return _sqlite_frame(connection, query)
-        result = connection.execute(query)
-        return pd.DataFrame(result.all(), columns=list(result.keys()))
+def _options(query: Select, keys: frozenset[str], columns: dict[str, Any]) -> Select:
+    """``query`` restricted by the set options ``keys`` (option name -> column)."""
+    for name, column in columns.items():
+        if name in keys:
+            query = query.where(column == bindparam(name))
+    return query
 
 
-def _sqlite_frame(connection: Any, query: Select) -> pd.DataFrame:
-    """SQLite fast path: the rows straight from the DBAPI cursor, then column-wise type
-    conversion (datetimes parsed vectorised) instead of SQLAlchemy's per-row processing.
-    The frame equals the one of the generic path (tests/unit/test_db_fast.py)."""
-    import pandas as pd
-
-    result = connection.execute(query)  # SQLAlchemy's compiled-statement cache
-    names = list(result.keys())
-    rows = result.cursor.fetchall()  # raw DBAPI tuples: no per-row result processing
-    result.close()
-    if not rows:
-        return pd.DataFrame([], columns=names)
-    # one 2-D object array wrapped without a copy, one dtype inference per column: the frame
-    # of DataFrame.from_records(rows, coerce_float=False) at ~45 % of its cost (10^5 rows)
-    table = _object_table(rows)
-    frame = pd.DataFrame(table, columns=names, copy=False)
-    try:  # copy=False: converted columns are new arrays, the rest stay views of ``table``
-        frame = frame.infer_objects(copy=False)
-    except TypeError:  # a pandas without the keyword (copy-on-write: no copy anyway)
-        frame = frame.infer_objects()
-    for name, column in zip(names, query.selected_columns, strict=True):
-        if isinstance(column.type, DateTime):
-            frame[name] = pd.to_datetime(frame[name], format="ISO8601")
-        elif (process := column.type.result_processor(connection.dialect, None)) is not None:
-            frame[name] = [process(v) for v in frame[name].tolist()]
-    return frame
-
-
-def _object_table(rows: list[tuple]) -> Any:
-    """Rows as one 2-D object array: pandas' C helper (what ``DataFrame.from_records`` uses;
-    half the time of ``np.array(rows, dtype=object)``), numpy where pandas lacks it."""
-    try:
-        from pandas._libs.lib import to_object_array_tuples
-    except ImportError:  # pragma: no cover - private pandas API moved
-        import numpy as np
-
-        return np.array(rows, dtype=object)
-    return to_object_array_tuples(rows)
+def _frame(
+    store: ResultStore,
+    build: frames.Builder,
+    params: dict[str, Any],
+    order: tuple[str, ...],
+    *,
+    tiebreak: bool = False,
+) -> pd.DataFrame:
+    """Rows of the query ``build`` makes for the set ``params``, sorted by the columns named
+    in ``order`` (missing values first, text by code point on both back ends; ``tiebreak``:
+    see :func:`lisflow.db.frames.run`)."""
+    return frames.run(store.engine, build, params, order, tiebreak=tiebreak)
 
 
 def _with_calc(table: Any, columns: tuple[str, ...]) -> Select:
     selected = [getattr(C, c) for c in _CALC_COLUMNS] + [getattr(table, c) for c in columns]
     return select(*selected).join(C, table.calculation_id == C.id)
+
+
+#: Columns of ``calculations``, in the frame's order.
+_CALCULATION_COLUMNS = (
+    "calc_id", "study", "engine", "task", "role", "formula", "n_atoms", "site",
+    "adsorbate", "state", "state_reason", "energy_ev", "energy_per_atom_ev", "input_hash",
+    "fw_id", "run_dir", "updated_at", "engine_version", "lisflow_version", "lisflow_commit",
+)  # fmt: skip
+
+
+def _calculations_query(keys: frozenset[str]) -> Select:
+    query = _calc_filters(select(*(getattr(C, n) for n in _CALCULATION_COLUMNS)), keys)
+    return _options(query, keys, {"state": C.state})
 
 
 def calculations(
@@ -145,24 +123,11 @@ def calculations(
 ) -> pd.DataFrame:
     """One row per calculation: identity, state, energies (eV), run directory and provenance
     (input hash, engine version, lisflow version and commit)."""
-    names = (
-        "calc_id", "study", "engine", "task", "role", "formula", "n_atoms", "site",
-        "adsorbate", "state", "state_reason", "energy_ev", "energy_per_atom_ev", "input_hash",
-        "fw_id", "run_dir", "updated_at", "engine_version", "lisflow_version", "lisflow_commit",
-    )  # fmt: skip
-    query = _calc_filters(select(*(getattr(C, n) for n in names)), _filter(where, filters))
-    if state is not None:
-        query = query.where(C.state == state)
-    return _frame(store, query, ("calc_id",))
+    params = _params(_filter(where, filters), state=state)
+    return _frame(store, _calculations_query, params, ("calc_id",))
 
 
-def adsorption(
-    store: ResultStore,
-    where: QueryFilter | None = None,
-    **filters: Unpack[FilterFields],
-) -> pd.DataFrame:
-    """Adsorption energies E_ads = E_adslab − n·E_slab − ν·E_molecule (eV) with their inputs,
-    n and ν, and FAILED rows (no energy) with the stoichiometry mismatch in ``state_reason``."""
+def _adsorption_query(keys: frozenset[str]) -> Select:
     a = s.AdsorptionEnergyRow
     adslab, slab, molecule = _ADSLAB, _SLAB, _MOLECULE
     query = (
@@ -189,18 +154,28 @@ def adsorption(
         .join(slab, a.slab_id == slab.c.id)
         .join(molecule, a.molecule_id == molecule.c.id)
     )
-    where = _filter(where, filters)
-    for column, value in (
-        (a.study, where.study),
-        (a.site, where.site),
-        (a.adsorbate, where.adsorbate),
-        (adslab.c.engine, where.engine),
-        (adslab.c.calc_id, where.calc_id),
-    ):
-        if value is not None:
-            query = query.where(column == value)
+    filters = {"study": a.study, "site": a.site, "adsorbate": a.adsorbate,
+               "engine": adslab.c.engine, "calc_id": adslab.c.calc_id}  # fmt: skip
+    return _options(query, keys, filters)
+
+
+def adsorption(
+    store: ResultStore,
+    where: QueryFilter | None = None,
+    **filters: Unpack[FilterFields],
+) -> pd.DataFrame:
+    """Adsorption energies E_ads = E_adslab − n·E_slab − ν·E_molecule (eV) with their inputs,
+    n and ν, and FAILED rows (no energy) with the stoichiometry mismatch in ``state_reason``."""
     order = ("study", "site", "adsorbate", "configuration", "adslab_calc_id")
-    return _frame(store, query, order)
+    params = _params(_filter(where, filters))
+    # one site + adsorbate: its index (schema.ADSORPTION_*) gives the order of the first four keys
+    return _frame(store, _adsorption_query, params, order, tiebreak=True)
+
+
+def _charges_query(keys: frozenset[str]) -> Select:
+    t = s.SiteChargeRow
+    columns = ("method", "site_index", "element", "label", "valence_electrons", "net_charge")
+    return _options(_calc_filters(_with_calc(t, columns), keys), keys, {"method": t.method})
 
 
 def charges(
@@ -211,12 +186,14 @@ def charges(
     **filters: Unpack[FilterFields],
 ) -> pd.DataFrame:
     """Atomic charges (e): net charge and valence electrons per site and method."""
-    t = s.SiteChargeRow
-    columns = ("method", "site_index", "element", "label", "valence_electrons", "net_charge")
-    query = _calc_filters(_with_calc(t, columns), _filter(where, filters))
-    if method is not None:
-        query = query.where(t.method == method)
-    return _frame(store, query, ("calc_id", "method", "site_index"))
+    params = _params(_filter(where, filters), method=method)
+    return _frame(store, _charges_query, params, ("calc_id", "method", "site_index"))
+
+
+def _bands_query(keys: frozenset[str]) -> Select:
+    t = s.BandCentreRow
+    columns = ("site_index", "element", "label", "orbital", "spin", "centre_ev")
+    return _options(_calc_filters(_with_calc(t, columns), keys), keys, {"orbital": t.orbital})
 
 
 def bands(
@@ -227,12 +204,14 @@ def bands(
     **filters: Unpack[FilterFields],
 ) -> pd.DataFrame:
     """Band centres (eV relative to E_F) per atom, orbital and spin channel."""
-    t = s.BandCentreRow
-    columns = ("site_index", "element", "label", "orbital", "spin", "centre_ev")
-    query = _calc_filters(_with_calc(t, columns), _filter(where, filters))
-    if orbital is not None:
-        query = query.where(t.orbital == orbital)
-    return _frame(store, query, ("calc_id", "site_index", "orbital", "spin"))
+    params = _params(_filter(where, filters), orbital=orbital)
+    return _frame(store, _bands_query, params, ("calc_id", "site_index", "orbital", "spin"))
+
+
+def _icohp_query(keys: frozenset[str]) -> Select:
+    columns = ("label", "atom1", "atom2", "length_a", "icohp_ev",
+               "translation_a", "translation_b", "translation_c")  # fmt: skip
+    return _calc_filters(_with_calc(s.BondIcohpRow, columns), keys)
 
 
 def icohp(
@@ -242,11 +221,17 @@ def icohp(
 ) -> pd.DataFrame:
     """Integrated COHP per bond (eV; negative = bonding), bond length (Å) and the lattice
     translation of atom2's image (LOBSTER)."""
-    t = s.BondIcohpRow
-    columns = ("label", "atom1", "atom2", "length_a", "icohp_ev",
-               "translation_a", "translation_b", "translation_c")  # fmt: skip
-    query = _calc_filters(_with_calc(t, columns), _filter(where, filters))
-    return _frame(store, query, ("calc_id", "label"))
+    return _frame(store, _icohp_query, _params(_filter(where, filters)), ("calc_id", "label"))
+
+
+def _polymorphs_query(keys: frozenset[str]) -> Select:
+    t = s.PolymorphEnergyRow
+    query = select(
+        t.study, t.polymorph, C.calc_id, C.engine, C.formula, C.n_atoms,
+        C.energy_per_atom_ev, t.formation_energy_per_atom_ev,
+    ).join(C, t.calculation_id == C.id)  # fmt: skip
+    query = _calc_filters(query, keys, skip=("study",))
+    return _options(query, keys, {"study": t.study})
 
 
 def polymorphs(
@@ -255,16 +240,15 @@ def polymorphs(
     **filters: Unpack[FilterFields],
 ) -> pd.DataFrame:
     """Formation energy per atom (eV/atom) of each polymorph, with its total energy per atom."""
-    t = s.PolymorphEnergyRow
-    query = select(
-        t.study, t.polymorph, C.calc_id, C.engine, C.formula, C.n_atoms,
-        C.energy_per_atom_ev, t.formation_energy_per_atom_ev,
-    ).join(C, t.calculation_id == C.id)  # fmt: skip
-    where = _filter(where, filters)
-    query = _calc_filters(query, where, skip=("study",))
-    if where.study is not None:
-        query = query.where(t.study == where.study)
-    return _frame(store, query, ("study", "polymorph", "calc_id"))
+    params = _params(_filter(where, filters))
+    return _frame(store, _polymorphs_query, params, ("study", "polymorph", "calc_id"))
+
+
+def _series_query(keys: frozenset[str]) -> Select:
+    t = s.MdSeriesRow
+    columns = ("analysis", "quantity", "index", "x", "y", "x_unit", "y_unit")
+    options = {"analysis": t.analysis, "quantity": t.quantity}
+    return _options(_calc_filters(_with_calc(t, columns), keys), keys, options)
 
 
 def series(
@@ -276,13 +260,13 @@ def series(
     **filters: Unpack[FilterFields],
 ) -> pd.DataFrame:
     """MD analysis time series, one row per point (x, y) with units."""
-    t = s.MdSeriesRow
-    columns = ("analysis", "quantity", "index", "x", "y", "x_unit", "y_unit")
-    query = _calc_filters(_with_calc(t, columns), _filter(where, filters))
-    for column, value in ((t.analysis, analysis), (t.quantity, quantity)):
-        if value is not None:
-            query = query.where(column == value)
-    return _frame(store, query, ("calc_id", "analysis", "quantity", "index"))
+    params = _params(_filter(where, filters), analysis=analysis, quantity=quantity)
+    order = ("calc_id", "analysis", "quantity", "index")
+    return _frame(store, _series_query, params, order)
+
+
+def _scalars_query(keys: frozenset[str]) -> Select:
+    return _calc_filters(_with_calc(s.MdScalarRow, ("name", "value", "unit")), keys)
 
 
 def scalars(
@@ -291,9 +275,12 @@ def scalars(
     **filters: Unpack[FilterFields],
 ) -> pd.DataFrame:
     """Scalar MD results (e.g. diffusion coefficients) with units."""
-    t = s.MdScalarRow
-    query = _calc_filters(_with_calc(t, ("name", "value", "unit")), _filter(where, filters))
-    return _frame(store, query, ("calc_id", "name"))
+    return _frame(store, _scalars_query, _params(_filter(where, filters)), ("calc_id", "name"))
+
+
+def _magmoms_query(keys: frozenset[str]) -> Select:
+    columns = ("site_index", "element", "label", "moment_mub")
+    return _calc_filters(_with_calc(s.SiteMagmomRow, columns), keys)
 
 
 def magmoms(
@@ -302,10 +289,8 @@ def magmoms(
     **filters: Unpack[FilterFields],
 ) -> pd.DataFrame:
     """Magnetic moment per site (μB) of spin-polarised runs."""
-    t = s.SiteMagmomRow
-    columns = ("site_index", "element", "label", "moment_mub")
-    query = _calc_filters(_with_calc(t, columns), _filter(where, filters))
-    return _frame(store, query, ("calc_id", "site_index"))
+    params = _params(_filter(where, filters))
+    return _frame(store, _magmoms_query, params, ("calc_id", "site_index"))
 
 
 #: Query name -> function, as offered by ``lisflow query``.

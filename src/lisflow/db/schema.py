@@ -165,6 +165,14 @@ class SiteMagmomRow(Base):
     moment_mub: Mapped[float]
 
 
+#: Indexes of "one site + adsorbate" (migration 0004 replaced ix_adsorption_energies_site_adsorbate).
+ADSORPTION_SQLITE_INDEX = "ix_adsorption_energies_site_adsorbate_covering"
+ADSORPTION_POSTGRESQL_INDEX = "ix_adsorption_energies_site_adsorbate_study"
+ADSORPTION_INDEX_KEYS = ("site", "adsorbate", "study", "configuration")
+ADSORPTION_COVERED = ("adslab_id", "slab_id", "molecule_id", "energy_ev", "slab_multiple",
+                      "molecule_coefficient", "equation", "state", "state_reason")  # fmt: skip
+
+
 class AdsorptionEnergyRow(Base):
     """E_ads = E_adslab − n·E_slab − ν·E_molecule (eV); negative binds.
 
@@ -175,8 +183,16 @@ class AdsorptionEnergyRow(Base):
     """
 
     __tablename__ = "adsorption_energies"
-    #: "one site + adsorbate" (``lisflow query adsorption --site --adsorbate``) in one lookup
-    __table_args__ = (Index("ix_adsorption_energies_site_adsorbate", "site", "adsorbate"),)
+    #: "one site + adsorbate" (``lisflow query adsorption --site --adsorbate``): one index range
+    #: whose rows come in the query's order (study, configuration); migration 0004
+    __table_args__ = (
+        # SQLite: covering every column the query reads, so no table row is looked up
+        Index(ADSORPTION_SQLITE_INDEX, *ADSORPTION_INDEX_KEYS, *ADSORPTION_COVERED).ddl_if(
+            dialect="sqlite"
+        ),
+        # PostgreSQL: the keys only (index rows are size-limited; state_reason is Text)
+        Index(ADSORPTION_POSTGRESQL_INDEX, *ADSORPTION_INDEX_KEYS).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     study: Mapped[str] = mapped_column(String(128), index=True)

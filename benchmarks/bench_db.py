@@ -1,10 +1,20 @@
 """Benchmark of the results-database queries (lisflow.db.queries) on SQLite and PostgreSQL.
 
 Fills a database with 10^5 synthetic calculations (10^4 with ``--quick``) plus one adsorption
-energy per adslab calculation, in bulk, then times each query kind (median of ``--repeats``
-runs, ms). Baseline, measured in the same run: a raw ``sqlite3`` SELECT of the same rows from
-the same SQLite file (fetchall, no DataFrame). PostgreSQL: ``--pg-url URL`` or ``--start-pg``
-(a throw-away server from ``tests/pgserver.py``). Prints a table, writes ``bench_out/db.json``.
+energy per adslab calculation, in bulk, then times each query kind (ms). Baselines, measured
+in the same run and interleaved call by call with lisflow's query (same load on the machine):
+
+- ``raw sqlite3``: a raw ``sqlite3`` SELECT of the same rows and columns from the same SQLite
+  file (same page cache size as lisflow's connections), ``fetchall()``: a list of tuples, NOT a
+  DataFrame (less work than lisflow's query, which returns a typed DataFrame);
+- ``raw sqlite3 + pandas``: ``pandas.read_sql_query`` on that connection, the same SELECT into a
+  DataFrame with ``updated_at`` parsed: the same result type; the bench checks that it equals
+  lisflow's frame (``equal_output``) for "calculations (all)".
+
+Ratios are of medians over ``--repeats`` interleaved calls (wall and CPU time of this process;
+SQLite runs in-process, so CPU time is the load-robust one). "site + adsorbate" p95 is over
+100 interleaved calls. PostgreSQL: ``--pg-url URL`` or ``--start-pg`` (a throw-away server
+from ``tests/pgserver.py``). Prints a table, writes ``bench_out/db.json``.
 
     python benchmarks/bench_db.py --quick
     python benchmarks/bench_db.py --start-pg
@@ -27,11 +37,13 @@ from sqlalchemy import insert, text
 
 from lisflow.db import queries
 from lisflow.db.schema import AdsorptionEnergyRow, CalculationRecord, CalculationRow, utc_now
-from lisflow.db.store import ResultStore
+from lisflow.db.store import SQLITE_CACHE_KIB, ResultStore
 from lisflow.fsutil import atomic_write_text
 
 N_SITES, N_ADSORBATES, N_STUDIES = 50, 5, 4
 CHUNK = 10_000
+#: Calls of "site + adsorbate" for its p95.
+P95_CALLS = 100
 
 #: Raw SQL of the baseline: the same rows and columns as queries.calculations /
 #: queries.adsorption (the three provenance columns of calculations included).
@@ -89,23 +101,28 @@ def fill(store: ResultStore, calcs: list[dict], ads: list[dict]) -> float:
     return time.perf_counter() - start
 
 
-def median_ms(function: Callable[[], object], repeats: int) -> tuple[float, int]:
-    times, size = [], 0
-    for _ in range(repeats):
-        start = time.perf_counter()
-        size = len(function())
-        times.append(1e3 * (time.perf_counter() - start))
-    return statistics.median(times), size
+def timed(function: Callable[[], object]) -> tuple[float, float, int]:
+    """Wall and CPU time (ms) of one call (freeing its result included) and its row count."""
+    start, cpu = time.perf_counter(), time.process_time()
+    size = len(function())
+    return 1e3 * (time.perf_counter() - start), 1e3 * (time.process_time() - cpu), size
 
 
-def median_cpu_ms(function: Callable[[], object], repeats: int) -> float:
-    """Median CPU time (ms) of this process per call (SQLite works in-process)."""
-    times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        function()
-        times.append(1e3 * (time.process_time() - start))
-    return statistics.median(times)
+def interleaved(functions: dict[str, Callable[[], object]], calls: int) -> dict[str, dict]:
+    """Each function called ``calls`` times, alternating call by call: per name the lists of
+    wall and CPU times (ms) and the row count."""
+    out = {name: {"wall": [], "cpu": [], "rows": 0} for name in functions}
+    for _ in range(calls):
+        for name, function in functions.items():
+            wall, cpu, rows = timed(function)
+            out[name]["wall"].append(wall)
+            out[name]["cpu"].append(cpu)
+            out[name]["rows"] = rows
+    return out
+
+
+def p95(values: list[float]) -> float:
+    return sorted(values)[int(0.95 * (len(values) - 1) + 0.5)]
 
 
 def cases(store: ResultStore) -> dict[str, Callable[[], object]]:
@@ -119,8 +136,14 @@ def cases(store: ResultStore) -> dict[str, Callable[[], object]]:
     }
 
 
-def raw_cases(db: Path) -> dict[str, Callable[[], object]]:
+def raw_connection(db: Path) -> sqlite3.Connection:
+    """A plain sqlite3 connection with lisflow's page cache size (same memory for both)."""
     connection = sqlite3.connect(db)
+    connection.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    return connection
+
+
+def raw_cases(connection: sqlite3.Connection) -> dict[str, Callable[[], object]]:
     fetch = lambda sql, *p: connection.execute(sql, p).fetchall()  # noqa: E731
     return {
         "calculations (all)": lambda: fetch(RAW_CALCULATIONS.format(where="")),
@@ -134,32 +157,81 @@ def raw_cases(db: Path) -> dict[str, Callable[[], object]]:
     }
 
 
+def raw_pandas_calculations(connection: sqlite3.Connection) -> Callable[[], object]:
+    """"All calculations" into a DataFrame with pandas' own sqlite3 reader (the same result
+    type as lisflow's query: ``updated_at`` parsed to datetime64)."""
+    import pandas as pd
+
+    sql = RAW_CALCULATIONS.format(where="")
+    dates = {"updated_at": {"format": "ISO8601"}}
+    return lambda: pd.read_sql_query(sql, connection, parse_dates=dates)
+
+
+def equal_frames(ours: object, theirs: object) -> bool | str:
+    """True, or the first line of pandas' reason why the frames differ."""
+    import pandas as pd
+
+    try:
+        pd.testing.assert_frame_equal(ours, theirs, check_dtype=True)  # type: ignore[arg-type]
+    except AssertionError as exc:
+        return str(exc).strip().splitlines()[0]
+    return True
+
+
 def run_backend(url: str, calcs, ads, repeats: int, raw_db: Path | None = None) -> dict:
-    """Fill, time the queries (and the raw sqlite3 baseline on ``raw_db``), then upserts."""
+    """Fill, time the queries (interleaved with the raw sqlite3 baselines on ``raw_db``), then
+    upserts."""
     with ResultStore(url) as store:
         fill_s = fill(store, calcs, ads)
-        timings = {name: median_ms(f, repeats) for name, f in cases(store).items()}
-        result = {"url": store.display_url, "fill_s": fill_s, "queries": timings}
+        ours = cases(store)
+        result: dict = {"url": store.display_url, "fill_s": fill_s, "queries": {}}
         if raw_db is not None:
-            raw = {name: median_ms(f, repeats) for name, f in raw_cases(raw_db).items()}
-            result["baseline"] = {"queries": raw}
-            # CPU medians, interleaved ours / raw, for "all calculations" (load-robust ratio)
-            ours_f = cases(store)["calculations (all)"]
-            raw_f = raw_cases(raw_db)["calculations (all)"]
-            pairs = [(median_cpu_ms(ours_f, 1), median_cpu_ms(raw_f, 1)) for _ in range(repeats)]
-            result["all_calculations_cpu_ms"] = statistics.median(p[0] for p in pairs)
-            result["baseline"]["all_calculations_cpu_ms"] = statistics.median(p[1] for p in pairs)
-        site_ads = cases(store)["adsorption --site --adsorbate"]
-        walls, cpus = [], []
-        for _ in range(max(20, 4 * repeats)):
-            start, cpu = time.perf_counter(), time.process_time()
-            site_ads()
-            walls.append(1e3 * (time.perf_counter() - start))
-            cpus.append(1e3 * (time.process_time() - cpu))
-        p95 = lambda xs: sorted(xs)[int(0.95 * (len(xs) - 1) + 0.5)]  # noqa: E731
-        result["site_adsorbate_p95_ms"] = p95(walls)
-        # CPU time of this process (SQLite runs in it): robust when other jobs share the cores
-        result["site_adsorbate_p95_cpu_ms"] = p95(cpus)
+            connection = raw_connection(raw_db)
+            raw = raw_cases(connection)
+            result["baseline"] = {"queries": {}}
+            for name in ours:
+                functions = {"ours": ours[name], "raw": raw[name]}
+                if name == "calculations (all)":
+                    functions["raw+pandas"] = raw_pandas_calculations(connection)
+                times = interleaved(functions, repeats)
+                o, r = times["ours"], times["raw"]
+                result["queries"][name] = (statistics.median(o["wall"]), o["rows"])
+                result["baseline"]["queries"][name] = (statistics.median(r["wall"]), r["rows"])
+                ratios = result.setdefault("interleaved_ratio_over_raw_sqlite3", {})
+                ratios[name] = {
+                    "wall": statistics.median(o["wall"]) / statistics.median(r["wall"]),
+                    "cpu": statistics.median(o["cpu"]) / statistics.median(r["cpu"]),
+                }
+                if name == "calculations (all)":
+                    result["all_calculations_cpu_ms"] = statistics.median(o["cpu"])
+                    result["baseline"]["all_calculations_cpu_ms"] = statistics.median(r["cpu"])
+                    p = times["raw+pandas"]
+                    result["baseline_pandas"] = {
+                        "what": "raw sqlite3 + pandas.read_sql_query (same DataFrame)",
+                        "all_calculations_ms": statistics.median(p["wall"]),
+                        "all_calculations_cpu_ms": statistics.median(p["cpu"]),
+                        "ratio_wall": statistics.median(o["wall"]) / statistics.median(p["wall"]),
+                        "ratio_cpu": statistics.median(o["cpu"]) / statistics.median(p["cpu"]),
+                        "equal_output": equal_frames(ours[name](), functions["raw+pandas"]()),
+                    }
+            site = interleaved(
+                {"ours": ours["adsorption --site --adsorbate"],
+                 "raw": raw["adsorption --site --adsorbate"]}, P95_CALLS
+            )  # fmt: skip
+            result["site_adsorbate_p95_ms"] = p95(site["ours"]["wall"])
+            # CPU time of this process (SQLite runs in it): robust when other jobs share the cores
+            result["site_adsorbate_p95_cpu_ms"] = p95(site["ours"]["cpu"])
+            result["site_adsorbate_median_cpu_ms"] = statistics.median(site["ours"]["cpu"])
+            result["baseline"]["site_adsorbate_p95_ms"] = p95(site["raw"]["wall"])
+            result["baseline"]["site_adsorbate_p95_cpu_ms"] = p95(site["raw"]["cpu"])
+            connection.close()
+        else:
+            for name, function in ours.items():
+                times = interleaved({"ours": function}, repeats)["ours"]
+                result["queries"][name] = (statistics.median(times["wall"]), times["rows"])
+            site = interleaved({"ours": ours["adsorption --site --adsorbate"]}, P95_CALLS)
+            result["site_adsorbate_p95_ms"] = p95(site["ours"]["wall"])
+            result["site_adsorbate_p95_cpu_ms"] = p95(site["ours"]["cpu"])
         start, cpu = time.perf_counter(), time.process_time()
         n_upserts = 200
         for i in range(n_upserts):
@@ -182,7 +254,7 @@ def run_backend(url: str, calcs, ads, repeats: int, raw_db: Path | None = None) 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10^4 rows instead of 10^5")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--pg-url", help="PostgreSQL URL of an EMPTY database")
     parser.add_argument("--start-pg", action="store_true", help="start a throw-away server")
     parser.add_argument("--out", type=Path, default=Path("bench_out/db.json"))
@@ -213,12 +285,13 @@ def main(argv: list[str] | None = None) -> int:
 
     names = list(raw)
     print(f"lisflow.db query benchmark: {n} calculations, {len(ads)} adsorption rows, "
-          f"median of {args.repeats} runs (ms)")  # fmt: skip
+          f"median of {args.repeats} interleaved calls (ms)")  # fmt: skip
     header = f"{'query':32s} {'rows':>7s}" + "".join(f" {b:>22s}" for b in results)
     print(header)
     for name in names:
         cells = "".join(f" {results[b]['queries'][name][0]:22.1f}" for b in results)
         print(f"{name:32s} {raw[name][1]:7d}{cells}")
+    sq = results["sqlite"]
     for backend, result in results.items():
         if "fill_s" in result:
             print(f"{backend}: bulk fill {result['fill_s']:.2f} s, "
@@ -228,12 +301,19 @@ def main(argv: list[str] | None = None) -> int:
                   f"site + adsorbate p95 {result['site_adsorbate_p95_ms']:.1f} ms "
                   f"({result['site_adsorbate_p95_cpu_ms']:.1f} ms CPU) "
                   f"(target <= 10 at 10^5 rows)")  # fmt: skip
-    ours, theirs = results["sqlite"]["queries"], raw
-    for name, target in (("calculations (all)", 1.2), ("adsorption (all)", None)):
-        ratio = ours[name][0] / theirs[name][0]
-        results["sqlite"].setdefault("ratio_over_raw_sqlite3", {})[name] = ratio
-        print(f"{name}: {ours[name][0]:.1f} ms / raw sqlite3 {theirs[name][0]:.1f} ms = "
-              f"{ratio:.2f}" + (f" (target <= {target})" if target else ""))  # fmt: skip
+    base = results["baseline raw sqlite3"]
+    print(f"site + adsorbate p95 of raw sqlite3 (same SQL, interleaved): "
+          f"{base['site_adsorbate_p95_ms']:.1f} ms ({base['site_adsorbate_p95_cpu_ms']:.1f} ms CPU)")  # fmt: skip
+    for name, ratio in sq["interleaved_ratio_over_raw_sqlite3"].items():
+        target = " (target <= 1.2)" if name == "calculations (all)" else ""
+        print(f"{name}: lisflow / raw sqlite3 fetchall (tuples), interleaved medians: "
+              f"wall {ratio['wall']:.2f}, CPU {ratio['cpu']:.2f}{target}")  # fmt: skip
+    bp = sq["baseline_pandas"]
+    print(f"calculations (all): lisflow / {bp['what']}: wall {bp['ratio_wall']:.2f}, "
+          f"CPU {bp['ratio_cpu']:.2f}; equal output: {bp['equal_output']}")  # fmt: skip
+    ours, theirs = sq["queries"], raw
+    for name in ("calculations (all)", "adsorption (all)"):
+        sq.setdefault("ratio_over_raw_sqlite3", {})[name] = ours[name][0] / theirs[name][0]
     payload = {
         "n_calculations": n,
         "n_adsorption": len(ads),

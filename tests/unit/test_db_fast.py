@@ -105,3 +105,16 @@ def test_adsorption_ties_come_by_adslab_calc_id(db_url, monkeypatch):
     monkeypatch.setattr(frames, "sqlite_frame", frames.generic_frame)
     pd.testing.assert_frame_equal(frame, queries.adsorption(store, site="Fe", adsorbate="S"))
     store.close()
+
+
+def test_sqlite_connections_have_the_large_page_cache(tmp_path):
+    from lisflow.db.store import SQLITE_CACHE_KIB
+
+    store = ResultStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    connection = store.engine.raw_connection()  # the connection the query fast path reads on
+    try:
+        assert connection.cursor().execute("PRAGMA cache_size").fetchone()[0] == -SQLITE_CACHE_KIB
+        assert SQLITE_CACHE_KIB == 65536
+    finally:
+        connection.close()
+    store.close()

@@ -37,8 +37,13 @@ from sqlalchemy import insert, text
 
 from lisflow.db import queries
 from lisflow.db.schema import AdsorptionEnergyRow, CalculationRecord, CalculationRow, utc_now
-from lisflow.db.store import SQLITE_CACHE_KIB, ResultStore
+from lisflow.db.store import ResultStore
 from lisflow.fsutil import atomic_write_text
+
+try:  # page cache of lisflow's SQLite connections (KiB)
+    from lisflow.db.store import SQLITE_CACHE_KIB
+except ImportError:  # a lisflow before the 64 MiB cache: SQLite's default
+    SQLITE_CACHE_KIB = 2000
 
 N_SITES, N_ADSORBATES, N_STUDIES = 50, 5, 4
 CHUNK = 10_000

@@ -259,7 +259,7 @@ def run_backend(url: str, calcs, ads, repeats: int, raw_db: Path | None = None) 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10^4 rows instead of 10^5")
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=11)
     parser.add_argument("--pg-url", help="PostgreSQL URL of an EMPTY database")
     parser.add_argument("--start-pg", action="store_true", help="start a throw-away server")
     parser.add_argument("--out", type=Path, default=Path("bench_out/db.json"))

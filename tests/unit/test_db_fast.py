@@ -118,3 +118,18 @@ def test_sqlite_connections_have_the_large_page_cache(tmp_path):
     finally:
         connection.close()
     store.close()
+
+
+def test_fast_path_follows_pandas_string_inference(tmp_path, monkeypatch):
+    """With pandas' ``future.infer_string`` on, text columns are inferred (str dtype) as the
+    generic path's constructor does; the prepared shapes of the default stay separate."""
+    store = ResultStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    fill(store)
+    default = queries.calculations(store)
+    with pd.option_context("future.infer_string", True):
+        fast = queries.calculations(store)
+        monkeypatch.setattr(frames, "sqlite_frame", frames.generic_frame)
+        generic = queries.calculations(store)
+    pd.testing.assert_frame_equal(fast, generic, check_dtype=True)
+    assert fast["calc_id"].dtype != default["calc_id"].dtype == object
+    store.close()

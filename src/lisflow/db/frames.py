@@ -78,7 +78,8 @@ def run(
     """
     dialect = engine.dialect
     keys = frozenset(params)
-    key = (build, keys, dialect.name, getattr(dialect, "server_version_info", None), tiebreak)
+    version = getattr(dialect, "server_version_info", None)
+    key = (build, keys, dialect.name, version, tiebreak, _infer_string())
     prepared = _PREPARED.get(key)
     if prepared is None:
         prepared = _PREPARED[key] = prepare(build(keys), order, dialect, tiebreak=tiebreak)
@@ -136,24 +137,28 @@ def prepare(
 
 def _kind(type_: Any, dialect: Dialect) -> tuple[str, Callable[[Any], Any] | None]:
     """How a SQLite result column of SQL type ``type_`` becomes a frame column."""
-    import pandas as pd
-
     if isinstance(type_, DateTime):
         return DATETIME, None
     process = type_.dialect_impl(dialect).result_processor(dialect, None)
     if process is not None:
         return PROCESS, process
-    try:
-        infer_string = bool(pd.get_option("future.infer_string"))
-    except (KeyError, pd.errors.OptionError):  # a pandas without the option
-        infer_string = False
-    if isinstance(type_, String) and not infer_string:
+    if isinstance(type_, String) and not _infer_string():
         return TEXT, None
     if isinstance(type_, Integer):
         return INT, None
     if isinstance(type_, Float):
         return FLOAT, None
     return INFER, None
+
+
+def _infer_string() -> bool:
+    """pandas infers a string dtype for text (``future.infer_string``, pandas 3's default)."""
+    import pandas as pd
+
+    try:
+        return bool(pd.get_option("future.infer_string"))
+    except (KeyError, pd.errors.OptionError):  # a pandas without the option
+        return False
 
 
 def generic_frame(engine: Engine, prepared: PreparedQuery, params: Mapping[str, Any]):

@@ -30,10 +30,68 @@ class StreamingAnalysis(AnalysisBase):
     """
 
     name: str = "analysis"  # per instance where one class runs with several settings
+    #: Set by :func:`run_analyses` for its pass: per-frame values shared by all analyses.
+    _frame_cache: FrameCache | None = None
+
+    def _positions(self, atomgroup) -> np.ndarray:
+        """Current positions (Å, float32, n × 3) of ``atomgroup``; inside a shared pass one
+        read-only array per frame for all analyses (do not keep it past the frame)."""
+        if self._frame_cache is None:
+            return atomgroup.positions
+        return self._frame_cache.positions(atomgroup)
+
+    def _box(self) -> np.ndarray:
+        """Orthorhombic box lengths (Å) of the current frame (InputError if triclinic/absent)."""
+        if self._frame_cache is None:
+            return orthorhombic_box(self._ts.dimensions)
+        return self._frame_cache.shared(("box",), lambda: orthorhombic_box(self._ts.dimensions))
+
+    def _shared(self, key: tuple, compute):
+        """``compute()`` of the current frame, computed once per frame for the whole pass."""
+        if self._frame_cache is None:
+            return compute()
+        return self._frame_cache.shared(key, compute)
 
     def to_series(self) -> Series:
         """Results as ``{(analysis, quantity): (x, y, x_unit, y_unit)}``."""
         raise NotImplementedError
+
+
+class FrameCache:
+    """Per-frame values shared by the analyses of one pass (positions of a selection, box,
+    derived quantities), cleared whenever the pass moves to the next frame."""
+
+    def __init__(self) -> None:
+        self._values: dict = {}
+        self._layout: dict[int, tuple] = {}  # id(atomgroup) -> (atomgroup, slice | None)
+
+    def next_frame(self) -> None:
+        self._values.clear()
+
+    def shared(self, key: tuple, compute):
+        if key not in self._values:
+            self._values[key] = compute()
+        return self._values[key]
+
+    def positions(self, atomgroup) -> np.ndarray:
+        """Read-only positions of ``atomgroup``: a view of the frame for a contiguous index
+        range (no copy), else one gather per frame."""
+        key = ("positions", id(atomgroup))
+        found = self._values.get(key)
+        if found is not None:
+            return found
+        layout = self._layout.get(id(atomgroup))
+        if layout is None or layout[0] is not atomgroup:
+            ix = atomgroup.ix
+            run = len(ix) > 0 and int(ix[-1]) - int(ix[0]) + 1 == len(ix)
+            run = run and bool(np.all(np.diff(ix) == 1))
+            layout = (atomgroup, slice(int(ix[0]), int(ix[-1]) + 1) if run else None)
+            self._layout[id(atomgroup)] = layout
+        frame = atomgroup.universe.trajectory.ts.positions
+        found = (frame[layout[1]] if layout[1] is not None else atomgroup.positions).view()
+        found.flags.writeable = False
+        self._values[key] = found
+        return found
 
 
 def orthorhombic_box(dimensions: np.ndarray | None, field_name: str = "box") -> np.ndarray:
@@ -89,7 +147,10 @@ def run_analyses(
     if not analyses:
         raise InputError("analyses", "no analysis given", "clusters,msd,slices,surface,dense")
     traj = universe.trajectory
+    cache = FrameCache()
     for analysis in analyses:
+        if isinstance(analysis, StreamingAnalysis):
+            analysis._frame_cache = cache
         if not hasattr(analysis, "name"):
             analysis.name = type(analysis).__name__
         if analysis._trajectory is not traj:
@@ -111,6 +172,7 @@ def run_analyses(
             t0 = time.perf_counter()
             ts = next(iterator)
             read_times[index] = time.perf_counter() - t0
+            cache.next_frame()
             for column, analysis in enumerate(analyses):
                 t1 = time.perf_counter()
                 analysis._frame_index = index
@@ -128,6 +190,10 @@ def run_analyses(
     finally:
         if progress_bar is not None:
             progress_bar[0].stop()
+        cache.next_frame()
+        for analysis in analyses:
+            if isinstance(analysis, StreamingAnalysis):
+                analysis._frame_cache = None
     report = StreamReport(
         n_frames=n_frames, read_s_per_frame=float(np.median(read_times)) if n_frames else 0.0
     )

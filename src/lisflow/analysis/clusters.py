@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from lisflow.analysis.base import Series, StreamingAnalysis, orthorhombic_box
+from lisflow.analysis.base import Series, StreamingAnalysis
 from lisflow.errors import InputError
 
 #: S–S connection cutoff, Å (paper 000, Methods: "distance ... less than 3.5 Å").
@@ -383,12 +383,8 @@ class SulfurClusters(StreamingAnalysis):
         self._clusters = CellListClusters(self.periodic, self.cutoff)
 
     def _single_frame(self) -> None:
-        box = (
-            orthorhombic_box(self._ts.dimensions)
-            if any(self.periodic)
-            else np.ones(3)  # unused without periodic axes
-        )
-        sizes = self._clusters.sizes(self.sulfur.positions, box)
+        box = self._box() if any(self.periodic) else np.ones(3)  # unused if none periodic
+        sizes = self._clusters.sizes(self._positions(self.sulfur), box)
         i = self._frame_index
         self.results.n_clusters[i] = len(sizes)
         self.results.largest[i] = sizes[0]

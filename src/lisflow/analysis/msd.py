@@ -21,7 +21,7 @@ import numpy as np
 import scipy.fft
 from scipy import stats
 
-from lisflow.analysis.base import Series, StreamingAnalysis, orthorhombic_box
+from lisflow.analysis.base import Series, StreamingAnalysis
 from lisflow.errors import InputError, ParseError
 
 DIMENSIONS = {
@@ -117,11 +117,13 @@ class MeanSquaredDisplacement(StreamingAnalysis):
         self._previous_unwrapped: np.ndarray | None = None
 
     def _single_frame(self) -> None:
-        current = self.atomgroup.positions[:, self.dims]
+        current = self._positions(self.atomgroup)
+        if len(self.dims) < 3:
+            current = current[:, self.dims]
         if self.unwrap:
             current = current.astype(np.float64)
             if self._previous_wrapped is not None:
-                box = orthorhombic_box(self._ts.dimensions)[self.dims]
+                box = self._box()[self.dims]
                 step = current - self._previous_wrapped
                 step -= box * np.round(step / box)
                 self._previous_wrapped = current
@@ -129,7 +131,7 @@ class MeanSquaredDisplacement(StreamingAnalysis):
             else:
                 self._previous_wrapped = current
             self._previous_unwrapped = current
-        self._file.write(current.tobytes())
+        self._file.write(memoryview(np.ascontiguousarray(current)).cast("B"))
 
     def _abort(self) -> None:
         """Close and remove the temporary coordinate file after a failed pass."""

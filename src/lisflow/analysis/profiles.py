@@ -121,7 +121,7 @@ class SliceChargeDensity(StreamingAnalysis):
         self._block_frames = 0
 
     def _single_frame(self) -> None:
-        box = orthorhombic_box(self._ts.dimensions)
+        box = self._box()
         time_ps = float(self._ts.time)
         if self._t_first is None:
             self._t_first = time_ps
@@ -130,7 +130,7 @@ class SliceChargeDensity(StreamingAnalysis):
         if block != self._block_index:
             self._close_block()
             self._block_index = block
-        z = group_centres_z(self.sulfur.positions[:, 2], self.groups, float(box[2]))
+        z = group_centres_z(self._positions(self.sulfur)[:, 2], self.groups, float(box[2]))
         index = np.floor((z - self.edges[0]) / self.bin_width).astype(np.int64)
         inside = (index >= 0) & (index < self.n_bins)
         counts = np.bincount(index[inside], minlength=self.n_bins)
@@ -167,13 +167,26 @@ def surface_z(electrode) -> float:
     """Electrode surface height (Å): mean z of the topmost atomic plane of the electrode in
     the current frame (the graphene sheet of Mo NCs/N-G, not the top of its Mo clusters; the
     top layer of Ti(001)). "0–15 Å above the surface" (paper 000) is measured from it."""
-    z = np.sort(electrode.positions[:, 2].astype(np.float64))[::-1]
+    return _top_plane_z(electrode.positions[:, 2])
+
+
+def _top_plane_z(electrode_z: np.ndarray) -> float:
+    """:func:`surface_z` from the electrode atoms' z (Å)."""
+    z = np.sort(electrode_z.astype(np.float64))[::-1]
     need = max(1, int(np.ceil(PLANE_MIN_FRACTION * len(z))))
     for top in z:
         plane = z[np.abs(z - top) <= PLANE_TOLERANCE_A]
         if len(plane) >= need:
             return float(plane.mean())
     return float(z[0])
+
+
+def _shared_surface_z(analysis: StreamingAnalysis, electrode) -> float:
+    """:func:`surface_z` of the current frame, once per frame for all analyses of a pass."""
+    return analysis._shared(
+        ("surface_z", id(electrode)),
+        lambda: _top_plane_z(analysis._positions(electrode)[:, 2]),
+    )
 
 
 class SurfaceSulfurCount(StreamingAnalysis):
@@ -194,8 +207,8 @@ class SurfaceSulfurCount(StreamingAnalysis):
         self.results.surface_z = np.zeros(self.n_frames)
 
     def _single_frame(self) -> None:
-        z_surf = surface_z(self.electrode)
-        height = self.sulfur.positions[:, 2] - z_surf
+        z_surf = _shared_surface_z(self, self.electrode)
+        height = self._positions(self.sulfur)[:, 2] - z_surf
         i = self._frame_index
         inside = (height >= self.shell[0]) & (height <= self.shell[1])
         self.results.counts[i] = np.count_nonzero(inside)
@@ -234,8 +247,8 @@ class DensePhaseDistance(StreamingAnalysis):
         self.results.centre = np.zeros(self.n_frames)
 
     def _single_frame(self) -> None:
-        z = self.sulfur.positions[:, 2].astype(np.float64)
-        z_surf = surface_z(self.electrode)
+        z = self._positions(self.sulfur)[:, 2].astype(np.float64)
+        z_surf = _shared_surface_z(self, self.electrode)
         # lower-rank order statistic (numpy percentile method "lower"): one partition, O(N)
         rank = int(np.floor(self.edge_percentile / 100.0 * (len(z) - 1)))
         self.results.edge[self._frame_index] = np.partition(z, rank)[rank] - z_surf

@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numba
 import numpy as np
 import scipy.fft
 from scipy import stats
@@ -35,8 +36,9 @@ DIMENSIONS = {
 }
 #: 1 Å²/ps = 1e-16 cm² / 1e-12 s = 1e-4 cm²/s.
 A2_PER_PS_TO_CM2_PER_S = 1.0e-4
-#: Bytes of RAM per (frame × coordinate) while transforming one block: float64 copy (8), its
-#: transpose (8), complex rfft of length ~2T (16 per frame), power spectrum (8) and slack.
+#: Bytes of RAM per (frame × coordinate) while transforming one block, an upper bound: raw
+#: coordinates (≤ 8), x² (8), zero-padded float64 column of length ~2T (16), its complex rfft
+#: (16), no more than 48.
 _BYTES_PER_FRAME_COORD = 48
 
 
@@ -47,30 +49,54 @@ def msd_fft_sums(x: np.ndarray, workers: int = 1) -> np.ndarray:
     The autocorrelation part uses one zero-padded real FFT per column and, since only the sum
     over columns is needed, a single inverse FFT of the summed power spectrum.
     """
-    n_t = x.shape[0]
-    sq = np.square(x).sum(axis=1)
+    n_t, n_cols = x.shape
+    padded = np.zeros((n_cols, scipy.fft.next_fast_len(2 * n_t, real=True)))
+    padded[:, :n_t] = x.T
+    return _padded_fft_sums(np.square(x, dtype=np.float64), padded, n_t, workers)
+
+
+def _padded_fft_sums(squares: np.ndarray, padded: np.ndarray, n_t: int, workers: int):
+    """:func:`msd_fft_sums` from ``squares`` (T × M, x²) and ``padded`` (M × n_fft: x of each
+    column, then zeros), both float64; arrays the caller can reuse block after block."""
+    sq = squares.sum(axis=1)
     # S1 part: Σ_k x(k+m)² + x(k)² = 2 Σ sq − Σ_{k<m} (sq[k] + sq[T−1−k])
     head_tail = np.concatenate(([0.0], np.cumsum(sq[: n_t - 1] + sq[::-1][: n_t - 1])))
     s1 = 2.0 * sq.sum() - head_tail
     # S2 part: Σ_cols Σ_k x(k) x(k+m) = irfft(Σ_cols |rfft(x_col)|²)
-    n_fft = scipy.fft.next_fast_len(2 * n_t, real=True)
-    spectrum = scipy.fft.rfft(np.ascontiguousarray(x.T), n=n_fft, axis=-1, workers=workers)
-    power = (spectrum.real**2 + spectrum.imag**2).sum(axis=0)
-    acf = scipy.fft.irfft(power, n=n_fft)[:n_t]
+    spectrum = scipy.fft.rfft(padded, axis=-1, workers=workers)
+    acf = scipy.fft.irfft(_power_sum(spectrum), n=padded.shape[1])[:n_t]
     return s1 - 2.0 * acf
 
 
-def _read_atom_block(handle, dtype, n_t, n_atoms, n_dims, first, block) -> np.ndarray:
-    """Atoms ``first:first+block`` of every frame from the frame-major coordinate file, as
-    float64 (n_t × m × n_dims). Plain reads (no mmap), so mapped pages never count in RSS."""
+@numba.njit(cache=True)
+def _power_sum(spectrum):
+    """Σ over rows of |spectrum|² (re² + im², rows added in order, as numpy's axis-0 sum)."""
+    n_rows, n_freq = spectrum.shape
+    total = np.empty(n_freq)
+    for f in range(n_freq):
+        re, im = spectrum[0, f].real, spectrum[0, f].imag
+        total[f] = re * re + im * im
+    for r in range(1, n_rows):
+        for f in range(n_freq):
+            re, im = spectrum[r, f].real, spectrum[r, f].imag
+            total[f] += re * re + im * im
+    return total
+
+
+def _read_atom_block(handle, out, n_atoms, first) -> np.ndarray:
+    """Atoms ``first:first+m`` of every frame from the frame-major coordinate file into
+    ``out[:, :m]`` (n_t × m × n_dims, the file's dtype); returns that view. Plain reads (no
+    mmap), so mapped pages never count in RSS."""
+    n_t, block, n_dims = out.shape
     m = min(block, n_atoms - first)
-    out = np.empty((n_t, m, n_dims), dtype=dtype)
-    row = n_atoms * n_dims * dtype.itemsize
+    itemsize = out.dtype.itemsize
+    row = n_atoms * n_dims * itemsize
     for t in range(n_t):
-        handle.seek(t * row + first * n_dims * dtype.itemsize)
-        if handle.readinto(memoryview(out[t]).cast("B")) != out[t].nbytes:
+        handle.seek(t * row + first * n_dims * itemsize)
+        target = memoryview(out[t, :m]).cast("B")
+        if handle.readinto(target) != target.nbytes:
             raise ParseError(handle.name, "temporary MSD coordinate file is truncated")
-    return out.astype(np.float64, copy=False)
+    return out[:, :m]
 
 
 class MeanSquaredDisplacement(StreamingAnalysis):
@@ -144,14 +170,25 @@ class MeanSquaredDisplacement(StreamingAnalysis):
         dtype = np.dtype(np.float64 if self.unwrap else np.float32)
         per_atom = max(1, n_t * n_dims * _BYTES_PER_FRAME_COORD)
         block = max(1, int(self.memory_budget_mb * 2**20 // per_atom))
+        block = min(block, n_atoms)
         by_axis = np.zeros((n_t, n_dims))
         try:
+            # buffers reused by every block: raw coordinates, x², zero-padded columns
+            raw = np.empty((n_t, block, n_dims), dtype)
+            squares = np.empty((n_t, block))
+            padded = np.zeros((block, scipy.fft.next_fast_len(2 * n_t, real=True)))
             with self._path.open("rb") as handle:
                 for first in range(0, n_atoms, block):
-                    chunk = _read_atom_block(handle, dtype, n_t, n_atoms, n_dims, first, block)
+                    chunk = _read_atom_block(handle, raw, n_atoms, first)
+                    m = chunk.shape[1]
                     for axis in range(n_dims):
-                        by_axis[:, axis] += msd_fft_sums(chunk[:, :, axis], self.workers)
-                    del chunk
+                        x = chunk[:, :, axis]
+                        np.square(x, out=squares[:, :m], dtype=np.float64)
+                        padded[:m, :n_t] = x.T
+                        by_axis[:, axis] += _padded_fft_sums(
+                            squares[:, :m], padded[:m], n_t, self.workers
+                        )
+            del raw, squares, padded
         finally:
             self._path.unlink(missing_ok=True)
         by_axis = by_axis / (n_t - np.arange(n_t))[:, None] / n_atoms

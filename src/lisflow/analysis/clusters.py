@@ -102,17 +102,13 @@ def _min_index_labels(parent, atoms):
 
 
 @numba.njit(cache=True)
-def _link_cells(pos, box, periodic, cutoff, start, atoms, sx, sy, sz, parent, scratch):
-    """Cell list + union–find of all pairs closer than ``cutoff``; returns ``start``.
+def _bin_cells(pos, box, periodic, cutoff, start, atoms, sx, sy, sz, cell_of, scratch):
+    """Cell list: returns ``(start, ncell)``.
 
     Cells are ≥ cutoff wide, flat index (cx·ny + cy)·nz + cz; atoms are counting-sorted by
     cell into slots (``atoms``: slot → atom, ``sx, sy, sz``: wrapped slot coordinates,
-    float64). The caller's arrays are reused frame after frame; ``start`` (cell → first
-    slot) is replaced by a larger one when the grid outgrows it. The half stencil (13
-    neighbour cells) is walked as the cell above in the own column plus three-cell z runs of
-    four neighbour columns, each run one contiguous slot range; a cell reached through a
-    periodic face carries a fixed image shift subtracted from the source atom. Each close
-    pair is joined at once (Rem's union over slots in ``parent``), no pair list is stored.
+    float64; ``start``: cell → first slot). The caller's arrays are reused frame after
+    frame; ``start`` is replaced by a larger one when the grid outgrows it.
     """
     n = pos.shape[0]
     ncell = np.empty(3, np.int64)
@@ -127,12 +123,11 @@ def _link_cells(pos, box, periodic, cutoff, start, atoms, sx, sy, sz, parent, sc
             span = np.float64(pos[:, k].max()) - lo[k]
         ncell[k] = max(1, int(span / cutoff))
         inv_width[k] = ncell[k] / max(span, 1e-12)
-    nx, ny, nz = ncell[0], ncell[1], ncell[2]
-    n_cells = nx * ny * nz
+    n_cells = ncell[0] * ncell[1] * ncell[2]
     if start.shape[0] < n_cells + 2:
         start = np.empty(n_cells + 2, np.int64)
     start[: n_cells + 2] = 0
-    # wrapped coordinates go to sx/sy/sz by atom first, parent holds each atom's cell
+    # wrapped coordinates go to sx/sy/sz by atom first
     for i in range(n):
         flat = 0
         for k in range(3):
@@ -147,25 +142,37 @@ def _link_cells(pos, box, periodic, cutoff, start, atoms, sx, sy, sz, parent, sc
                 sz[i] = x
             c = min(max(int(x * inv_width[k]), 0), ncell[k] - 1)
             flat = flat * ncell[k] + c
-        parent[i] = flat
+        cell_of[i] = flat
         start[flat + 2] += 1
     for c in range(n_cells):
         start[c + 2] += start[c + 1]
     for i in range(n):  # start[c + 1] is the fill pointer of cell c
-        slot = start[parent[i] + 1]
+        slot = start[cell_of[i] + 1]
         atoms[slot] = i
-        start[parent[i] + 1] = slot + 1
+        start[cell_of[i] + 1] = slot + 1
     # now start[c] is the first slot of cell c; coordinates into slot order
     _permute(sx, atoms, scratch)
     _permute(sy, atoms, scratch)
     _permute(sz, atoms, scratch)
-    for a in range(n):
-        parent[a] = a
-    cutoff2 = cutoff * cutoff
+    return start, ncell
+
+
+@numba.njit(cache=True)
+def _scan_slabs(x0, x1, boundary, ncell, start, sx, sy, sz, parent, box, periodic, cutoff2):
+    """Union the close pairs found from source cells in x-slabs ``x0:x1``.
+
+    The half stencil (13 neighbour cells) is walked as the cell above in the own column plus
+    three-cell z runs of four neighbour columns, each run one contiguous slot range; a cell
+    reached through a periodic face carries a fixed image shift subtracted from the source
+    atom. With ``boundary`` false, only pairs whose both cells lie in slabs x0:x1 are joined
+    (so concurrent calls on disjoint slab ranges write disjoint parts of ``parent``); with
+    ``boundary`` true, only the pairs from slab x1 − 1 into a slab outside x0:x1.
+    """
+    nx, ny, nz = ncell[0], ncell[1], ncell[2]
     wrap_z = periodic[2]
-    other = np.empty(4, np.int64)  # first cell of each neighbour column, −1 outside
+    other = np.empty(4, np.int64)  # first cell of each neighbour column, −1 if skipped
     shift = np.zeros((4, 2))
-    for cx in range(nx):
+    for cx in range(x1 - 1 if boundary else x0, x1):
         for cy in range(ny):
             column = (cx * ny + cy) * nz
             if start[column] == start[column + nz]:
@@ -181,6 +188,8 @@ def _link_cells(pos, box, periodic, cutoff, start, atoms, sx, sy, sz, parent, sc
                         continue
                     ox -= nx
                     shift[k, 0] = box[0]
+                if (x0 <= ox < x1) == boundary:
+                    continue
                 if oy >= ny or oy < 0:
                     if not periodic[1]:
                         continue
@@ -191,21 +200,22 @@ def _link_cells(pos, box, periodic, cutoff, start, atoms, sx, sy, sz, parent, sc
                 c0, c1 = start[column + cz], start[column + cz + 1]
                 if c0 == c1:
                     continue
-                # own cell and the cell above in this column: one range, no shift
-                upper = start[column + cz + 2] if cz + 1 < nz else c1
-                for a in range(c0, c1):
-                    xa = sx[a]
-                    ya = sy[a]
-                    za = sz[a]
-                    for b in range(a + 1, upper):
-                        dx = xa - sx[b]
-                        dy = ya - sy[b]
-                        dz = za - sz[b]
-                        if dx * dx + dy * dy + dz * dz < cutoff2:
-                            _rem_union(parent, a, b)
-                if wrap_z and cz + 1 == nz:
-                    _join_range(c0, c1, start[column], start[column + 1], 0.0, 0.0, box[2],
-                                sx, sy, sz, cutoff2, parent)
+                if not boundary:
+                    # own cell and the cell above in this column: one range, no shift
+                    upper = start[column + cz + 2] if cz + 1 < nz else c1
+                    for a in range(c0, c1):
+                        xa = sx[a]
+                        ya = sy[a]
+                        za = sz[a]
+                        for b in range(a + 1, upper):
+                            dx = xa - sx[b]
+                            dy = ya - sy[b]
+                            dz = za - sz[b]
+                            if dx * dx + dy * dy + dz * dz < cutoff2:
+                                _rem_union(parent, a, b)
+                    if wrap_z and cz + 1 == nz:
+                        _join_range(c0, c1, start[column], start[column + 1], 0.0, 0.0,
+                                    box[2], sx, sy, sz, cutoff2, parent)
                 z0 = max(cz - 1, 0)
                 z1 = min(cz + 1, nz - 1)
                 for k in range(4):
@@ -222,7 +232,22 @@ def _link_cells(pos, box, periodic, cutoff, start, atoms, sx, sy, sz, parent, sc
                     if wrap_z and cz + 1 == nz:
                         _join_range(c0, c1, start[o], start[o + 1], shx, shy, box[2],
                                     sx, sy, sz, cutoff2, parent)
-    return start
+
+
+@numba.njit(cache=True, parallel=True)
+def _link_slabs(n_chunks, ncell, start, sx, sy, sz, parent, box, periodic, cutoff):
+    """Union–find (Rem's union over slots in ``parent``) of all close pairs: ``n_chunks``
+    ranges of x-slabs in parallel (each owns its slots), then the pairs across ranges."""
+    for a in range(parent.shape[0]):
+        parent[a] = a
+    nx = ncell[0]
+    cutoff2 = cutoff * cutoff
+    for t in numba.prange(n_chunks):
+        _scan_slabs(t * nx // n_chunks, (t + 1) * nx // n_chunks, False, ncell, start,
+                    sx, sy, sz, parent, box, periodic, cutoff2)
+    for t in range(n_chunks):
+        _scan_slabs(t * nx // n_chunks, (t + 1) * nx // n_chunks, True, ncell, start,
+                    sx, sy, sz, parent, box, periodic, cutoff2)
 
 
 @numba.njit(cache=True, inline="always")
@@ -279,10 +304,14 @@ class CellListClusters:
     allocates them once for its selection size)."""
 
     def __init__(
-        self, periodic: tuple[bool, bool, bool] = (True, True, False), cutoff: float = S_S_CUTOFF_A
+        self,
+        periodic: tuple[bool, bool, bool] = (True, True, False),
+        cutoff: float = S_S_CUTOFF_A,
+        threads: int | None = None,
     ) -> None:
         self.periodic = np.asarray(periodic, dtype=np.bool_)
         self.cutoff = float(cutoff)
+        self.threads = threads  # x-slab ranges scanned in parallel; None: numba's threads
         self._n = -1
         self._start = np.zeros(0, np.int64)
 
@@ -301,9 +330,14 @@ class CellListClusters:
             self._parent = np.empty(n, np.int64)
             self._scratch = np.empty(n, np.int64)
             self._sx, self._sy, self._sz = np.empty(n), np.empty(n), np.empty(n)
-        self._start = _link_cells(
+        self._start, ncell = _bin_cells(
             pos, box, self.periodic, self.cutoff, self._start, self._atoms,
             self._sx, self._sy, self._sz, self._parent, self._scratch,
+        )  # fmt: skip
+        n_chunks = max(1, min(self.threads or numba.get_num_threads(), int(ncell[0])))
+        _link_slabs(
+            n_chunks, ncell, self._start, self._sx, self._sy, self._sz, self._parent,
+            box, self.periodic, self.cutoff,
         )  # fmt: skip
 
     def labels(self, positions: np.ndarray, box: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ frame of the selections plus fixed-size accumulators (one profile per finished b
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from lisflow.analysis.base import Series, StreamingAnalysis, orthorhombic_box
@@ -61,6 +62,24 @@ def group_centres_z(z: np.ndarray, groups: np.ndarray, box_z: float | None) -> n
     if box_z is not None:
         delta -= box_z * np.round(delta / box_z)
     return zg[:, 0] + delta.mean(axis=1)
+
+
+@numba.njit(cache=True)
+def _slice_counts(z, groups, box_z, z0, bin_width, n_bins):
+    """Centres per slice: :func:`group_centres_z` (periodic z) binned from ``z0`` in
+    ``bin_width`` slices, in one loop with the same float64 operations in the same order."""
+    counts = np.zeros(n_bins, np.int64)
+    size = groups.shape[1]
+    for g in range(groups.shape[0]):
+        first = np.float64(z[groups[g, 0]])
+        total = 0.0
+        for j in range(1, size):
+            delta = np.float64(z[groups[g, j]]) - first
+            total += delta - box_z * np.rint(delta / box_z)
+        slot = np.floor((first + total / size - z0) / bin_width)
+        if slot >= 0 and slot < n_bins:
+            counts[int(slot)] += 1
+    return counts
 
 
 class SliceChargeDensity(StreamingAnalysis):
@@ -130,10 +149,10 @@ class SliceChargeDensity(StreamingAnalysis):
         if block != self._block_index:
             self._close_block()
             self._block_index = block
-        z = group_centres_z(self._positions(self.sulfur)[:, 2], self.groups, float(box[2]))
-        index = np.floor((z - self.edges[0]) / self.bin_width).astype(np.int64)
-        inside = (index >= 0) & (index < self.n_bins)
-        counts = np.bincount(index[inside], minlength=self.n_bins)
+        counts = _slice_counts(
+            self._positions(self.sulfur)[:, 2], self.groups, float(box[2]),
+            float(self.edges[0]), self.bin_width, self.n_bins,
+        )  # fmt: skip
         per_volume = counts / (box[0] * box[1] * self.bin_width)
         self._block_sum += per_volume
         self._block_frames += 1

@@ -36,9 +36,10 @@ DIMENSIONS = {
 }
 #: 1 Å²/ps = 1e-16 cm² / 1e-12 s = 1e-4 cm²/s.
 A2_PER_PS_TO_CM2_PER_S = 1.0e-4
-#: Bytes of RAM per (frame × coordinate) while transforming one block, an upper bound: raw
-#: coordinates (≤ 8), x² (8), zero-padded float64 column of length ~2T (16), its complex rfft
-#: (16), no more than 48.
+#: Budget bytes per (frame × coordinate) of a block of atoms. It sets the blocks whose sums are
+#: accumulated together, i.e. the floating-point summation order: keep it, or results change
+#: in the last bits. Held per (frame × coordinate): raw coordinates (≤ 8) and x² (≤ 8), plus
+#: FFT work arrays of :data:`_FFT_COLUMNS` columns, well within it.
 _BYTES_PER_FRAME_COORD = 48
 
 
@@ -50,37 +51,52 @@ def msd_fft_sums(x: np.ndarray, workers: int = 1) -> np.ndarray:
     over columns is needed, a single inverse FFT of the summed power spectrum.
     """
     n_t, n_cols = x.shape
-    padded = np.zeros((n_cols, scipy.fft.next_fast_len(2 * n_t, real=True)))
-    padded[:, :n_t] = x.T
-    return _padded_fft_sums(np.square(x, dtype=np.float64), padded, n_t, workers)
+    n_fft = scipy.fft.next_fast_len(2 * n_t, real=True)
+    padded = np.zeros((min(n_cols, _FFT_COLUMNS), n_fft))
+    return _fft_sums(x, np.square(x, dtype=np.float64), padded, workers)
 
 
-def _padded_fft_sums(squares: np.ndarray, padded: np.ndarray, n_t: int, workers: int):
-    """:func:`msd_fft_sums` from ``squares`` (T × M, x²) and ``padded`` (M × n_fft: x of each
-    column, then zeros), both float64; arrays the caller can reuse block after block."""
+#: Columns transformed per FFT call: padded input and spectrum (~2 × 16 B × T each) of a few
+#: MB stay in cache; the summed spectrum does not depend on it (rows are added in order).
+_FFT_COLUMNS = 1024
+
+
+def _fft_sums(x: np.ndarray, squares: np.ndarray, padded: np.ndarray, workers: int):
+    """:func:`msd_fft_sums` of ``x`` (T × M) given ``squares`` (T × M, x² in float64) and a
+    zeroed ``padded`` work array (≤ M columns × n_fft), which this fills with transposed
+    columns and leaves zero past row T; both can be reused block after block."""
+    n_t, n_cols = x.shape
     sq = squares.sum(axis=1)
     # S1 part: Σ_k x(k+m)² + x(k)² = 2 Σ sq − Σ_{k<m} (sq[k] + sq[T−1−k])
     head_tail = np.concatenate(([0.0], np.cumsum(sq[: n_t - 1] + sq[::-1][: n_t - 1])))
     s1 = 2.0 * sq.sum() - head_tail
-    # S2 part: Σ_cols Σ_k x(k) x(k+m) = irfft(Σ_cols |rfft(x_col)|²)
-    spectrum = scipy.fft.rfft(padded, axis=-1, workers=workers)
-    acf = scipy.fft.irfft(_power_sum(spectrum), n=padded.shape[1])[:n_t]
+    # S2 part: Σ_cols Σ_k x(k) x(k+m) = irfft(Σ_cols |rfft(x_col)|²), columns in groups
+    n_fft = padded.shape[1]
+    power = np.zeros(n_fft // 2 + 1)
+    for first in range(0, n_cols, padded.shape[0]):
+        k = min(padded.shape[0], n_cols - first)
+        padded[:k, :n_t] = x[:, first : first + k].T
+        spectrum = scipy.fft.rfft(padded[:k], axis=-1, workers=workers)
+        _add_power(spectrum, power, first == 0)
+    acf = scipy.fft.irfft(power, n=n_fft)[:n_t]
     return s1 - 2.0 * acf
 
 
 @numba.njit(cache=True)
-def _power_sum(spectrum):
-    """Σ over rows of |spectrum|² (re² + im², rows added in order, as numpy's axis-0 sum)."""
+def _add_power(spectrum, total, first):
+    """Add Σ over rows of |spectrum|² (re² + im²) to ``total``, rows in order; ``first``:
+    ``total`` starts as row 0 (numpy's axis-0 sum, continued over later groups of rows)."""
     n_rows, n_freq = spectrum.shape
-    total = np.empty(n_freq)
-    for f in range(n_freq):
-        re, im = spectrum[0, f].real, spectrum[0, f].imag
-        total[f] = re * re + im * im
-    for r in range(1, n_rows):
+    begin = 0
+    if first:
+        for f in range(n_freq):
+            re, im = spectrum[0, f].real, spectrum[0, f].imag
+            total[f] = re * re + im * im
+        begin = 1
+    for r in range(begin, n_rows):
         for f in range(n_freq):
             re, im = spectrum[r, f].real, spectrum[r, f].imag
             total[f] += re * re + im * im
-    return total
 
 
 def _read_atom_block(handle, out, n_atoms, first) -> np.ndarray:
@@ -106,7 +122,8 @@ class MeanSquaredDisplacement(StreamingAnalysis):
     axes and ``results.timeseries_by_axis`` (n_frames × n_axes) the per-axis MSD, so one ``"xyz"`` pass
     also gives MSD_z. If ``unwrap`` is true the wrapped
     trajectory is unwrapped frame to frame in the stream (minimum image of each step; requires
-    steps shorter than half the box). ``workdir`` holds the temporary coordinate file.
+    steps shorter than half the box). ``workdir`` holds the temporary coordinate file; ``workers``
+threads run the FFTs.
     """
 
     name = "msd"
@@ -118,7 +135,7 @@ class MeanSquaredDisplacement(StreamingAnalysis):
         unwrap: bool = False,
         memory_budget_mb: float = 64.0,
         workdir: str | os.PathLike | None = None,
-        workers: int = 1,
+        workers: int | None = None,
         **kwargs,
     ) -> None:
         super().__init__(atomgroup.universe.trajectory, **kwargs)
@@ -132,7 +149,9 @@ class MeanSquaredDisplacement(StreamingAnalysis):
         self.unwrap = unwrap
         self.memory_budget_mb = float(memory_budget_mb)
         self.workdir = workdir
-        self.workers = workers
+        # FFT threads (each column's transform is the same whatever the count); None: as many
+        # as numba uses (NUMBA_NUM_THREADS), one knob for the whole pass
+        self.workers = numba.get_num_threads() if workers is None else int(workers)
         self.name = f"msd_{msd_type}"
 
     def _prepare(self) -> None:
@@ -176,7 +195,8 @@ class MeanSquaredDisplacement(StreamingAnalysis):
             # buffers reused by every block: raw coordinates, x², zero-padded columns
             raw = np.empty((n_t, block, n_dims), dtype)
             squares = np.empty((n_t, block))
-            padded = np.zeros((block, scipy.fft.next_fast_len(2 * n_t, real=True)))
+            n_fft = scipy.fft.next_fast_len(2 * n_t, real=True)
+            padded = np.zeros((min(block, _FFT_COLUMNS), n_fft))
             with self._path.open("rb") as handle:
                 for first in range(0, n_atoms, block):
                     chunk = _read_atom_block(handle, raw, n_atoms, first)
@@ -184,10 +204,7 @@ class MeanSquaredDisplacement(StreamingAnalysis):
                     for axis in range(n_dims):
                         x = chunk[:, :, axis]
                         np.square(x, out=squares[:, :m], dtype=np.float64)
-                        padded[:m, :n_t] = x.T
-                        by_axis[:, axis] += _padded_fft_sums(
-                            squares[:, :m], padded[:m], n_t, self.workers
-                        )
+                        by_axis[:, axis] += _fft_sums(x, squares[:, :m], padded, self.workers)
             del raw, squares, padded
         finally:
             self._path.unlink(missing_ok=True)

@@ -137,3 +137,26 @@ def test_workspace_reused_across_frames_and_sizes():
         ref = brute_force_labels(pos, box, (True, True, False))
         np.testing.assert_array_equal(clusters.sizes(pos, box), cluster_sizes(ref))
         np.testing.assert_array_equal(clusters.labels(pos, box), ref)
+
+
+def test_clump_with_more_candidates_than_the_pair_buffer():
+    """5,000 atoms within 1 Å of a point (every atom has > _PAIR_BUFFER candidates) form one
+    cluster labelled by its smallest index; 32 atoms 8 Å apart stay single."""
+    from lisflow.analysis.clusters import _PAIR_BUFFER
+
+    rng = np.random.default_rng(12)
+    box = np.array([60.0, 60.0, 60.0])
+    direction = rng.normal(size=(5000, 3))
+    radius = rng.uniform(0, 1, (5000, 1))
+    clump = 30.0 + direction / np.linalg.norm(direction, axis=1)[:, None] * radius
+    grid = np.stack(np.meshgrid(*[np.arange(4) * 8.0 + 2.0] * 2, indexing="ij"), -1).reshape(-1, 2)
+    singles = np.r_[np.c_[grid, np.full(16, 2.0)], np.c_[grid, np.full(16, 50.0)]][:32]
+    pos = np.r_[singles[:10], clump, singles[10:]]
+    assert 5000 > _PAIR_BUFFER
+    for threads in (1, 2):
+        clusters = CellListClusters((True, True, True), threads=threads)
+        labels = clusters.labels(pos, box)
+        np.testing.assert_array_equal(labels[10:5010], np.full(5000, 10))
+        others = np.delete(np.arange(len(pos)), np.s_[10:5010])
+        np.testing.assert_array_equal(labels[others], others)
+        np.testing.assert_array_equal(clusters.sizes(pos, box), [5000] + [1] * 32)

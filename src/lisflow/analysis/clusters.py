@@ -157,8 +157,14 @@ def _bin_cells(pos, box, periodic, cutoff, start, atoms, sx, sy, sz, cell_of, sc
     return start, ncell
 
 
+#: Close pairs buffered per slab range before they are joined (two int64 arrays of this
+#: length, 64 KiB: stays in cache).
+_PAIR_BUFFER = 4096
+
+
 @numba.njit(cache=True)
-def _scan_slabs(x0, x1, boundary, ncell, start, sx, sy, sz, parent, box, periodic, cutoff2):
+def _scan_slabs(x0, x1, boundary, ncell, start, sx, sy, sz, parent, box, periodic, cutoff2,
+                pa, pb):
     """Union the close pairs found from source cells in x-slabs ``x0:x1``.
 
     The half stencil (13 neighbour cells) is walked as the cell above in the own column plus
@@ -166,12 +172,19 @@ def _scan_slabs(x0, x1, boundary, ncell, start, sx, sy, sz, parent, box, periodi
     reached through a periodic face carries a fixed image shift subtracted from the source
     atom. With ``boundary`` false, only pairs whose both cells lie in slabs x0:x1 are joined
     (so concurrent calls on disjoint slab ranges write disjoint parts of ``parent``); with
-    ``boundary`` true, only the pairs from slab x1 − 1 into a slab outside x0:x1.
+    ``boundary`` true, only the pairs from slab x1 − 1 into a slab outside x0:x1. Every
+    candidate is written to the pair buffer ``pa, pb`` and kept only if close (no branch on
+    the distance test); full buffers are joined with Rem's union.
     """
     nx, ny, nz = ncell[0], ncell[1], ncell[2]
     wrap_z = periodic[2]
     other = np.empty(4, np.int64)  # first cell of each neighbour column, −1 if skipped
     shift = np.zeros((4, 2))
+    r0 = np.empty(13, np.int64)  # slot ranges of the neighbour cells of one source cell
+    r1 = np.empty(13, np.int64)
+    rsh = np.empty((13, 3))
+    capacity = pa.shape[0]
+    n_pairs = 0
     for cx in range(x1 - 1 if boundary else x0, x1):
         for cy in range(ny):
             column = (cx * ny + cy) * nz
@@ -200,22 +213,14 @@ def _scan_slabs(x0, x1, boundary, ncell, start, sx, sy, sz, parent, box, periodi
                 c0, c1 = start[column + cz], start[column + cz + 1]
                 if c0 == c1:
                     continue
+                # own cell and the cell above in this column: slots a+1..upper, no shift
+                upper = c0
                 if not boundary:
-                    # own cell and the cell above in this column: one range, no shift
                     upper = start[column + cz + 2] if cz + 1 < nz else c1
-                    for a in range(c0, c1):
-                        xa = sx[a]
-                        ya = sy[a]
-                        za = sz[a]
-                        for b in range(a + 1, upper):
-                            dx = xa - sx[b]
-                            dy = ya - sy[b]
-                            dz = za - sz[b]
-                            if dx * dx + dy * dy + dz * dz < cutoff2:
-                                _rem_union(parent, a, b)
-                    if wrap_z and cz + 1 == nz:
-                        _join_range(c0, c1, start[column], start[column + 1], 0.0, 0.0,
-                                    box[2], sx, sy, sz, cutoff2, parent)
+                n_ranges = 0
+                if not boundary and wrap_z and cz + 1 == nz:
+                    n_ranges = _add_range(r0, r1, rsh, n_ranges, start[column],
+                                          start[column + 1], 0.0, 0.0, box[2])
                 z0 = max(cz - 1, 0)
                 z1 = min(cz + 1, nz - 1)
                 for k in range(4):
@@ -224,47 +229,96 @@ def _scan_slabs(x0, x1, boundary, ncell, start, sx, sy, sz, parent, box, periodi
                         continue
                     shx = shift[k, 0]
                     shy = shift[k, 1]
-                    _join_range(c0, c1, start[o + z0], start[o + z1 + 1], shx, shy, 0.0,
-                                sx, sy, sz, cutoff2, parent)
+                    n_ranges = _add_range(r0, r1, rsh, n_ranges, start[o + z0],
+                                          start[o + z1 + 1], shx, shy, 0.0)
                     if wrap_z and cz == 0:
-                        _join_range(c0, c1, start[o + nz - 1], start[o + nz], shx, shy,
-                                    -box[2], sx, sy, sz, cutoff2, parent)
+                        n_ranges = _add_range(r0, r1, rsh, n_ranges, start[o + nz - 1],
+                                              start[o + nz], shx, shy, -box[2])
                     if wrap_z and cz + 1 == nz:
-                        _join_range(c0, c1, start[o], start[o + 1], shx, shy, box[2],
-                                    sx, sy, sz, cutoff2, parent)
+                        n_ranges = _add_range(r0, r1, rsh, n_ranges, start[o],
+                                              start[o + 1], shx, shy, box[2])
+                candidates = upper - c0
+                for r in range(n_ranges):
+                    candidates += r1[r] - r0[r]
+                for a in range(c0, c1):
+                    if n_pairs + candidates > capacity:
+                        _join_pairs(parent, pa, pb, n_pairs)
+                        n_pairs = 0
+                    xa = sx[a]
+                    ya = sy[a]
+                    za = sz[a]
+                    if candidates > capacity:  # one atom with more candidates than fit
+                        _join_close(a, a + 1, upper, xa, ya, za, sx, sy, sz, cutoff2, parent)
+                        for r in range(n_ranges):
+                            _join_close(a, r0[r], r1[r], xa - rsh[r, 0], ya - rsh[r, 1],
+                                        za - rsh[r, 2], sx, sy, sz, cutoff2, parent)
+                        continue
+                    for b in range(a + 1, upper):
+                        dx = xa - sx[b]
+                        dy = ya - sy[b]
+                        dz = za - sz[b]
+                        pa[n_pairs] = a
+                        pb[n_pairs] = b
+                        n_pairs += dx * dx + dy * dy + dz * dz < cutoff2
+                    for r in range(n_ranges):
+                        xs = xa - rsh[r, 0]
+                        ys = ya - rsh[r, 1]
+                        zs = za - rsh[r, 2]
+                        for b in range(r0[r], r1[r]):
+                            dx = xs - sx[b]
+                            dy = ys - sy[b]
+                            dz = zs - sz[b]
+                            pa[n_pairs] = a
+                            pb[n_pairs] = b
+                            n_pairs += dx * dx + dy * dy + dz * dz < cutoff2
+    _join_pairs(parent, pa, pb, n_pairs)
+
+
+@numba.njit(cache=True, inline="always")
+def _add_range(r0, r1, rsh, n_ranges, b0, b1, shx, shy, shz):
+    """Append the slot range b0:b1 with its image shift if it is not empty."""
+    if b0 == b1:
+        return n_ranges
+    r0[n_ranges] = b0
+    r1[n_ranges] = b1
+    rsh[n_ranges, 0] = shx
+    rsh[n_ranges, 1] = shy
+    rsh[n_ranges, 2] = shz
+    return n_ranges + 1
+
+
+@numba.njit(cache=True)
+def _join_pairs(parent, pa, pb, n_pairs):
+    for p in range(n_pairs):
+        _rem_union(parent, pa[p], pb[p])
+
+
+@numba.njit(cache=True)
+def _join_close(a, b0, b1, xs, ys, zs, sx, sy, sz, cutoff2, parent):
+    """Union slot a (shifted coordinates xs, ys, zs) with every close slot in b0:b1."""
+    for b in range(b0, b1):
+        dx = xs - sx[b]
+        dy = ys - sy[b]
+        dz = zs - sz[b]
+        if dx * dx + dy * dy + dz * dz < cutoff2:
+            _rem_union(parent, a, b)
 
 
 @numba.njit(cache=True, parallel=True)
-def _link_slabs(n_chunks, ncell, start, sx, sy, sz, parent, box, periodic, cutoff):
+def _link_slabs(n_chunks, ncell, start, sx, sy, sz, parent, box, periodic, cutoff, pairs):
     """Union–find (Rem's union over slots in ``parent``) of all close pairs: ``n_chunks``
-    ranges of x-slabs in parallel (each owns its slots), then the pairs across ranges."""
+    ranges of x-slabs in parallel (each owns its slots and rows 2t, 2t+1 of the ``pairs``
+    buffer), then the pairs across ranges."""
     for a in range(parent.shape[0]):
         parent[a] = a
     nx = ncell[0]
     cutoff2 = cutoff * cutoff
     for t in numba.prange(n_chunks):
         _scan_slabs(t * nx // n_chunks, (t + 1) * nx // n_chunks, False, ncell, start,
-                    sx, sy, sz, parent, box, periodic, cutoff2)
+                    sx, sy, sz, parent, box, periodic, cutoff2, pairs[2 * t], pairs[2 * t + 1])
     for t in range(n_chunks):
         _scan_slabs(t * nx // n_chunks, (t + 1) * nx // n_chunks, True, ncell, start,
-                    sx, sy, sz, parent, box, periodic, cutoff2)
-
-
-@numba.njit(cache=True, inline="always")
-def _join_range(a0, a1, b0, b1, shx, shy, shz, sx, sy, sz, cutoff2, parent):
-    """Union every close pair of source slots a0:a1 (shifted by −sh) and slots b0:b1."""
-    if b0 == b1:
-        return
-    for a in range(a0, a1):
-        xa = sx[a] - shx
-        ya = sy[a] - shy
-        za = sz[a] - shz
-        for b in range(b0, b1):
-            dx = xa - sx[b]
-            dy = ya - sy[b]
-            dz = za - sz[b]
-            if dx * dx + dy * dy + dz * dz < cutoff2:
-                _rem_union(parent, a, b)
+                    sx, sy, sz, parent, box, periodic, cutoff2, pairs[0], pairs[1])
 
 
 @numba.njit(cache=True)
@@ -314,6 +368,7 @@ class CellListClusters:
         self.threads = threads  # x-slab ranges scanned in parallel; None: numba's threads
         self._n = -1
         self._start = np.zeros(0, np.int64)
+        self._pairs = np.zeros((0, _PAIR_BUFFER), np.int64)
 
     def _brute_force(self, box: np.ndarray) -> bool:
         """A periodic axis with fewer than 3 cells: a half stencil would visit a cell twice."""
@@ -335,9 +390,11 @@ class CellListClusters:
             self._sx, self._sy, self._sz, self._parent, self._scratch,
         )  # fmt: skip
         n_chunks = max(1, min(self.threads or numba.get_num_threads(), int(ncell[0])))
+        if self._pairs.shape[0] < 2 * n_chunks:
+            self._pairs = np.empty((2 * n_chunks, _PAIR_BUFFER), np.int64)
         _link_slabs(
             n_chunks, ncell, self._start, self._sx, self._sy, self._sz, self._parent,
-            box, self.periodic, self.cutoff,
+            box, self.periodic, self.cutoff, self._pairs,
         )  # fmt: skip
 
     def labels(self, positions: np.ndarray, box: np.ndarray) -> np.ndarray:

@@ -108,5 +108,6 @@ def test_grouped_fft_sums_equal_one_shot_numpy_bit_for_bit():
     power = (spectrum.real**2 + spectrum.imag**2).sum(axis=0)
     expected = s1 - 2.0 * scipy.fft.irfft(power, n=n_fft)[:n_t]
     np.testing.assert_array_equal(msd_fft_sums(x), expected)
+    np.testing.assert_array_equal(msd_fft_sums(x, workers=3), expected)  # threads: same bits
     np.testing.assert_array_equal(msd_fft_sums(x.astype(np.float32)), msd_fft_sums(
         x.astype(np.float32).astype(np.float64)))

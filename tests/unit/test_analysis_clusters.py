@@ -160,3 +160,37 @@ def test_clump_with_more_candidates_than_the_pair_buffer():
         others = np.delete(np.arange(len(pos)), np.s_[10:5010])
         np.testing.assert_array_equal(labels[others], others)
         np.testing.assert_array_equal(clusters.sizes(pos, box), [5000] + [1] * 32)
+
+
+_SPIN_PROBE = """
+import os, resource, time
+import numpy as np
+from lisflow.analysis.clusters import CellListClusters
+box = np.array([60.0, 60.0, 60.0])
+pos = np.random.default_rng(0).uniform(0, 60, (3000, 3))
+clusters = CellListClusters((True, True, True), threads=2)
+clusters.sizes(pos, box)
+before = resource.getrusage(resource.RUSAGE_SELF)
+for _ in range(20):
+    clusters.sizes(pos, box)
+    time.sleep(0.02)
+after = resource.getrusage(resource.RUSAGE_SELF)
+cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+print(cpu, os.environ.get("OMP_WAIT_POLICY"))
+"""
+
+
+def test_numba_threads_wait_passively_and_leave_the_environment_alone():
+    """numba's OpenMP pool starts with passive waiting: between parallel regions (here 20 ms
+    sleeps) its threads burn no CPU (busy-waiting libgomp threads would spin through them);
+    OMP_WAIT_POLICY is not left set for libraries loaded later."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", _SPIN_PROBE], env=env, check=True,
+                         capture_output=True, text=True).stdout.split()
+    cpu_s, left = float(out[0]), out[1]
+    assert left == "None"
+    assert cpu_s < 0.25 * 20 * 0.02, cpu_s  # 20 small regions cost a few ms, not the sleeps

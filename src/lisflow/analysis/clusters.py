@@ -7,18 +7,10 @@ the clusters. Cost O(N) per frame, memory O(N + cells + close pairs).
 
 from __future__ import annotations
 
-import os
-
-# numba's OpenMP threads (libgomp) busy-wait after each parallel region unless told otherwise;
-# on a shared machine that spinning takes the CPU the rest of the pass (and other jobs) need:
-# measured with freud in the same pass on a loaded 2-core machine, the clustering median fell
-# from 10.4 to 6.7 ms/frame with passive waiting. A value the user set is kept.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import numba  # noqa: E402
+import numba
 import numpy as np
 
-from lisflow.analysis.base import Series, StreamingAnalysis
+from lisflow.analysis.base import Series, StreamingAnalysis, numba_threads
 from lisflow.errors import InputError
 
 #: S–S connection cutoff, Å (paper 000, Methods: "distance ... less than 3.5 Å").
@@ -397,7 +389,8 @@ class CellListClusters:
             pos, box, self.periodic, self.cutoff, self._start, self._atoms,
             self._sx, self._sy, self._sz, self._parent, self._scratch,
         )  # fmt: skip
-        n_chunks = max(1, min(self.threads or numba.get_num_threads(), int(ncell[0])))
+        threads = numba_threads()  # first: starts numba's pool with passive waiting
+        n_chunks = max(1, min(self.threads or threads, int(ncell[0])))
         if self._pairs.shape[0] < 2 * n_chunks:
             self._pairs = np.empty((2 * n_chunks, _PAIR_BUFFER), np.int64)
         _link_slabs(

@@ -22,7 +22,7 @@ import numpy as np
 import scipy.fft
 from scipy import stats
 
-from lisflow.analysis.base import Series, StreamingAnalysis
+from lisflow.analysis.base import Series, StreamingAnalysis, numba_threads
 from lisflow.errors import InputError, ParseError
 
 DIMENSIONS = {
@@ -151,7 +151,7 @@ threads run the FFTs.
         self.workdir = workdir
         # FFT threads (each column's transform is the same whatever the count); None: as many
         # as numba uses (NUMBA_NUM_THREADS), one knob for the whole pass
-        self.workers = numba.get_num_threads() if workers is None else int(workers)
+        self.workers = numba_threads() if workers is None else int(workers)
         self.name = f"msd_{msd_type}"
 
     def _prepare(self) -> None:

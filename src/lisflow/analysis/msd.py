@@ -176,7 +176,7 @@ threads run the FFTs.
             else:
                 self._previous_wrapped = current
             self._previous_unwrapped = current
-        self._file.write(memoryview(np.ascontiguousarray(current)).cast("B"))
+        self._file.write(np.ascontiguousarray(current).data.cast("B"))
 
     def _abort(self) -> None:
         """Close and remove the temporary coordinate file after a failed pass."""

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lisflow.analysis.base import run_analyses
-from lisflow.analysis.clusters import SulfurClusters, cluster_labels, cluster_sizes
+from lisflow.analysis.clusters import (
+    CellListClusters,
+    SulfurClusters,
+    cluster_labels,
+    cluster_sizes,
+)
 from lisflow.analysis.synthetic import memory_universe
 
 
@@ -76,3 +83,114 @@ def test_streaming_analysis_per_frame_statistics():
     x, y, x_unit, y_unit = series[("clusters", "mean_size_top5")]
     np.testing.assert_allclose(x, [0, 10, 20, 30])
     assert (x_unit, y_unit) == ("ps", "S atoms")
+
+
+def brute_force_labels(pos, box, periodic, cutoff=3.5):
+    """Independent reference labels: full minimum-image distance matrix, scipy connected
+    components, each atom labelled by the smallest atom index of its component."""
+    from scipy.sparse.csgraph import connected_components
+
+    delta = pos[:, None, :] - pos[None, :, :]
+    for k in range(3):
+        if periodic[k]:
+            delta[..., k] -= box[k] * np.round(delta[..., k] / box[k])
+    _, component = connected_components((delta**2).sum(-1) < cutoff**2, directed=False)
+    smallest = np.full(component.max() + 1, len(pos))
+    np.minimum.at(smallest, component, np.arange(len(pos)))
+    return smallest[component]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 300),
+    lengths=st.tuples(*[st.floats(7.0, 40.0)] * 3),
+    periodic=st.tuples(st.booleans(), st.booleans(), st.booleans()),
+    n_centres=st.integers(0, 6),
+    threads=st.sampled_from([None, 1, 2, 3, 7]),
+)
+def test_cell_list_labels_equal_brute_force(seed, n, lengths, periodic, n_centres, threads):
+    """Labels and sizes on random periodic, slab and open boxes (some axes under 3 cells,
+    atoms outside the box, dense clumps), float32 input, any number of slab ranges."""
+    rng = np.random.default_rng(seed)
+    box = np.array(lengths)
+    pos = rng.uniform(-0.5, 1.5, (n, 3)) * box
+    if n_centres:  # dense clumps: long chains through cell and box boundaries
+        centres = rng.uniform(0, 1, (n_centres, 3)) * box
+        pos[: n // 2] = centres[rng.integers(0, n_centres, n // 2)] + rng.normal(0, 2.0, (n // 2, 3))
+    pos32 = pos.astype(np.float32)
+    ref = brute_force_labels(pos32.astype(np.float64), box, periodic)
+    clusters = CellListClusters(periodic, threads=threads)
+    np.testing.assert_array_equal(clusters.labels(pos32, box), ref)
+    np.testing.assert_array_equal(clusters.sizes(pos32, box), cluster_sizes(ref))
+    np.testing.assert_array_equal(cluster_labels(pos32, box, periodic), ref)
+
+
+def test_workspace_reused_across_frames_and_sizes():
+    """One CellListClusters over frames of different atom counts and boxes gives each
+    frame's own answer (no state leaks from the previous frame)."""
+    rng = np.random.default_rng(11)
+    clusters = CellListClusters((True, True, False))
+    for n, box in [(400, (30.0, 25.0, 40.0)), (50, (12.0, 40.0, 11.0)), (400, (60.0, 60.0, 60.0))]:
+        box = np.array(box)
+        pos = rng.uniform(0, 1, (n, 3)) * box
+        ref = brute_force_labels(pos, box, (True, True, False))
+        np.testing.assert_array_equal(clusters.sizes(pos, box), cluster_sizes(ref))
+        np.testing.assert_array_equal(clusters.labels(pos, box), ref)
+
+
+def test_clump_with_more_candidates_than_the_pair_buffer():
+    """5,000 atoms within 1 Å of a point (every atom has > _PAIR_BUFFER candidates) form one
+    cluster labelled by its smallest index; 32 atoms 8 Å apart stay single."""
+    from lisflow.analysis.clusters import _PAIR_BUFFER
+
+    rng = np.random.default_rng(12)
+    box = np.array([60.0, 60.0, 60.0])
+    direction = rng.normal(size=(5000, 3))
+    radius = rng.uniform(0, 1, (5000, 1))
+    clump = 30.0 + direction / np.linalg.norm(direction, axis=1)[:, None] * radius
+    grid = np.stack(np.meshgrid(*[np.arange(4) * 8.0 + 2.0] * 2, indexing="ij"), -1).reshape(-1, 2)
+    singles = np.r_[np.c_[grid, np.full(16, 2.0)], np.c_[grid, np.full(16, 50.0)]][:32]
+    pos = np.r_[singles[:10], clump, singles[10:]]
+    assert 5000 > _PAIR_BUFFER
+    for threads in (1, 2):
+        clusters = CellListClusters((True, True, True), threads=threads)
+        labels = clusters.labels(pos, box)
+        np.testing.assert_array_equal(labels[10:5010], np.full(5000, 10))
+        others = np.delete(np.arange(len(pos)), np.s_[10:5010])
+        np.testing.assert_array_equal(labels[others], others)
+        np.testing.assert_array_equal(clusters.sizes(pos, box), [5000] + [1] * 32)
+
+
+_SPIN_PROBE = """
+import os, resource, time
+import numpy as np
+from lisflow.analysis.clusters import CellListClusters
+box = np.array([60.0, 60.0, 60.0])
+pos = np.random.default_rng(0).uniform(0, 60, (3000, 3))
+clusters = CellListClusters((True, True, True), threads=2)
+clusters.sizes(pos, box)
+before = resource.getrusage(resource.RUSAGE_SELF)
+for _ in range(20):
+    clusters.sizes(pos, box)
+    time.sleep(0.02)
+after = resource.getrusage(resource.RUSAGE_SELF)
+cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+print(cpu, os.environ.get("OMP_WAIT_POLICY"))
+"""
+
+
+def test_numba_threads_wait_passively_and_leave_the_environment_alone():
+    """numba's OpenMP pool starts with passive waiting: between parallel regions (here 20 ms
+    sleeps) its threads burn no CPU (busy-waiting libgomp threads would spin through them);
+    OMP_WAIT_POLICY is not left set for libraries loaded later."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", _SPIN_PROBE], env=env, check=True,
+                         capture_output=True, text=True).stdout.split()
+    cpu_s, left = float(out[0]), out[1]
+    assert left == "None"
+    assert cpu_s < 0.25 * 20 * 0.02, cpu_s  # 20 small regions cost a few ms, not the sleeps

@@ -1,8 +1,10 @@
 """Sulfur clusters: S atoms closer than a cutoff are connected (paper 000, Methods MD; ED Fig. 8b).
 
-Per frame: a compiled (numba) cell list finds all S–S pairs closer than the cutoff, with
-minimum-image distances in the periodic directions, and a union–find (union by size, path halving) joins them; connected components are
-the clusters. Cost O(N) per frame, memory O(N + cells + close pairs).
+Per frame: a compiled (numba) cell list (:mod:`lisflow.analysis.celllist`) finds all S–S
+pairs closer than the cutoff, with minimum-image distances in the periodic directions, and a
+union–find (Rem's union) joins them; connected components are the clusters, labelled by their
+smallest atom index. Cost O(N) per frame, x-slab ranges in parallel on numba's threads;
+memory O(N + cells), the work arrays reused from frame to frame.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from lisflow.analysis.base import Series, StreamingAnalysis, orthorhombic_box
+from lisflow.analysis.base import Series, StreamingAnalysis, numba_threads
+from lisflow.analysis.celllist import _PAIR_BUFFER, _bin_cells, _link_slabs, _root_sizes
 from lisflow.errors import InputError
 
 #: S–S connection cutoff, Å (paper 000, Methods: "distance ... less than 3.5 Å").
@@ -79,182 +82,69 @@ def _min_index_labels(parent, atoms):
     return labels
 
 
-@numba.njit(cache=True)
-def _bin_atoms(pos, box, periodic, cutoff):
-    """Cell list: cells ≥ cutoff wide; atoms sorted by cell (slot order) with wrapped coordinates.
+class CellListClusters:
+    """Reusable cell-list clustering: the work arrays live from frame to frame (one pass
+    allocates them once for its selection size)."""
 
-    Returns ``ncell`` (3), ``start`` (cell → first slot, n_cells + 1), ``atoms`` (slot → atom)
-    and the slot-ordered coordinates ``sx, sy, sz``.
-    """
-    n = pos.shape[0]
-    ncell = np.empty(3, np.int64)
-    lo = np.empty(3)
-    inv_width = np.empty(3)
-    for k in range(3):
-        if periodic[k]:
-            lo[k] = 0.0
-            span = box[k]
-        else:
-            lo[k] = pos[:, k].min()
-            span = pos[:, k].max() - lo[k]
-        ncell[k] = max(1, int(span / cutoff))
-        inv_width[k] = ncell[k] / max(span, 1e-12)
-    wrapped = np.empty((n, 3))
-    cell_of = np.empty(n, np.int64)
-    for i in range(n):
-        flat = 0
-        for k in range(3):
-            x = pos[i, k] - lo[k]
-            if periodic[k]:
-                x -= box[k] * np.floor(x / box[k])
-            wrapped[i, k] = x
-            c = min(max(int(x * inv_width[k]), 0), ncell[k] - 1)
-            flat = flat * ncell[k] + c
-        cell_of[i] = flat
-    n_cells = ncell[0] * ncell[1] * ncell[2]
-    start = np.zeros(n_cells + 1, np.int64)
-    for i in range(n):
-        start[cell_of[i] + 1] += 1
-    for c in range(n_cells):
-        start[c + 1] += start[c]
-    fill = start[:-1].copy()
-    atoms = np.empty(n, np.int64)
-    for i in range(n):
-        atoms[fill[cell_of[i]]] = i
-        fill[cell_of[i]] += 1
-    sx = np.empty(n)
-    sy = np.empty(n)
-    sz = np.empty(n)
-    for a in range(n):
-        sx[a] = wrapped[atoms[a], 0]
-        sy[a] = wrapped[atoms[a], 1]
-        sz[a] = wrapped[atoms[a], 2]
-    return ncell, start, atoms, sx, sy, sz
+    def __init__(
+        self,
+        periodic: tuple[bool, bool, bool] = (True, True, False),
+        cutoff: float = S_S_CUTOFF_A,
+        threads: int | None = None,
+    ) -> None:
+        self.periodic = np.asarray(periodic, dtype=np.bool_)
+        self.cutoff = float(cutoff)
+        self.threads = threads  # x-slab ranges scanned in parallel; None: numba's threads
+        self._n = -1
+        self._start = np.zeros(0, np.int64)
+        self._pairs = np.zeros((0, _PAIR_BUFFER), np.int64)
 
+    def _brute_force(self, box: np.ndarray) -> bool:
+        """A periodic axis with fewer than 3 cells: a half stencil would visit a cell twice."""
+        return any(p and b / self.cutoff < 3 for p, b in zip(self.periodic, box, strict=True))
 
-@numba.njit(cache=True, inline="always")
-def _neighbour(ncell, periodic, box, cx, cy, cz, k):
-    """Half-stencil neighbour ``k`` (0..12) of cell (cx, cy, cz): flat index (−1 if outside a
-    non-periodic face) and the image shift (Å) to subtract from the source atoms."""
-    dxc = 0 if k < 4 else 1
-    r = k if k < 4 else k - 4
-    if k < 4:  # dx = 0: (0,0,1), (0,1,-1), (0,1,0), (0,1,1)
-        dyc = 0 if r == 0 else 1
-        dzc = 1 if r == 0 else r - 2
-    else:  # dx = 1: all nine (dy, dz)
-        dyc = r // 3 - 1
-        dzc = r % 3 - 1
-    nx, ny, nz = cx + dxc, cy + dyc, cz + dzc
-    shx = 0.0
-    shy = 0.0
-    shz = 0.0
-    if nx >= ncell[0]:
-        if not periodic[0]:
-            return -1, shx, shy, shz
-        nx -= ncell[0]
-        shx = box[0]
-    if ny < 0 or ny >= ncell[1]:
-        if not periodic[1]:
-            return -1, shx, shy, shz
-        shy = box[1] if ny >= ncell[1] else -box[1]
-        ny = ny - ncell[1] if ny >= ncell[1] else ny + ncell[1]
-    if nz < 0 or nz >= ncell[2]:
-        if not periodic[2]:
-            return -1, shx, shy, shz
-        shz = box[2] if nz >= ncell[2] else -box[2]
-        nz = nz - ncell[2] if nz >= ncell[2] else nz + ncell[2]
-    return (nx * ncell[1] + ny) * ncell[2] + nz, shx, shy, shz
+    def _link(self, positions: np.ndarray, box: np.ndarray) -> None:
+        pos = positions
+        if pos.dtype not in (np.float32, np.float64) or not pos.flags.c_contiguous:
+            pos = np.ascontiguousarray(pos, dtype=np.float64)
+        n = len(pos)
+        if n != self._n:
+            self._n = n
+            self._atoms = np.empty(n, np.int64)
+            self._parent = np.empty(n, np.int64)
+            self._scratch = np.empty(n, np.int64)
+            self._sx, self._sy, self._sz = np.empty(n), np.empty(n), np.empty(n)
+        self._start, ncell = _bin_cells(
+            pos, box, self.periodic, self.cutoff, self._start, self._atoms,
+            self._sx, self._sy, self._sz, self._parent, self._scratch,
+        )  # fmt: skip
+        threads = numba_threads()  # first: starts numba's pool with passive waiting
+        n_chunks = max(1, min(self.threads or threads, int(ncell[0])))
+        if self._pairs.shape[0] < 2 * n_chunks:
+            self._pairs = np.empty((2 * n_chunks, _PAIR_BUFFER), np.int64)
+        _link_slabs(
+            n_chunks, ncell, self._start, self._sx, self._sy, self._sz, self._parent,
+            box, self.periodic, self.cutoff, self._pairs,
+        )  # fmt: skip
 
+    def labels(self, positions: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """Cluster label (smallest atom index of its cluster) of every atom."""
+        box = np.asarray(box, dtype=np.float64)
+        if len(positions) == 0:
+            return np.empty(0, np.int64)
+        if self._brute_force(box):
+            pos = np.ascontiguousarray(positions, dtype=np.float64)
+            return _labels_brute_force(pos, box, self.periodic, self.cutoff)
+        self._link(positions, box)
+        return _min_index_labels(self._parent, self._atoms)
 
-@numba.njit(cache=True)
-def _slab_bound(cx, ncell, start, periodic, box):
-    """Upper bound on the close pairs found from source cells in x-slab ``cx``."""
-    bound = 0
-    for cy in range(ncell[1]):
-        for cz in range(ncell[2]):
-            c = (cx * ncell[1] + cy) * ncell[2] + cz
-            m = start[c + 1] - start[c]
-            if m == 0:
-                continue
-            bound += m * (m - 1) // 2
-            for k in range(13):
-                d, _, _, _ = _neighbour(ncell, periodic, box, cx, cy, cz, k)
-                if d >= 0:
-                    bound += m * (start[d + 1] - start[d])
-    return bound
-
-
-@numba.njit(cache=True)
-def _slab_pairs(cx, ncell, start, sx, sy, sz, periodic, box, cutoff2, first, pa, pb):
-    """Write the close slot pairs of x-slab ``cx`` into pa/pb from index ``first``; count."""
-    n_found = 0
-    for cy in range(ncell[1]):
-        for cz in range(ncell[2]):
-            c = (cx * ncell[1] + cy) * ncell[2] + cz
-            c0, c1 = start[c], start[c + 1]
-            if c0 == c1:
-                continue
-            for a in range(c0, c1):
-                for b in range(a + 1, c1):
-                    dx = sx[a] - sx[b]
-                    dy = sy[a] - sy[b]
-                    dz = sz[a] - sz[b]
-                    if dx * dx + dy * dy + dz * dz < cutoff2:
-                        pa[first + n_found] = a
-                        pb[first + n_found] = b
-                        n_found += 1
-            for k in range(13):
-                d, shx, shy, shz = _neighbour(ncell, periodic, box, cx, cy, cz, k)
-                if d < 0:
-                    continue
-                d0, d1 = start[d], start[d + 1]
-                for a in range(c0, c1):
-                    xa = sx[a] - shx
-                    ya = sy[a] - shy
-                    za = sz[a] - shz
-                    for b in range(d0, d1):
-                        dx = xa - sx[b]
-                        dy = ya - sy[b]
-                        dz = za - sz[b]
-                        if dx * dx + dy * dy + dz * dz < cutoff2:
-                            pa[first + n_found] = a
-                            pb[first + n_found] = b
-                            n_found += 1
-    return n_found
-
-
-@numba.njit(cache=True)
-def _labels_cell_list(pos, box, periodic, cutoff):
-    """Cluster label (smallest atom index) of each atom, from a cell list with a half stencil.
-
-    Close pairs are found slab by slab (x-slabs of cells, each writing into its own range
-    sized by an occupancy bound, so the loop could run in parallel; with numba ``prange`` the
-    minimum time fell from 3.2 to 2.0 ms on 18,360 S but the median on a loaded 2-core machine
-    rose, so it runs serially); a neighbour cell reached through a periodic face carries a
-    fixed image shift. The union–find over the pairs follows.
-    """
-    n = pos.shape[0]
-    ncell, start, atoms, sx, sy, sz = _bin_atoms(pos, box, periodic, cutoff)
-    n_slabs = ncell[0]
-    bounds = np.zeros(n_slabs + 1, np.int64)
-    for cx in range(n_slabs):
-        bounds[cx + 1] = _slab_bound(cx, ncell, start, periodic, box)
-    for cx in range(n_slabs):
-        bounds[cx + 1] += bounds[cx]
-    pa = np.empty(bounds[n_slabs], np.int64)
-    pb = np.empty(bounds[n_slabs], np.int64)
-    found = np.zeros(n_slabs, np.int64)
-    cutoff2 = cutoff * cutoff
-    for cx in range(n_slabs):
-        found[cx] = _slab_pairs(
-            cx, ncell, start, sx, sy, sz, periodic, box, cutoff2, bounds[cx], pa, pb
-        )
-    parent = np.arange(n)
-    size = np.ones(n, np.int64)
-    for cx in range(n_slabs):
-        for p in range(bounds[cx], bounds[cx] + found[cx]):
-            _union(parent, size, pa[p], pb[p])
-    return _min_index_labels(parent, atoms)
+    def sizes(self, positions: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """Sizes (atoms) of all clusters, largest first (== ``cluster_sizes(labels(...))``)."""
+        box = np.asarray(box, dtype=np.float64)
+        if len(positions) == 0 or self._brute_force(box):
+            return cluster_sizes(self.labels(positions, box))
+        self._link(positions, box)
+        return _root_sizes(self._parent, self._scratch)
 
 
 def cluster_labels(
@@ -269,14 +159,7 @@ def cluster_labels(
     axes. A periodic axis with fewer than 3 cells falls back to the O(N²) loop (a half stencil
     would visit a neighbour cell twice).
     """
-    pos = np.ascontiguousarray(positions, dtype=np.float64)
-    box = np.asarray(box, dtype=np.float64)
-    per = np.asarray(periodic, dtype=np.bool_)
-    if len(pos) == 0:
-        return np.empty(0, np.int64)
-    if any(p and b / cutoff < 3 for p, b in zip(per, box, strict=True)):
-        return _labels_brute_force(pos, box, per, float(cutoff))
-    return _labels_cell_list(pos, box, per, float(cutoff))
+    return CellListClusters(periodic, cutoff).labels(positions, box)
 
 
 def cluster_sizes(labels: np.ndarray) -> np.ndarray:
@@ -318,16 +201,11 @@ class SulfurClusters(StreamingAnalysis):
         self.results.n_clusters = np.zeros(self.n_frames, dtype=np.int64)
         self.results.largest = np.zeros(self.n_frames, dtype=np.int64)
         self.results.mean_largest = np.zeros(self.n_frames)
+        self._clusters = CellListClusters(self.periodic, self.cutoff)
 
     def _single_frame(self) -> None:
-        box = (
-            orthorhombic_box(self._ts.dimensions)
-            if any(self.periodic)
-            else np.ones(3)  # unused without periodic axes
-        )
-        sizes = cluster_sizes(
-            cluster_labels(self.sulfur.positions, box, self.periodic, self.cutoff)
-        )
+        box = self._box() if any(self.periodic) else np.ones(3)  # unused if none periodic
+        sizes = self._clusters.sizes(self._positions(self.sulfur), box)
         i = self._frame_index
         self.results.n_clusters[i] = len(sizes)
         self.results.largest[i] = sizes[0]

@@ -17,11 +17,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numba
 import numpy as np
 import scipy.fft
 from scipy import stats
 
-from lisflow.analysis.base import Series, StreamingAnalysis, orthorhombic_box
+from lisflow.analysis.base import Series, StreamingAnalysis, numba_threads
 from lisflow.errors import InputError, ParseError
 
 DIMENSIONS = {
@@ -35,8 +36,10 @@ DIMENSIONS = {
 }
 #: 1 Å²/ps = 1e-16 cm² / 1e-12 s = 1e-4 cm²/s.
 A2_PER_PS_TO_CM2_PER_S = 1.0e-4
-#: Bytes of RAM per (frame × coordinate) while transforming one block: float64 copy (8), its
-#: transpose (8), complex rfft of length ~2T (16 per frame), power spectrum (8) and slack.
+#: Budget bytes per (frame × coordinate) of a block of atoms. It sets the blocks whose sums are
+#: accumulated together, i.e. the floating-point summation order: keep it, or results change
+#: in the last bits. Held per (frame × coordinate): raw coordinates (≤ 8) and x² (≤ 8), plus
+#: FFT work arrays of :data:`_FFT_COLUMNS` columns, well within it.
 _BYTES_PER_FRAME_COORD = 48
 
 
@@ -47,30 +50,69 @@ def msd_fft_sums(x: np.ndarray, workers: int = 1) -> np.ndarray:
     The autocorrelation part uses one zero-padded real FFT per column and, since only the sum
     over columns is needed, a single inverse FFT of the summed power spectrum.
     """
-    n_t = x.shape[0]
-    sq = np.square(x).sum(axis=1)
+    n_t, n_cols = x.shape
+    n_fft = scipy.fft.next_fast_len(2 * n_t, real=True)
+    padded = np.zeros((min(n_cols, _FFT_COLUMNS), n_fft))
+    return _fft_sums(x, np.square(x, dtype=np.float64), padded, workers)
+
+
+#: Columns transformed per FFT call: padded input and spectrum (~2 × 16 B × T each) of a few
+#: MB stay in cache; the summed spectrum does not depend on it (rows are added in order).
+_FFT_COLUMNS = 1024
+
+
+def _fft_sums(x: np.ndarray, squares: np.ndarray, padded: np.ndarray, workers: int):
+    """:func:`msd_fft_sums` of ``x`` (T × M) given ``squares`` (T × M, x² in float64) and a
+    zeroed ``padded`` work array (≤ M columns × n_fft), which this fills with transposed
+    columns and leaves zero past row T; both can be reused block after block."""
+    n_t, n_cols = x.shape
+    sq = squares.sum(axis=1)
     # S1 part: Σ_k x(k+m)² + x(k)² = 2 Σ sq − Σ_{k<m} (sq[k] + sq[T−1−k])
     head_tail = np.concatenate(([0.0], np.cumsum(sq[: n_t - 1] + sq[::-1][: n_t - 1])))
     s1 = 2.0 * sq.sum() - head_tail
-    # S2 part: Σ_cols Σ_k x(k) x(k+m) = irfft(Σ_cols |rfft(x_col)|²)
-    n_fft = scipy.fft.next_fast_len(2 * n_t, real=True)
-    spectrum = scipy.fft.rfft(np.ascontiguousarray(x.T), n=n_fft, axis=-1, workers=workers)
-    power = (spectrum.real**2 + spectrum.imag**2).sum(axis=0)
+    # S2 part: Σ_cols Σ_k x(k) x(k+m) = irfft(Σ_cols |rfft(x_col)|²), columns in groups
+    n_fft = padded.shape[1]
+    power = np.zeros(n_fft // 2 + 1)
+    for first in range(0, n_cols, padded.shape[0]):
+        k = min(padded.shape[0], n_cols - first)
+        padded[:k, :n_t] = x[:, first : first + k].T
+        spectrum = scipy.fft.rfft(padded[:k], axis=-1, workers=workers)
+        _add_power(spectrum, power, first == 0)
     acf = scipy.fft.irfft(power, n=n_fft)[:n_t]
     return s1 - 2.0 * acf
 
 
-def _read_atom_block(handle, dtype, n_t, n_atoms, n_dims, first, block) -> np.ndarray:
-    """Atoms ``first:first+block`` of every frame from the frame-major coordinate file, as
-    float64 (n_t × m × n_dims). Plain reads (no mmap), so mapped pages never count in RSS."""
+@numba.njit(cache=True)
+def _add_power(spectrum, total, first):
+    """Add Σ over rows of |spectrum|² (re² + im²) to ``total``, rows in order; ``first``:
+    ``total`` starts as row 0 (numpy's axis-0 sum, continued over later groups of rows)."""
+    n_rows, n_freq = spectrum.shape
+    begin = 0
+    if first:
+        for f in range(n_freq):
+            re, im = spectrum[0, f].real, spectrum[0, f].imag
+            total[f] = re * re + im * im
+        begin = 1
+    for r in range(begin, n_rows):
+        for f in range(n_freq):
+            re, im = spectrum[r, f].real, spectrum[r, f].imag
+            total[f] += re * re + im * im
+
+
+def _read_atom_block(handle, out, n_atoms, first) -> np.ndarray:
+    """Atoms ``first:first+m`` of every frame from the frame-major coordinate file into
+    ``out[:, :m]`` (n_t × m × n_dims, the file's dtype); returns that view. Plain reads (no
+    mmap), so mapped pages never count in RSS."""
+    n_t, block, n_dims = out.shape
     m = min(block, n_atoms - first)
-    out = np.empty((n_t, m, n_dims), dtype=dtype)
-    row = n_atoms * n_dims * dtype.itemsize
+    itemsize = out.dtype.itemsize
+    row = n_atoms * n_dims * itemsize
     for t in range(n_t):
-        handle.seek(t * row + first * n_dims * dtype.itemsize)
-        if handle.readinto(memoryview(out[t]).cast("B")) != out[t].nbytes:
+        handle.seek(t * row + first * n_dims * itemsize)
+        target = memoryview(out[t, :m]).cast("B")
+        if handle.readinto(target) != target.nbytes:
             raise ParseError(handle.name, "temporary MSD coordinate file is truncated")
-    return out.astype(np.float64, copy=False)
+    return out[:, :m]
 
 
 class MeanSquaredDisplacement(StreamingAnalysis):
@@ -80,7 +122,8 @@ class MeanSquaredDisplacement(StreamingAnalysis):
     axes and ``results.timeseries_by_axis`` (n_frames × n_axes) the per-axis MSD, so one ``"xyz"`` pass
     also gives MSD_z. If ``unwrap`` is true the wrapped
     trajectory is unwrapped frame to frame in the stream (minimum image of each step; requires
-    steps shorter than half the box). ``workdir`` holds the temporary coordinate file.
+    steps shorter than half the box). ``workdir`` holds the temporary coordinate file; ``workers``
+threads run the FFTs.
     """
 
     name = "msd"
@@ -92,7 +135,7 @@ class MeanSquaredDisplacement(StreamingAnalysis):
         unwrap: bool = False,
         memory_budget_mb: float = 64.0,
         workdir: str | os.PathLike | None = None,
-        workers: int = 1,
+        workers: int | None = None,
         **kwargs,
     ) -> None:
         super().__init__(atomgroup.universe.trajectory, **kwargs)
@@ -106,7 +149,9 @@ class MeanSquaredDisplacement(StreamingAnalysis):
         self.unwrap = unwrap
         self.memory_budget_mb = float(memory_budget_mb)
         self.workdir = workdir
-        self.workers = workers
+        # FFT threads (each column's transform is the same whatever the count); None: as many
+        # as numba uses (NUMBA_NUM_THREADS), one knob for the whole pass
+        self.workers = numba_threads() if workers is None else int(workers)
         self.name = f"msd_{msd_type}"
 
     def _prepare(self) -> None:
@@ -117,11 +162,13 @@ class MeanSquaredDisplacement(StreamingAnalysis):
         self._previous_unwrapped: np.ndarray | None = None
 
     def _single_frame(self) -> None:
-        current = self.atomgroup.positions[:, self.dims]
+        current = self._positions(self.atomgroup)
+        if len(self.dims) < 3:
+            current = current[:, self.dims]
         if self.unwrap:
             current = current.astype(np.float64)
             if self._previous_wrapped is not None:
-                box = orthorhombic_box(self._ts.dimensions)[self.dims]
+                box = self._box()[self.dims]
                 step = current - self._previous_wrapped
                 step -= box * np.round(step / box)
                 self._previous_wrapped = current
@@ -129,7 +176,7 @@ class MeanSquaredDisplacement(StreamingAnalysis):
             else:
                 self._previous_wrapped = current
             self._previous_unwrapped = current
-        self._file.write(current.tobytes())
+        self._file.write(np.ascontiguousarray(current).data.cast("B"))
 
     def _abort(self) -> None:
         """Close and remove the temporary coordinate file after a failed pass."""
@@ -142,14 +189,23 @@ class MeanSquaredDisplacement(StreamingAnalysis):
         dtype = np.dtype(np.float64 if self.unwrap else np.float32)
         per_atom = max(1, n_t * n_dims * _BYTES_PER_FRAME_COORD)
         block = max(1, int(self.memory_budget_mb * 2**20 // per_atom))
+        block = min(block, n_atoms)
         by_axis = np.zeros((n_t, n_dims))
         try:
+            # buffers reused by every block: raw coordinates, x², zero-padded columns
+            raw = np.empty((n_t, block, n_dims), dtype)
+            squares = np.empty((n_t, block))
+            n_fft = scipy.fft.next_fast_len(2 * n_t, real=True)
+            padded = np.zeros((min(block, _FFT_COLUMNS), n_fft))
             with self._path.open("rb") as handle:
                 for first in range(0, n_atoms, block):
-                    chunk = _read_atom_block(handle, dtype, n_t, n_atoms, n_dims, first, block)
+                    chunk = _read_atom_block(handle, raw, n_atoms, first)
+                    m = chunk.shape[1]
                     for axis in range(n_dims):
-                        by_axis[:, axis] += msd_fft_sums(chunk[:, :, axis], self.workers)
-                    del chunk
+                        x = chunk[:, :, axis]
+                        np.square(x, out=squares[:, :m], dtype=np.float64)
+                        by_axis[:, axis] += _fft_sums(x, squares[:, :m], padded, self.workers)
+            del raw, squares, padded
         finally:
             self._path.unlink(missing_ok=True)
         by_axis = by_axis / (n_t - np.arange(n_t))[:, None] / n_atoms

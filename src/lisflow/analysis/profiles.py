@@ -12,6 +12,7 @@ frame of the selections plus fixed-size accumulators (one profile per finished b
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from lisflow.analysis.base import Series, StreamingAnalysis, orthorhombic_box
@@ -61,6 +62,24 @@ def group_centres_z(z: np.ndarray, groups: np.ndarray, box_z: float | None) -> n
     if box_z is not None:
         delta -= box_z * np.round(delta / box_z)
     return zg[:, 0] + delta.mean(axis=1)
+
+
+@numba.njit(cache=True)
+def _slice_counts(z, groups, box_z, z0, bin_width, n_bins):
+    """Centres per slice: :func:`group_centres_z` (periodic z) binned from ``z0`` in
+    ``bin_width`` slices, in one loop with the same float64 operations in the same order."""
+    counts = np.zeros(n_bins, np.int64)
+    size = groups.shape[1]
+    for g in range(groups.shape[0]):
+        first = np.float64(z[groups[g, 0]])
+        total = 0.0
+        for j in range(1, size):
+            delta = np.float64(z[groups[g, j]]) - first
+            total += delta - box_z * np.rint(delta / box_z)
+        slot = np.floor((first + total / size - z0) / bin_width)
+        if slot >= 0 and slot < n_bins:
+            counts[int(slot)] += 1
+    return counts
 
 
 class SliceChargeDensity(StreamingAnalysis):
@@ -121,7 +140,7 @@ class SliceChargeDensity(StreamingAnalysis):
         self._block_frames = 0
 
     def _single_frame(self) -> None:
-        box = orthorhombic_box(self._ts.dimensions)
+        box = self._box()
         time_ps = float(self._ts.time)
         if self._t_first is None:
             self._t_first = time_ps
@@ -130,10 +149,10 @@ class SliceChargeDensity(StreamingAnalysis):
         if block != self._block_index:
             self._close_block()
             self._block_index = block
-        z = group_centres_z(self.sulfur.positions[:, 2], self.groups, float(box[2]))
-        index = np.floor((z - self.edges[0]) / self.bin_width).astype(np.int64)
-        inside = (index >= 0) & (index < self.n_bins)
-        counts = np.bincount(index[inside], minlength=self.n_bins)
+        counts = _slice_counts(
+            self._positions(self.sulfur)[:, 2], self.groups, float(box[2]),
+            float(self.edges[0]), self.bin_width, self.n_bins,
+        )  # fmt: skip
         per_volume = counts / (box[0] * box[1] * self.bin_width)
         self._block_sum += per_volume
         self._block_frames += 1
@@ -167,13 +186,26 @@ def surface_z(electrode) -> float:
     """Electrode surface height (Å): mean z of the topmost atomic plane of the electrode in
     the current frame (the graphene sheet of Mo NCs/N-G, not the top of its Mo clusters; the
     top layer of Ti(001)). "0–15 Å above the surface" (paper 000) is measured from it."""
-    z = np.sort(electrode.positions[:, 2].astype(np.float64))[::-1]
+    return _top_plane_z(electrode.positions[:, 2])
+
+
+def _top_plane_z(electrode_z: np.ndarray) -> float:
+    """:func:`surface_z` from the electrode atoms' z (Å)."""
+    z = np.sort(electrode_z.astype(np.float64))[::-1]
     need = max(1, int(np.ceil(PLANE_MIN_FRACTION * len(z))))
     for top in z:
         plane = z[np.abs(z - top) <= PLANE_TOLERANCE_A]
         if len(plane) >= need:
             return float(plane.mean())
     return float(z[0])
+
+
+def _shared_surface_z(analysis: StreamingAnalysis, electrode) -> float:
+    """:func:`surface_z` of the current frame, once per frame for all analyses of a pass."""
+    return analysis._shared(
+        ("surface_z", id(electrode)),
+        lambda: _top_plane_z(analysis._positions(electrode)[:, 2]),
+    )
 
 
 class SurfaceSulfurCount(StreamingAnalysis):
@@ -194,8 +226,8 @@ class SurfaceSulfurCount(StreamingAnalysis):
         self.results.surface_z = np.zeros(self.n_frames)
 
     def _single_frame(self) -> None:
-        z_surf = surface_z(self.electrode)
-        height = self.sulfur.positions[:, 2] - z_surf
+        z_surf = _shared_surface_z(self, self.electrode)
+        height = self._positions(self.sulfur)[:, 2] - z_surf
         i = self._frame_index
         inside = (height >= self.shell[0]) & (height <= self.shell[1])
         self.results.counts[i] = np.count_nonzero(inside)
@@ -234,8 +266,8 @@ class DensePhaseDistance(StreamingAnalysis):
         self.results.centre = np.zeros(self.n_frames)
 
     def _single_frame(self) -> None:
-        z = self.sulfur.positions[:, 2].astype(np.float64)
-        z_surf = surface_z(self.electrode)
+        z = self._positions(self.sulfur)[:, 2].astype(np.float64)
+        z_surf = _shared_surface_z(self, self.electrode)
         # lower-rank order statistic (numpy percentile method "lower"): one partition, O(N)
         rank = int(np.floor(self.edge_percentile / 100.0 * (len(z) - 1)))
         self.results.edge[self._frame_index] = np.partition(z, rank)[rank] - z_surf

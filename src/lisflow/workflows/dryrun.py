@@ -7,6 +7,7 @@ Same spec, same bytes: re-running gives identical files and manifest.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from dataclasses import asdict, dataclass
@@ -50,10 +51,25 @@ def key_parameters(calc: Calculation) -> dict[str, Any]:
     return {} if calc.inputs is None else calc.inputs.key_parameters(calc)
 
 
-def write_calculation(calc: Calculation, root: Path) -> ManifestEntry:
-    """Write one calculation's inputs under ``root/<calc name>``; return its manifest entry."""
+#: Engines whose ``write_inputs`` is ``write_files(directory, input_files(calc))``: inside a
+#: staging tree the dry-run writes their ``input_files`` itself and hashes the texts in memory.
+IN_MEMORY_ENGINES = ("vasp", "cp2k", "mlip")
+
+
+def write_calculation(calc: Calculation, root: Path, staged: bool = False) -> ManifestEntry:
+    """Write one calculation's inputs under ``root/<calc name>``; return its manifest entry.
+
+    ``staged``: ``root`` lies inside an :func:`lisflow.fsutil.atomic_directory` staging tree
+    (nobody sees it before it is flushed and renamed), so files are written plainly, one
+    ``mkdir`` per directory, and hashed from memory; same bytes, same hash."""
     directory = root / calc.name
-    files = get_engine(calc.engine).write_inputs(calc, directory)
+    engine = get_engine(calc.engine)
+    if staged and calc.engine in IN_MEMORY_ENGINES:
+        texts = engine.input_files(calc)  # type: ignore[attr-defined]
+        files, input_hash = write_staged_texts(directory, texts), hash_texts(texts)
+    else:
+        files = engine.write_inputs(calc, directory)
+        input_hash = hash_directory(directory, files)
     return ManifestEntry(
         calc_id=calc.calc_id,
         study=calc.study,
@@ -64,11 +80,35 @@ def write_calculation(calc: Calculation, root: Path) -> ManifestEntry:
         n_atoms=calc.n_atoms,
         directory=f"{calc.study}/{calc.name}",
         files=files,
-        input_hash=hash_directory(directory, files),
+        input_hash=input_hash,
         parents=list(calc.parents),
         labels=calc.labels,
         parameters=key_parameters(calc),
     )
+
+
+def write_staged_texts(directory: Path, texts: dict[str, str]) -> list[str]:
+    """Write ``name -> text`` below ``directory`` (inside a staging tree: plain writes, mode
+    0666 minus umask as :func:`lisflow.fsutil.atomic_write_text` gives); sorted names."""
+    made: set[Path] = set()
+    for name, text in texts.items():
+        path = directory / name
+        if path.parent not in made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made.add(path.parent)
+        with open(path, "wb") as handle:
+            handle.write(text.encode())
+    return sorted(texts)
+
+
+def hash_texts(texts: dict[str, str]) -> str:
+    """:func:`lisflow.fsutil.hash_directory` of these files, from their texts."""
+    digest = hashlib.sha256()
+    for name in sorted(texts):
+        digest.update(name.encode() + b"\0")
+        digest.update(texts[name].encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def dry_run(
@@ -106,7 +146,7 @@ def _write_all(planned, out_dir: Path, progress: bool) -> list[ManifestEntry]:
         for spec, calcs in planned:
             with atomic_directory(out_dir / spec.study) as tmp:
                 for calc in calcs:
-                    entries.append(write_calculation(calc, tmp))
+                    entries.append(write_calculation(calc, tmp, staged=True))
                     bar.advance(task)
                 study_kind(spec).write_extras(spec, tmp)
     return entries

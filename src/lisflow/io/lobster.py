@@ -20,7 +20,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from pymatgen.core import Structure
-from pymatgen.io.vasp import Incar, Poscar
+from pymatgen.io.vasp import Incar
 
 from lisflow.calculation import Calculation, InputSet
 from lisflow.errors import InputError
@@ -72,20 +72,42 @@ def lobster_nbands(structure: Structure, potcar_symbols: list[str]) -> int:
 
 
 def lobsterin_text(structure: Structure, incar: dict[str, Any], potcar_symbols: list[str]) -> str:
-    """The lobsterin of pymatgen's "standard" option for this structure and INCAR."""
+    """The lobsterin of pymatgen's "standard" option for this structure and INCAR.
+
+    With the basis given, pymatgen reads nothing of the structure and only ISMEAR and SIGMA
+    of the INCAR (``Lobsterin.standard_calculations_from_vasp_files``), so the text is made
+    once per (basis, ISMEAR, SIGMA)."""
+    basis = basis_functions(structure, potcar_symbols)
+    smearing = tuple((key, incar[key]) for key in sorted(incar) if key.upper() in _SMEARING)
+    return _standard_lobsterin(tuple(basis.items()), _hashable(smearing))
+
+
+#: The only INCAR tags ``standard_calculations_from_vasp_files`` reads.
+_SMEARING = ("ISMEAR", "SIGMA")
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+@functools.lru_cache(maxsize=64)
+def _standard_lobsterin(basis: tuple[tuple[str, str], ...], smearing: tuple) -> str:
+    """pymatgen's standard lobsterin for ``basis`` (element, functions) and the INCAR tags
+    ``smearing``, through its own file reader and writer (so its INCAR value parsing holds)."""
     from pymatgen.io.lobster import Lobsterin
 
-    basis = basis_functions(structure, potcar_symbols)
     with tempfile.TemporaryDirectory() as tmp:
-        poscar, incar_file, out = (Path(tmp) / n for n in ("POSCAR", "INCAR", "lobsterin"))
-        Poscar(Structure(structure.lattice, structure.species, structure.frac_coords)).write_file(
-            poscar
-        )
-        Incar(incar).write_file(incar_file)
+        incar_file, out = Path(tmp) / "INCAR", Path(tmp) / "lobsterin"
+        Incar(dict(smearing)).write_file(incar_file)
         with warnings.catch_warnings():  # "Always check and test the provided basis functions"
             warnings.simplefilter("ignore")
             lobsterin = Lobsterin.standard_calculations_from_vasp_files(
-                str(poscar), str(incar_file), dict_for_basis=basis, option="standard"
+                str(Path(tmp) / "POSCAR"),  # not read: the basis is given
+                str(incar_file),
+                dict_for_basis=dict(basis),
+                option="standard",
             )
         lobsterin.write_lobsterin(str(out))
         return out.read_text()

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from pymatgen.core import Structure
-from pymatgen.io.vasp import Incar, Kpoints, Poscar
+from pymatgen.io.vasp import Incar, Kpoints
 from pymatgen.io.vasp.sets import MPRelaxSet
 
 from lisflow import INPUTS_DIR
@@ -150,9 +151,10 @@ class VaspInputGenerator(InputSet):
         files = {
             "INCAR": Incar(self.incar(structure)).get_str(sort_keys=True),
             "KPOINTS": str(kpoints),
-            "POSCAR": Poscar(bare(structure), comment=structure.composition.formula,
-                             selective_dynamics=structure.site_properties.get("selective_dynamics")
-                             ).get_str(significant_figures=10),  # frequency runs: slab fixed
+            "POSCAR": poscar_text(structure, structure.composition.formula,
+                                  selective_dynamics=structure.site_properties.get(
+                                      "selective_dynamics"  # frequency runs: slab fixed
+                                  )),  # fmt: skip
         }
         files.update(potcar_files(potcar_symbols(structure)))
         return files
@@ -170,6 +172,43 @@ KEY_TAGS = (
 def bare(structure: Structure) -> Structure:
     """The structure without site properties (labels are lisflow's, not VASP's)."""
     return Structure(structure.lattice, structure.species, structure.frac_coords)
+
+
+def poscar_text(
+    structure: Structure,
+    comment: str,
+    selective_dynamics: Any = None,
+    significant_figures: int = 10,
+) -> str:
+    """POSCAR text, byte for byte ``Poscar(bare(structure), comment, selective_dynamics)
+    .get_str(significant_figures=...)`` of pymatgen (direct coordinates, VASP 5 symbols line),
+    without the two structure copies Poscar makes (most of a dry-run's VASP writing time)."""
+    if not structure.is_ordered:
+        raise ValueError("Disordered structure with partial occupancies cannot be converted into POSCAR!")
+    matrix = structure.lattice.matrix
+    if np.linalg.det(matrix) < 0:  # pymatgen inverts a left-handed cell (VASP's bug)
+        matrix = -matrix
+    fmt = f"{{:{significant_figures + 5}.{significant_figures}f}}".format
+    lines = [comment, "1.0"] + [" ".join(fmt(c) for c in vec) for vec in matrix]
+    species = structure.species
+    blocks = [(symbol, len(list(run))) for symbol, run in itertools.groupby(
+        sp.symbol for sp in species)]  # fmt: skip
+    lines.append(" ".join(symbol for symbol, _ in blocks))
+    lines.append(" ".join(str(n) for _, n in blocks))
+    flags = None
+    if selective_dynamics is not None:
+        flags = np.asarray(selective_dynamics)
+        if flags.all():  # all free: pymatgen writes no selective dynamics
+            flags = None
+    if flags is not None and len(structure):
+        lines.append("Selective dynamics")
+    lines.append("direct")
+    for index, (frac, specie) in enumerate(zip(structure.frac_coords, species, strict=True)):
+        line = " ".join(fmt(c) for c in frac)
+        if flags is not None:
+            line += " " + " ".join("T" if j else "F" for j in flags[index][:3])
+        lines.append(f"{line} {specie}")
+    return "\n".join(lines) + "\n"
 
 
 def dipole_centre_z(structure: Structure) -> float:

@@ -14,10 +14,10 @@ import dataclasses
 from typing import cast
 
 from pymatgen.core import Structure
-from pymatgen.io.vasp import Incar, Poscar
+from pymatgen.io.vasp import Incar
 
 from lisflow.errors import InputError
-from lisflow.io.vasp import VaspInputGenerator, bare
+from lisflow.io.vasp import VaspInputGenerator, bare, poscar_text
 
 
 def idpp_images(initial: Structure, final: Structure, n_images: int) -> list[Structure]:
@@ -47,7 +47,5 @@ def neb_files(gen: VaspInputGenerator, initial: Structure) -> dict[str, str]:
     files["INCAR"] = incar.get_str(sort_keys=True)
     del files["POSCAR"]
     for index, image in enumerate(idpp_images(initial, final, n)):
-        files[f"{index:02d}/POSCAR"] = Poscar(image, comment=f"image {index:02d}").get_str(
-            significant_figures=10
-        )
+        files[f"{index:02d}/POSCAR"] = poscar_text(image, f"image {index:02d}")
     return files

@@ -124,7 +124,9 @@ def _li_towards_n(
             f"{n} orientations but only {len(n_idx)} coordinating N",
             f"1-{len(n_idx)} with li_towards_n",
         )
-    lateral = slab.cart_coords[n_idx, :2] - anchor_point[:2]
+    # pymatgen rebuilds these arrays from the sites on every access: read them once
+    lattice, slab_frac, slab_cart = slab.lattice, slab.frac_coords, slab.cart_coords
+    lateral = slab_cart[n_idx, :2] - anchor_point[:2]
     order = sorted(
         range(len(n_idx)),
         key=lambda k: (*_n_rank(slab, n_idx[k]), round(float(np.linalg.norm(lateral[k])), 3), k),
@@ -132,7 +134,7 @@ def _li_towards_n(
     nearest_li = min(li, key=lambda i: (round(float(np.linalg.norm(xyz[i] - xyz[anchor])), 6), i))
     # on a diatomic site no other S may come closer to a metal than the anchor S to its metal
     other_s = [i for i, s in enumerate(symbols) if s == "S" and i != anchor]
-    metal_frac = slab.frac_coords[[i for i, lab in enumerate(_labels(slab)) if lab == "metal"]]
+    metal_frac = slab_frac[[i for i, lab in enumerate(_labels(slab)) if lab == "metal"]]
     central = central_metal(slab)
     guard = central is not None and bool(other_s)
     # ... and the aimed Li sits nearer its target N than any N the central metal does not bind
@@ -143,21 +145,21 @@ def _li_towards_n(
     for k in order[:n]:
         best: tuple[float, np.ndarray] | None = None
         for drop in LI_DROPS:
-            aim = slab.cart_coords[n_idx[k]] + [0.0, 0.0, LI_ABOVE_N]
+            aim = slab_cart[n_idx[k]] + [0.0, 0.0, LI_ABOVE_N]
             aim[2] = max(aim[2], anchor_point[2] - drop)  # tall clusters: aim sideways
             target = aim - anchor_point
             aligned = xyz @ _rotation_to(xyz[nearest_li] - xyz[anchor], target).T
             for spin in np.radians(np.arange(0.0, 360.0, 10.0)):
                 cand = aligned @ _rot_axis(target, spin).T
-                frac = slab.lattice.get_fractional_coords(cand + anchor_point)
-                clearance = float(slab.lattice.get_all_distances(frac, slab.frac_coords).min())
+                frac = lattice.get_fractional_coords(cand + anchor_point)
+                clearance = float(lattice.get_all_distances(frac, slab_frac).min())
                 if guard:
-                    to_metal = slab.lattice.get_all_distances(frac[other_s], metal_frac).min()
+                    to_metal = lattice.get_all_distances(frac[other_s], metal_frac).min()
                     clearance = min(clearance, float(to_metal) - S_METAL_MARGIN)
                 if foreign_n:
                     li_frac = frac[[nearest_li]]
-                    to_target = slab.lattice.get_all_distances(li_frac, slab.frac_coords[[n_idx[k]]])
-                    to_foreign = slab.lattice.get_all_distances(li_frac, slab.frac_coords[foreign_n])
+                    to_target = lattice.get_all_distances(li_frac, slab_frac[[n_idx[k]]])
+                    to_foreign = lattice.get_all_distances(li_frac, slab_frac[foreign_n])
                     margin = float(to_foreign.min() - to_target.min())
                     clearance = min(clearance, LI_CLEARANCE + margin)
                 if best is None or clearance > best[0] + 1e-6:
@@ -181,9 +183,13 @@ def _n_rank(slab: Structure, n: int) -> tuple[int, int]:
     return (0 if central in bonded else 1, -len(bonded))
 
 
-def _min_distances(slab: Structure, frac: np.ndarray) -> tuple[float, float]:
-    """Minimum adsorbate–slab (minimum image) and adsorbate–own-image distances (Å)."""
-    to_slab = float(slab.lattice.get_all_distances(frac, slab.frac_coords).min())
+def _min_distances(
+    slab: Structure, frac: np.ndarray, slab_frac: np.ndarray | None = None
+) -> tuple[float, float]:
+    """Minimum adsorbate–slab (minimum image) and adsorbate–own-image distances (Å);
+    ``slab_frac``: the slab's fractional coordinates when the caller has them already."""
+    slab_frac = slab.frac_coords if slab_frac is None else slab_frac
+    to_slab = float(slab.lattice.get_all_distances(frac, slab_frac).min())
     cart = slab.lattice.get_cartesian_coords(frac)
     images = np.inf
     for shift in ([1, 0, 0], [0, 1, 0], [1, 1, 0], [1, -1, 0], [0, 0, 1]):
@@ -224,12 +230,13 @@ def adsorption_configurations(
             li_towards_n and _li_towards_n(slab, anchor_point, xyz, symbols, anchor, n_orientations)
         ) or (_rotated_about_z(xyz, n_orientations))
     configs: list[Structure] = []
+    slab_frac = slab.frac_coords
     for i, oriented in enumerate(orientations):
         placed = oriented + site
         for lift in np.arange(0.0, MAX_LIFT + 1e-9, LIFT_STEP):
             cart = placed + [0.0, 0.0, height + lift]
             frac = slab.lattice.get_fractional_coords(cart)
-            to_slab, to_image = _min_distances(slab, frac)
+            to_slab, to_image = _min_distances(slab, frac, slab_frac)
             if to_image < min_distance:
                 raise InputError(
                     "adsorbate",

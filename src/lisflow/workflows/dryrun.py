@@ -7,8 +7,13 @@ Same spec, same bytes: re-running gives identical files and manifest.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import hashlib
 import json
 import shutil
+import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -50,10 +55,25 @@ def key_parameters(calc: Calculation) -> dict[str, Any]:
     return {} if calc.inputs is None else calc.inputs.key_parameters(calc)
 
 
-def write_calculation(calc: Calculation, root: Path) -> ManifestEntry:
-    """Write one calculation's inputs under ``root/<calc name>``; return its manifest entry."""
+#: Engines whose ``write_inputs`` is ``write_files(directory, input_files(calc))``: inside a
+#: staging tree the dry-run writes their ``input_files`` itself and hashes the texts in memory.
+IN_MEMORY_ENGINES = ("vasp", "cp2k", "mlip")
+
+
+def write_calculation(calc: Calculation, root: Path, staged: bool = False) -> ManifestEntry:
+    """Write one calculation's inputs under ``root/<calc name>``; return its manifest entry.
+
+    ``staged``: ``root`` lies inside an :func:`lisflow.fsutil.atomic_directory` staging tree
+    (nobody sees it before it is flushed and renamed), so files are written plainly, one
+    ``mkdir`` per directory, and hashed from memory; same bytes, same hash."""
     directory = root / calc.name
-    files = get_engine(calc.engine).write_inputs(calc, directory)
+    engine = get_engine(calc.engine)
+    if staged and calc.engine in IN_MEMORY_ENGINES:
+        texts = engine.input_files(calc)  # type: ignore[attr-defined]
+        files, input_hash = write_staged_texts(directory, texts), hash_texts(texts)
+    else:
+        files = engine.write_inputs(calc, directory)
+        input_hash = hash_directory(directory, files)
     return ManifestEntry(
         calc_id=calc.calc_id,
         study=calc.study,
@@ -64,35 +84,102 @@ def write_calculation(calc: Calculation, root: Path) -> ManifestEntry:
         n_atoms=calc.n_atoms,
         directory=f"{calc.study}/{calc.name}",
         files=files,
-        input_hash=hash_directory(directory, files),
+        input_hash=input_hash,
         parents=list(calc.parents),
         labels=calc.labels,
         parameters=key_parameters(calc),
     )
 
 
+def write_staged_texts(directory: Path, texts: dict[str, str]) -> list[str]:
+    """Write ``name -> text`` below ``directory`` (inside a staging tree: plain writes, mode
+    0666 minus umask as :func:`lisflow.fsutil.atomic_write_text` gives); sorted names."""
+    made: set[Path] = set()
+    for name, text in texts.items():
+        path = directory / name
+        if path.parent not in made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made.add(path.parent)
+        with open(path, "wb") as handle:
+            handle.write(text.encode())
+    return sorted(texts)
+
+
+def hash_texts(texts: dict[str, str]) -> str:
+    """:func:`lisflow.fsutil.hash_directory` of these files, from their texts."""
+    digest = hashlib.sha256()
+    for name in sorted(texts):
+        digest.update(name.encode() + b"\0")
+        digest.update(texts[name].encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
 def dry_run(
-    spec_files: list[Path], out_dir: Path, progress: bool = True, override: Any = None
+    spec_files: list[Path],
+    out_dir: Path,
+    progress: bool = True,
+    override: Any = None,
+    timings: dict[str, list[float]] | None = None,
 ) -> list[ManifestEntry]:
     """Validate and plan every spec (run by ``override``'s engine when given, see
-    lisflow.spec.engine_override), then write each study directory and ``manifest.json``."""
+    lisflow.spec.engine_override), then write each study directory and ``manifest.json``.
+
+    ``timings``, when given, collects ``phase -> [wall s, CPU s, count]`` for ``plan``,
+    ``write:<engine>`` and ``extras`` (benchmarks/bench_dryrun.py)."""
     from lisflow.spec.engine_override import apply_engine_override
 
-    specs = [(path, apply_engine_override(load_spec(path), override)) for path in spec_files]
-    planned = [(spec, plan(spec, path)) for path, spec in specs]
-    read_manifest(out_dir / MANIFEST)  # a foreign manifest.json: refuse before writing
-    created = not out_dir.exists()
-    try:
-        entries = _write_all(planned, out_dir, progress)
-    except BaseException:
-        if created:
-            shutil.rmtree(out_dir, ignore_errors=True)
-        raise
-    update_manifest(out_dir / MANIFEST, entries)
+    with collector_paused():
+        specs = [(path, apply_engine_override(load_spec(path), override)) for path in spec_files]
+        planned = []
+        for path, spec in specs:
+            with _timed(timings, "plan"):
+                planned.append((spec, plan(spec, path)))
+        read_manifest(out_dir / MANIFEST)  # a foreign manifest.json: refuse before writing
+        created = not out_dir.exists()
+        try:
+            entries = _write_all(planned, out_dir, progress, timings)
+        except BaseException:
+            if created:
+                shutil.rmtree(out_dir, ignore_errors=True)
+            raise
+        update_manifest(out_dir / MANIFEST, entries)
     return entries
 
 
-def _write_all(planned, out_dir: Path, progress: bool) -> list[ManifestEntry]:
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off inside the block (back on after, if it was).
+
+    A dry-run allocates millions of short-lived, acyclic objects (pymatgen sites, numpy
+    arrays) next to large live ones (10^4-site electrodes); each full collection walks them
+    all, about a quarter of the dry-run's CPU time here. Reference counting still frees
+    everything acyclic at once; the few cycles wait for the next collection after the block."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextlib.contextmanager
+def _timed(timings: dict[str, list[float]] | None, phase: str) -> Iterator[None]:
+    if timings is None:
+        yield
+        return
+    wall, cpu = time.perf_counter(), time.process_time()
+    try:
+        yield
+    finally:
+        row = timings.setdefault(phase, [0.0, 0.0, 0])
+        row[0] += time.perf_counter() - wall
+        row[1] += time.process_time() - cpu
+        row[2] += 1
+
+
+def _write_all(planned, out_dir: Path, progress: bool, timings=None) -> list[ManifestEntry]:
     entries: list[ManifestEntry] = []
     total = sum(len(calcs) for _, calcs in planned)
     columns = (
@@ -106,9 +193,11 @@ def _write_all(planned, out_dir: Path, progress: bool) -> list[ManifestEntry]:
         for spec, calcs in planned:
             with atomic_directory(out_dir / spec.study) as tmp:
                 for calc in calcs:
-                    entries.append(write_calculation(calc, tmp))
+                    with _timed(timings, f"write:{calc.engine}"):
+                        entries.append(write_calculation(calc, tmp, staged=True))
                     bar.advance(task)
-                study_kind(spec).write_extras(spec, tmp)
+                with _timed(timings, "extras"):
+                    study_kind(spec).write_extras(spec, tmp)
     return entries
 
 

@@ -38,6 +38,7 @@ from lisflow.spec.models import (
 from lisflow.structures import adsorption as adsorption_builders
 from lisflow.structures import molecules as molecule_builders
 from lisflow.structures import support
+from lisflow.structures.sorted_sites import sorted_by_electronegativity
 
 
 def plan(spec: BaseModel, spec_file: Path | None = None) -> list[Calculation]:
@@ -215,7 +216,7 @@ def _stage_pair(
     """Relaxation (+ static when the study asks for it) of one structure; ``prerelax: mlip``
     puts an MLIP relaxation first whose final structure starts the DFT calculation."""
     if spec.engine == "vasp":  # one POSCAR/POTCAR block per element (sorted by electronegativity)
-        structure = structure.get_sorted_structure()
+        structure = sorted_by_electronegativity(structure)
     if spec.engine == "mlip":
         name = "relax" if spec.relax else "static"
         return [_mlip_calc(spec, f"{base}/{name}", role, structure, {**labels, "final": True})]
@@ -371,7 +372,8 @@ def plan_polymorphs(spec: PolymorphStudy, spec_file: Path | None = None) -> list
             raise InputError(
                 f"polymorphs[{index}]", f"unknown polymorph {name!r}", ", ".join(available)
             )
-        base, structure = f"{spec.study}/bulk/{name}", available[name].get_sorted_structure()
+        base = f"{spec.study}/bulk/{name}"
+        structure = sorted_by_electronegativity(available[name])
         labels = {"polymorph": name, "final": True}
         if spec.engine == "mlip":
             calcs.append(_mlip_calc(spec, f"{base}/relax", "bulk", structure, labels))
@@ -387,7 +389,7 @@ def plan_polymorphs(spec: PolymorphStudy, spec_file: Path | None = None) -> list
                 engine="vasp",
                 task="relax",
                 role="bulk",
-                structure=available[name].get_sorted_structure(),
+                structure=sorted_by_electronegativity(available[name]),
                 inputs=_vasp_inputs(spec, "relax", "bulk"),
                 labels=labels,
                 parents=(calcs[-1].calc_id,) if spec.prerelax == "mlip" else (),

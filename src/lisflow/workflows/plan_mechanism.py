@@ -25,6 +25,7 @@ from lisflow.io.mlip import mlip_settings
 from lisflow.spec.mechanism import FreeEnergyStudy, NebStudy
 from lisflow.structures import adsorption as adsorption_builders
 from lisflow.structures.mechanism import bulk_li, li2s_split_endpoints, li_hop_endpoints
+from lisflow.structures.sorted_sites import sorted_by_electronegativity
 from lisflow.workflows.plan import (
     _common_vacuum,
     _mlip_calc,
@@ -46,7 +47,7 @@ def _free_flags(structure: Structure) -> Structure:
 def _relax(spec, calc_id: str, role: str, structure: Structure, labels) -> Calculation:
     if spec.engine == "mlip":
         return _mlip_calc(spec, calc_id, role, structure, labels)
-    structure = structure.get_sorted_structure()
+    structure = sorted_by_electronegativity(structure)
     return Calculation(calc_id=calc_id, study=spec.study, engine="vasp", task="relax", role=role,
                        structure=structure, inputs=_vasp_inputs(spec, "relax", role),
                        labels=labels)  # fmt: skip
@@ -174,9 +175,9 @@ def _neb_calcs(spec: NebStudy, base: str, initial, final, labels) -> list[Calcul
             for name, s in (("initial", initial), ("final", final))]  # fmt: skip
     # same species order in both endpoints: the stable sort keeps atom i ↔ atom i
     inputs = dataclasses.replace(
-        _vasp_inputs(spec, "neb", "adslab"), neb=band(final.get_sorted_structure())
+        _vasp_inputs(spec, "neb", "adslab"), neb=band(sorted_by_electronegativity(final))
     )
     neb = Calculation(calc_id=f"{base}/neb", study=spec.study, engine="vasp", task="neb",
-                      role="adslab", structure=initial.get_sorted_structure(), inputs=inputs,
+                      role="adslab", structure=sorted_by_electronegativity(initial), inputs=inputs,
                       labels=labels, parents=tuple(c.calc_id for c in ends))  # fmt: skip
     return ends + [neb]

@@ -35,6 +35,13 @@ from lisflow.ml.features import (
 GOALS = ("min", "max")
 
 
+#: Refusal when nothing is left to screen (e.g. a data set that covers every enumerated site).
+KNOWN_ONLY = (
+    "every candidate site is already in the training data"
+    " (--include-known ranks them for a DFT round)"
+)
+
+
 class Predictor(Protocol):
     @property
     def features(self) -> list[str]: ...
@@ -110,7 +117,7 @@ def rank_candidates(
     excluded = _canonical(exclude)
     sites = [s for s in sites if site_name(s) not in excluded]
     if not sites:
-        raise InputError("--model", "every candidate site is already in the training data")
+        raise InputError("--model", KNOWN_ONLY)
     structures = None
     if cell != 6 and not trimetallic:
         from lisflow.structures.support import dasc_graphene
@@ -118,7 +125,7 @@ def rank_candidates(
         structures = {site_name(s): dasc_graphene(list(s), supercell=cell) for s in sites}
     frame = feature_frame(sites, structures)
     if frame.empty:
-        raise InputError("--model", "every candidate site is already in the training data")
+        raise InputError("--model", KNOWN_ONLY)
     missing = [f for f in predictor.features if f not in frame.columns]
     if missing:
         raise InputError(

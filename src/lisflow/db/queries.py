@@ -165,7 +165,8 @@ def adsorption(
     **filters: Unpack[FilterFields],
 ) -> pd.DataFrame:
     """Adsorption energies E_ads = E_adslab − n·E_slab − ν·E_molecule (eV) with their inputs,
-    n and ν, and FAILED rows (no energy) with the stoichiometry mismatch in ``state_reason``."""
+    n and ν, and FAILED rows (no energy) with the stoichiometry mismatch in ``state_reason``;
+    a COMPLETED row whose adsorbate dissociated carries that note there (structures.integrity)."""
     order = ("study", "site", "adsorbate", "configuration", "adslab_calc_id")
     params = _params(_filter(where, filters))
     # one site + adsorbate: its index (schema.ADSORPTION_*) gives the order of the first four keys

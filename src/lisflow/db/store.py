@@ -406,7 +406,7 @@ class ResultStore:
                 else float(stoich.reference_coefficient),
                 "equation": None if stoich is None else stoich.equation(molecule.formula),
                 "state": "FAILED" if stoich is None else "COMPLETED",
-                "state_reason": None if error is None else str(error),
+                "state_reason": str(error) if error is not None else _dissociation(session, rows),
             }
             self._upsert(session, s.AdsorptionEnergyRow, values, ["adslab_id"])
         if error is not None:
@@ -620,6 +620,24 @@ def store_final_structure(
             "structure": dict(structure),
         }
         store._upsert(session, s.FinalStructureRow, values, ["calculation_id"])
+
+
+def _dissociation(session: Session, rows: list[s.CalculationRow]) -> str | None:
+    """Note on a COMPLETED E_ads whose adsorbate broke apart in the relaxed adslab (None when
+    it did not, or when a final structure is not stored): ``structures.integrity``."""
+    from pymatgen.core import Structure
+
+    from lisflow.structures.integrity import dissociation_note
+
+    ids = [r.id for r in rows]
+    query = select(s.FinalStructureRow.calculation_id, s.FinalStructureRow.structure).where(
+        s.FinalStructureRow.calculation_id.in_(ids)
+    )
+    found: dict[int, dict[str, Any]] = dict(session.execute(query).tuples().all())
+    if len(found) < len(ids):
+        return None
+    adslab, slab, molecule = (Structure.from_dict(found[i]) for i in ids)
+    return dissociation_note(adslab, slab, molecule)
 
 
 def final_structure_dicts(

@@ -290,3 +290,26 @@ def test_concurrent_opens_upgrade_an_old_database_once(db_url):
     assert _schema_differences(store) == []
     assert store.count("calculations") == 3 and store.count("adsorption_energies") == 1
     store.close()
+
+
+def test_database_from_a_newer_lisflow_is_refused_in_one_line(tmp_path):
+    """A results DB stamped by a newer lisflow (unknown revision): exit 2, one line, untouched."""
+    from lisflow.cli import app
+
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    store = ResultStore(url)
+    store.upsert_calculation(s.CalculationRecord("c1", "st", "cp2k", "energy", "molecule"))
+    store.close()
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    result = CliRunner().invoke(app, ["query", "calculations", "--db", url])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "schema revision 9999 is newer" in lines[0], result.output
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "9999"
+        assert connection.execute(text("SELECT count(*) FROM calculations")).scalar() == 1
+    engine.dispose()

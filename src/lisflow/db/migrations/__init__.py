@@ -49,6 +49,13 @@ def head() -> str:
     return revision
 
 
+@functools.cache
+def known_revisions() -> frozenset[str]:
+    """Every revision of the shipped migrations."""
+    script = ScriptDirectory.from_config(config())
+    return frozenset(r.revision for r in script.walk_revisions())
+
+
 def current_revision(connection: Connection) -> str | None:
     """Revision stored in ``alembic_version`` (None: never stamped)."""
     return MigrationContext.configure(connection).get_current_revision()
@@ -64,6 +71,14 @@ def migrate(connection: Connection) -> str:
         command.stamp(config(connection), head())
         return "new"
     before = current_revision(connection)
+    if before is not None and before not in known_revisions():
+        from lisflow.errors import InputError
+
+        raise InputError(
+            "database",
+            f"schema revision {before} is newer than this lisflow knows (newest {head()});"
+            " open it with the lisflow that wrote it, or upgrade lisflow",
+        )
     if before is None:
         command.stamp(config(connection), BASELINE)
     if before != head():

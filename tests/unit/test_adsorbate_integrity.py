@@ -58,6 +58,21 @@ def test_note_only_when_the_adsorbate_broke():
     assert dissociation_note(with_s8(1.0), slab(), molecule()) is None
     note = dissociation_note(with_s8(2.0), slab(), molecule())
     assert note is not None and note.startswith(DISSOCIATED) and "S-S bonds 8 -> 0" in note
+    # Li atoms moving apart (Li···Li contact lost) is not a broken adsorbate
+    li_molecule = molecule()
+    li_adslab = with_s8(1.0)
+    for li_mol, li_ads in (
+        ([10.0, 13.5, 20.0], [10.0, 14.5, 20.0]),
+        ([12.8, 13.5, 20.0], [16.0, 16.0, 20.0]),
+    ):
+        li_molecule.append("Li", li_mol, coords_are_cartesian=True)
+        li_adslab.append("Li", li_ads, coords_are_cartesian=True)
+    assert (
+        li_molecule.get_distance(8, 9)
+        < 3.0
+        < li_adslab.get_distance(len(slab()) + 8, len(slab()) + 9)
+    )
+    assert dissociation_note(li_adslab, slab(), li_molecule) is None
     # adsorbate elements also in the slab: cannot be told apart, no claim made
     sulfided = slab()
     sulfided.append("S", [1.5, 1.5, 8.0], coords_are_cartesian=True)

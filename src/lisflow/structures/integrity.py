@@ -48,14 +48,15 @@ def homonuclear_bonds(structure: Structure | Molecule, elements: set[str]) -> di
 def dissociation_note(
     adslab: Structure | Molecule, slab: Structure | Molecule, molecule: Structure | Molecule
 ) -> str | None:
-    """``None`` when the adsorbate kept every like-atom bond of the relaxed molecule (its S–S
-    chain) and stayed in as few pieces (or cannot be told apart from the slab by element); else
-    a one-line note saying what broke. Li leaving S alone is not flagged (Li binds N on
-    purpose, paper 002)."""
+    """``None`` when the adsorbate kept every like-atom bond between the non-metal atoms of the
+    relaxed molecule (its S–S chain), or cannot be told apart from the slab by element; else a
+    one-line note saying what broke. Li moving (to N, paper 002) is not flagged."""
     elements = {el.symbol for el in molecule.composition.elements}
     if elements & {el.symbol for el in slab.composition.elements}:
         return None  # adsorbate atoms not identifiable by element
-    before, after = homonuclear_bonds(molecule, elements), homonuclear_bonds(adslab, elements)
+    chains = {el.symbol for el in molecule.composition.elements if not el.is_metal}
+    # like-atom contacts of metals (Li···Li 3 Å in Li2S_n) are not bonds that break
+    before, after = homonuclear_bonds(molecule, chains), homonuclear_bonds(adslab, chains)
     lost = [f"{pair} bonds {n} -> {after.get(pair, 0)}" for pair, n in before.items()
             if after.get(pair, 0) < n]  # fmt: skip
     if not lost:

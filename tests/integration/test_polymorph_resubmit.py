@@ -11,8 +11,9 @@ import yaml
 from lisflow.db import queries
 from lisflow.engines.mlip import MlipEngine
 from lisflow.errors import EngineError
-from lisflow.launch.local import firework_states, results_store, run_local, submit
+from lisflow.launch.local import results_store, run_local, submit
 from lisflow.launch.profiles import Profile
+from lisflow.launch.states import firework_states
 from lisflow.workflows.firetasks import PolymorphEnergyTask, RunCalculationTask
 
 STUDY = "poly_resubmit"

@@ -125,8 +125,8 @@ def test_replay_fails_loudly_on_input_mismatch(project, db_url):
     fireworks = invoke("status", "--fireworks", "--study", STUDY)
     assert "FIZZLED" in fireworks and "reason" in fireworks
     # the fizzle's reason, from the launch's stored _exception, one line of whole words
-    from lisflow.launch.local import firework_states
     from lisflow.launch.profiles import load_profile
+    from lisflow.launch.states import firework_states
 
     rows = {r["name"]: r for r in firework_states(load_profile("local"))}
     row = rows[f"{STUDY}/slab/Au100/relax"]

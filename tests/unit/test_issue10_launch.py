@@ -20,8 +20,9 @@ from lisflow.cli import app
 from lisflow.launch import doctor as doctor_module
 from lisflow.launch.doctor import doctor, shorten
 from lisflow.launch.launchpad import open_launchpad
-from lisflow.launch.local import _reserve, firework_states, run_local
+from lisflow.launch.local import _reserve, run_local
 from lisflow.launch.profiles import Profile
+from lisflow.launch.states import firework_states, workflow_states
 
 SAVED_FW_MODULES.setdefault("ScriptTask", script_task.__name__)
 
@@ -156,3 +157,19 @@ def test_shorten_cuts_at_a_word_boundary():
     short = shorten(text, 50)
     assert len(short) <= 50 and short.endswith(" ...") and "wor ..." not in short
     assert doctor_module.fizzle_reason.__name__ == "fizzle_reason"
+
+
+def test_status_and_counts_leave_the_launchpad_file_untouched(profile):
+    """Reading states (``lisflow status``, ``--fireworks``) never rewrites the user's LaunchPad
+    file; a change (adding a workflow) does."""
+    _add(profile, "true", "one", profile.run_root)
+    file = profile.run_root.parent / "launchpad.json"
+    before = (file.read_bytes(), file.stat().st_mtime_ns, file.stat().st_ino)
+    rows = firework_states(profile)
+    assert [(r["name"], r["state"]) for r in rows] == [("one", "READY")]
+    assert [(r["workflow"], r["fireworks"], r["READY"]) for r in workflow_states(profile)] == [
+        ("one", 1, 1)
+    ]
+    assert (file.read_bytes(), file.stat().st_mtime_ns, file.stat().st_ino) == before
+    _add(profile, "true", "two", profile.run_root)
+    assert file.stat().st_ino != before[2] and b'"two"' in file.read_bytes()

@@ -101,7 +101,7 @@ def status(
     from lisflow.tables import check_format, emit
 
     check_format(fmt)
-    from lisflow.launch.local import firework_states, workflow_states
+    from lisflow.launch.states import firework_states, workflow_states
 
     prof = load_profile(profile)
     rows = firework_states(prof, study) if fireworks else workflow_states(prof)

@@ -5,6 +5,7 @@ lives in memory and is written to one JSON file. mongomock-persistence writes th
 when the process ends, non-atomically; lisflow instead holds an exclusive lock on it while a
 LaunchPad is open (one writer at a time) and saves it atomically after every change via
 :func:`save`, so a killed process loses at most the step in flight and never corrupts it.
+A ``read_only`` opening (status tables, counts) never rewrites the file.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ class LaunchPadBusy(LisflowError):
 
 
 @contextlib.contextmanager
-def open_launchpad(profile: Profile, wait: bool = True) -> Iterator:
-    """Yield a ``fireworks.LaunchPad`` for the profile; saves (mongomock) on exit."""
+def open_launchpad(profile: Profile, wait: bool = True, read_only: bool = False) -> Iterator:
+    """Yield a ``fireworks.LaunchPad`` for the profile; saves (mongomock) on exit unless
+    ``read_only`` (the caller only reads: the file is left as it is)."""
     mode = profile.launchpad.get("mode", "mongomock")
     if mode == "mongomock":
-        with _mongomock_launchpad(Path(profile.launchpad["file"]), wait) as lpad:
+        with _mongomock_launchpad(Path(profile.launchpad["file"]), wait, read_only) as lpad:
             yield lpad
     elif mode == "mongodb":
         yield _mongodb_launchpad(profile)
@@ -44,7 +46,7 @@ def open_launchpad(profile: Profile, wait: bool = True) -> Iterator:
 
 
 @contextlib.contextmanager
-def _mongomock_launchpad(file: Path, wait: bool) -> Iterator:
+def _mongomock_launchpad(file: Path, wait: bool, read_only: bool = False) -> Iterator:
     import mongomock_persistence
     from fireworks import LaunchPad
     from fireworks.core import launchpad as fw_launchpad
@@ -71,10 +73,12 @@ def _mongomock_launchpad(file: Path, wait: bool) -> Iterator:
             lpad._lisflow_store_file = file
             if lpad.fw_id_assigner.find_one({}) is None:  # a new file: initialise the ids
                 lpad.reset("", require_password=False, max_reset_wo_password=0)
+                save(lpad)
             try:
                 yield lpad
             finally:
-                save(lpad)
+                if not read_only:
+                    save(lpad)
         finally:
             fw_launchpad.MongoClient = saved_client
             if previous is None:

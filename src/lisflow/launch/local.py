@@ -261,7 +261,7 @@ def run_local(profile: Profile, max_launches: int = 0, progress: bool = True) ->
     _quiet_ping()
     fworker = FWorker(name="lisflow-local", category=list(LOCAL_CATEGORIES))
     launched, failed = 0, []
-    with open_launchpad(profile) as lpad:
+    with open_launchpad(profile, read_only=True) as lpad:
         pending = lpad.fireworks.count_documents({"state": {"$in": ["READY", "WAITING"]}})
     total = min(pending, max_launches) if max_launches else pending
     columns = (
@@ -286,43 +286,7 @@ def run_local(profile: Profile, max_launches: int = 0, progress: bool = True) ->
                 failed.append(name)
             launched += 1
             bar.advance(task)
-    with open_launchpad(profile) as lpad:
+    with open_launchpad(profile, read_only=True) as lpad:
         completed = lpad.fireworks.count_documents({"state": "COMPLETED"})
         fizzled = sorted(doc["name"] for doc in lpad.fireworks.find({"state": "FIZZLED"}))
     return RunSummary(launched, completed, len(fizzled), failed, fizzled)
-
-
-def workflow_states(profile: Profile) -> list[dict]:
-    """One row per workflow: name, state and Firework counts per state."""
-    rows = []
-    with open_launchpad(profile) as lpad:
-        for wf in lpad.workflows.find({}, {"name": 1, "state": 1, "nodes": 1, "fw_states": 1}):
-            counts: dict[str, int] = {}
-            for state in (wf.get("fw_states") or {}).values():
-                counts[state] = counts.get(state, 0) + 1
-            rows.append(
-                {
-                    "workflow": wf["name"],
-                    "state": wf.get("state", "?"),
-                    "fireworks": len(wf.get("nodes", [])),
-                    **counts,
-                }
-            )
-    return rows
-
-
-def firework_states(profile: Profile, study: str | None = None) -> list[dict]:
-    """One row per Firework: id, name, state, and the reason of a FIZZLED one."""
-    from lisflow.launch.doctor import FAILURE_KEY, fizzle_reason
-
-    query = {"spec.study": study} if study else {}
-    rows = []
-    fields = {"fw_id": 1, "name": 1, "state": 1, "launches": 1, f"spec.{FAILURE_KEY}": 1}
-    with open_launchpad(profile) as lpad:
-        for doc in lpad.fireworks.find(query, fields).sort("fw_id", 1):
-            row = {"fw_id": doc["fw_id"], "name": doc["name"], "state": doc["state"]}
-            if doc["state"] == "FIZZLED":
-                launches = doc.get("launches") or []
-                row["reason"] = fizzle_reason(lpad, launches[-1] if launches else None)
-            rows.append(row)
-    return rows

@@ -213,8 +213,7 @@ def _reserve(profile: Profile, fworker) -> tuple[int, str, int, Path] | None:
             setup_offline_job(lpad, fw, launch_id)  # writes FW.json, FW_offline.json
         finally:
             os.chdir(cwd)
-        save(lpad)
-        return fw.fw_id, fw.name, launch_id, launch_dir
+        return fw.fw_id, fw.name, launch_id, launch_dir  # saved once, on leaving the LaunchPad
 
 
 def _run_offline(fworker, fw_id: int, launch_dir: Path) -> None:
@@ -234,16 +233,16 @@ def _run_offline(fworker, fw_id: int, launch_dir: Path) -> None:
 
 
 def _finish(profile: Profile, launch_id: int, fw_id: int) -> str:
-    """Under the lock: bring the launch's offline result into the LaunchPad; its new state."""
+    """Under the lock: bring the launch's offline result into the LaunchPad; its new state
+    (saved once, on leaving the LaunchPad; a crash before that loses nothing: the offline
+    result stays in the launch directory and ``lisflow recover`` reads it again)."""
     with open_launchpad(profile) as lpad:
         lpad.recover_offline(launch_id, ignore_errors=True, print_errors=False)
-        save(lpad)
         doc = lpad.fireworks.find_one({"fw_id": fw_id}, {"state": 1}) or {}
         state = doc.get("state", "?")
         if state in ("RUNNING", "RESERVED"):  # no FW_offline.json result: the rocket died
             lpad.forget_offline(launch_id)
             lpad.mark_fizzled(launch_id)
-            save(lpad)
             state = "FIZZLED"
         return state
 

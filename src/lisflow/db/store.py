@@ -5,7 +5,7 @@ file ``$LISFLOW_HOME/results.sqlite`` (``./.lisflow/results.sqlite``). PostgreSQ
 (``postgresql+psycopg://user:password@host:5432/dbname``). URLs are only shown masked.
 
 Result rows are duck-typed: ``charges``, ``bands`` and ``icohps`` accept the dataclasses
-``SiteCharge`` of :mod:`lisflow.db.schema`, the parsers' ``BandCentre`` and ``BondIcohp`` (one
+``SiteCharge`` of :mod:`lisflow.db.records`, the parsers' ``BandCentre`` and ``BondIcohp`` (one
 record type each, re-exported by :mod:`lisflow.db`), any object with the
 same attribute names, or dicts with those keys (optional ones may be absent):
 

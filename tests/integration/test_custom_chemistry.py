@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from lisflow.cli import app
 from lisflow.errors import InputError
-from lisflow.io.cp2k import cp2k_data_file, gth_kind
+from lisflow.io.cp2k_data import cp2k_data_file, gth_kind
 from lisflow.spec import validate_spec
 from lisflow.structures.support import SITE_METALS, dasc_graphene
 

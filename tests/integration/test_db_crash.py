@@ -23,13 +23,13 @@ PAUSING_WRITER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from lisflow.db import store as store_module
+    from lisflow.db import connection
     from lisflow.db.store import ResultStore
 
     url, marker, n = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
     # SQLite's default 2 MiB page cache: the half-written transaction outgrows it and spills
     # uncommitted pages to the WAL (with lisflow's 64 MiB cache it would stay in memory)
-    store_module.SQLITE_CACHE_KIB = 2000
+    connection.SQLITE_CACHE_KIB = 2000
     store = ResultStore(url)
 
     def charges():

@@ -298,10 +298,10 @@ print("heavy:", heavy)
 
 
 def test_cli_baseline_names_match_the_models():
-    from lisflow.ml import cli
+    from lisflow.ml import cli_models
     from lisflow.ml.models import BASELINES as MODEL_BASELINES
 
-    assert cli.BASELINE_NAMES == MODEL_BASELINES
+    assert cli_models.BASELINE_NAMES == MODEL_BASELINES
 
 
 @pytest.fixture(scope="module")

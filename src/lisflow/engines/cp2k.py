@@ -150,7 +150,7 @@ def aimd_layer_series(calc: Calculation, directory: Path) -> dict:
     if not cubes:
         return {}
     from lisflow.analysis.aimd_layers import layer_series
-    from lisflow.io.cp2k import functional_of, gth_kind
+    from lisflow.io.cp2k_data import functional_of, gth_kind
 
     aimd = inputs_of(calc).aimd
     timestep = 1.0 if aimd is None else float(aimd.timestep_fs)

@@ -1,205 +1,33 @@
 """CP2K inputs: geometry optimisation / single points of molecules and clusters, and the
 two-stage SGCPMD/Langevin AIMD of paper 000 (Methods DFT); the final positions and
 velocities of a run come from its ``<project>-1.restart`` file
-(:func:`lisflow.io.cp2k_restart.read_restart`). A small renderer turns nested
-dicts into CP2K's ``&SECTION ... &END`` text; overrides are dotted paths
-(``FORCE_EVAL.DFT.MGRID.CUTOFF: 400``).
+(:func:`lisflow.io.cp2k_restart.read_restart`). The input text is rendered by
+:mod:`lisflow.io.cp2k_text` (overrides are dotted paths, ``FORCE_EVAL.DFT.MGRID.CUTOFF: 400``);
+basis sets and pseudopotentials come from CP2K's data files (:mod:`lisflow.io.cp2k_data`).
 """
 
 from __future__ import annotations
 
-import copy
-import functools
-import os
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from pymatgen.core import Molecule, Structure
 
 from lisflow.calculation import Calculation, InputSet
 from lisflow.errors import InputError
+from lisflow.io.cp2k_data import (
+    BASIS_SET,
+    FUNCTIONAL,
+    FUNCTIONAL_KEYS,
+    electron_count,
+    functional_of,
+    gth_kind,
+)
+from lisflow.io.cp2k_text import apply_overrides, index_ranges, render
 
-#: Where CP2K's own data files are read: ``$CP2K_DATA_DIR`` first, then Debian's cp2k-data.
-CP2K_DATA_DIRS = ("/usr/share/cp2k", "/usr/share/cp2k/data")
-BASIS_FILE = "BASIS_MOLOPT"  # VandeVondele & Hutter, J. Chem. Phys. 127, 114105 (2007)
-POTENTIAL_FILE = "GTH_POTENTIALS"  # Goedecker-Teter-Hutter; family GTH-<functional>
 #: Mass of deuterium (u), NIST atomic weights (2H: 2.01410177812).
 DEUTERIUM_MASS = 2.01410177812
-BASIS_SET = "DZVP-MOLOPT-SR-GTH"  # paper 000 Methods: "DZVP-MOLOPT-SR-GTH basis set"
-FUNCTIONAL = "PBE"  # paper 000 Methods: PBE; the GTH family follows the functional
-_FUNCTIONAL_KEYS = ("FORCE_EVAL.DFT.XC.XC_FUNCTIONAL", "FORCE_EVAL.DFT.XC.XC_FUNCTIONAL._")
 CUTOFF_RY = 400  # lisflow choice (paper silent); REL_CUTOFF 50 likewise
-
-
-def render(sections: dict[str, Any], indent: int = 0) -> str:
-    """Render nested dicts as CP2K input text. ``"_"`` is a section parameter, ``"_lines"``
-    raw lines (coordinates), a list of dicts repeats a section, a list of scalars repeats a
-    keyword, ``True`` -> ``.TRUE.``."""
-    pad = "  " * indent
-    lines: list[str] = []
-    for key, value in sections.items():
-        if key == "_":
-            continue
-        if key == "_lines":
-            lines.extend(pad + line for line in value)
-            continue
-        items = value if isinstance(value, list) else [value]
-        for item in items:
-            if isinstance(item, dict):
-                head = f"{pad}&{key}" + (f" {_scalar(item['_'])}" if "_" in item else "")
-                lines.append(head)
-                body = render(item, indent + 1)
-                if body:
-                    lines.append(body)
-                lines.append(f"{pad}&END {key}")
-            else:
-                lines.append(f"{pad}{key} {_scalar(item)}")
-    return "\n".join(lines)
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return ".TRUE." if value else ".FALSE."
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, tuple):
-        return " ".join(_scalar(v) for v in value)
-    return str(value)
-
-
-def apply_overrides(sections: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """Set ``A.B.KEY: value`` paths (sections created as needed) in a copy of ``sections``."""
-    result = copy.deepcopy(sections)
-    for path, value in overrides.items():
-        parts = path.upper().split(".")
-        node = result
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
-            if isinstance(child, list):
-                raise InputError(
-                    f"overrides.{path}", f"{part} is a repeated section; cannot override"
-                )
-            node = child
-        node[parts[-1]] = value
-    return result
-
-
-def index_ranges(indices: Sequence[int]) -> str:
-    """0-based indices -> CP2K 1-based list with ranges (``1..4 7``)."""
-    ones = sorted(i + 1 for i in indices)
-    parts: list[str] = []
-    start: int | None = None
-    prev = 0
-    for i in ones:
-        if start is None:
-            start = prev = i
-        elif i == prev + 1:
-            prev = i
-        else:
-            parts.append(f"{start}..{prev}" if prev != start else str(start))
-            start = prev = i
-    if start is not None:
-        parts.append(f"{start}..{prev}" if prev != start else str(start))
-    return " ".join(parts)
-
-
-def cp2k_data_file(name: str) -> Path:
-    """A CP2K data file (``BASIS_MOLOPT``, ``GTH_POTENTIALS``) from ``$CP2K_DATA_DIR`` or the
-    cp2k-data package's directories."""
-    env = os.environ.get("CP2K_DATA_DIR")
-    dirs = ([env] if env else []) + list(CP2K_DATA_DIRS)
-    for directory in dirs:
-        path = Path(directory) / name
-        if path.is_file():
-            return path
-    raise InputError(
-        "CP2K_DATA_DIR",
-        f"CP2K data file {name} not found in {', '.join(dirs)} "
-        "(install cp2k-data or set CP2K_DATA_DIR)",
-    )
-
-
-@functools.cache
-def _data_headers(path: Path) -> dict[str, list[tuple[tuple[str, ...], list[int]]]]:
-    """element -> [(names, integers of the line after the header)] of a CP2K basis or GTH
-    potential file. For a GTH potential the next line holds electrons per l (sum = qN)."""
-    entries: dict[str, list[tuple[tuple[str, ...], list[int]]]] = {}
-    lines = [ln.split("#", 1)[0].split() for ln in path.read_text(errors="replace").splitlines()]
-    for row, after in zip(lines, lines[1:] + [[]], strict=True):
-        if len(row) >= 2 and re.fullmatch(r"[A-Z][a-z]?", row[0]):
-            numbers = [int(x) for x in after if re.fullmatch(r"-?\d+", x)]
-            entries.setdefault(row[0], []).append((tuple(row[1:]), numbers))
-    return entries
-
-
-@dataclass(frozen=True)
-class GthKind:
-    """Basis set and GTH pseudopotential of one element; ``valence`` = qN (electrons)."""
-
-    element: str
-    basis_set: str
-    potential: str
-    valence: int
-
-
-@functools.cache
-def gth_kind(element: str, functional: str = FUNCTIONAL, basis: str = BASIS_SET) -> GthKind:
-    """The ``basis``-qN basis (BASIS_MOLOPT) and GTH-<functional>-qN potential
-    (GTH_POTENTIALS) of ``element`` with the same valence qN, read from CP2K's data files.
-    Several valences: the family's default (the entry also named ``GTH-<functional>``)."""
-    family = f"GTH-{functional.upper()}"
-    potentials = _data_headers(cp2k_data_file(POTENTIAL_FILE)).get(element, [])
-    valences: dict[int, bool] = {}  # qN -> is the family default
-    for names, electrons in potentials:
-        for name in names:
-            match = re.fullmatch(re.escape(family) + r"-q(\d+)", name)
-            if match and int(match[1]) == sum(electrons):
-                valences[int(match[1])] = family in names
-    if not valences:
-        have = sorted(
-            {m[1] for n, _ in potentials for x in n if (m := re.fullmatch(r"GTH-(.+)-q\d+", x))}
-        )
-        raise InputError(
-            "FORCE_EVAL.DFT.XC.XC_FUNCTIONAL",
-            f"no {family} pseudopotential for {element} in {POTENTIAL_FILE} "
-            f"(functional {functional})",
-            ", ".join(have) or "none for this element",
-        )
-    bases = {
-        name
-        for names, _ in _data_headers(cp2k_data_file(BASIS_FILE)).get(element, [])
-        for name in names
-    }
-    usable = [q for q in valences if f"{basis}-q{q}" in bases]
-    if not usable:
-        raise InputError(
-            "basis",
-            f"no {basis} basis for {element} with valence "
-            + "/".join(f"q{q}" for q in sorted(valences))
-            + f" in {BASIS_FILE}",
-        )
-    q = max(usable, key=lambda v: (valences[v], v))
-    return GthKind(element, f"{basis}-q{q}", f"{family}-q{q}", q)
-
-
-def functional_of(overrides: dict[str, Any]) -> str:
-    """The XC functional: ``FORCE_EVAL.DFT.XC.XC_FUNCTIONAL`` (or ``..._``) override, else PBE."""
-    for key, value in overrides.items():
-        if key.upper() in _FUNCTIONAL_KEYS:
-            return str(value).upper()
-    return FUNCTIONAL
-
-
-def electron_count(
-    structure: Structure | Molecule, charge: float = 0.0, functional: str = FUNCTIONAL
-) -> int:
-    """Valence electrons with the GTH-<functional> pseudopotentials (sum of qN minus charge)."""
-    return int(
-        sum(gth_kind(s.specie.symbol, functional).valence for s in structure) - charge
-    )
 
 
 def _kind_name(site) -> str:
@@ -354,7 +182,7 @@ class Cp2kInputGenerator:
                     "STRIDE": self.aimd.cube_stride,
                     "EACH": {"MD": self.aimd.cube_every_steps},
                 }
-        overrides = {k: v for k, v in self.overrides.items() if k.upper() not in _FUNCTIONAL_KEYS}
+        overrides = {k: v for k, v in self.overrides.items() if k.upper() not in FUNCTIONAL_KEYS}
         sections = apply_overrides(sections, overrides)
         scf = sections["FORCE_EVAL"]["DFT"]["SCF"]
         outer_override = any(k.upper().endswith("OUTER_SCF.EPS_SCF") for k in self.overrides)

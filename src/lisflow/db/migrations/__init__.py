@@ -2,7 +2,7 @@
 
 :func:`migrate` brings a database to the newest revision (:func:`head`). It runs on the
 caller's connection, inside the transaction that holds the schema lock of
-:func:`lisflow.db.store.create_schema`, so concurrent first opens never race:
+:func:`lisflow.db.connection.create_schema`, so concurrent first opens never race:
 
 - no ``calculations`` table: a fresh database, all tables created at once and stamped head;
 - tables but no ``alembic_version``: the first schema (commit 378404a), stamped

@@ -48,7 +48,7 @@ class MlipSettings(InputSet):
 
     model: str = "chgnet"
     task: str = "relax"
-    optimizer: str = "FIRE"
+    optimizer: str = "BFGS"
     fmax: float = 0.05
     steps: int = 500
     d3: bool = True

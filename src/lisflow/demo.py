@@ -79,7 +79,8 @@ def mlip_catalogue(
 
 
 def mlip_timings(store, study: str | None = None):
-    """Wall time (s), steps, max force and memory peak (MB) of each stored MLIP calculation."""
+    """Wall time (s), steps, max force, memory peak (MB) and optimiser of each stored MLIP
+    calculation (from its run directory's ``mlip_result.json`` and ``mlip.json``)."""
     import json
 
     import pandas as pd
@@ -93,6 +94,8 @@ def mlip_timings(store, study: str | None = None):
         if state != "COMPLETED" or not file.is_file():
             continue
         record = json.loads(file.read_text())
+        inputs = file.with_name("mlip.json")
+        settings = json.loads(inputs.read_text()) if inputs.is_file() else {}
         rows.append(
             {
                 "calc_id": calc_id,
@@ -101,6 +104,7 @@ def mlip_timings(store, study: str | None = None):
                 "fmax_ev_per_a": round(record["fmax_ev_per_a"], 4),
                 "wall_time_s": round(record["wall_time_s"], 1),
                 "peak_rss_mb": round(record["peak_rss_mb"]),
+                "optimizer": settings.get("optimizer", ""),
             }
         )
     return pd.DataFrame(rows)

@@ -53,7 +53,18 @@ def test_argument_errors_load_only_what_the_command_needs():
     pack = _probe("pack", "--no-such-option")
     assert pack["exit_code"] == 2 and pack["loaded"] == []  # no pymatgen for `pack`
     query = _probe("query", "adsorption", "--format")
-    assert query["exit_code"] == 2 and "pandas" not in query["loaded"]
+    assert query["exit_code"] == 2 and query["loaded"] == []  # no SQLAlchemy, no pandas
+
+
+def test_query_help_table_matches_the_queries():
+    """``lisflow query``'s subcommands (known without importing the DB layer) are exactly the
+    queries, each with its docstring's first line; each still runs its query."""
+    from lisflow.db import queries
+    from lisflow.db.cli import QUERY_HELP
+
+    assert list(QUERY_HELP) == list(queries.QUERIES)
+    for name, function in queries.QUERIES.items():
+        assert QUERY_HELP[name] == (function.__doc__ or "").splitlines()[0]
 
 
 def test_lazy_table_matches_registered_commands():

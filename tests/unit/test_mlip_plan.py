@@ -105,3 +105,31 @@ def test_claims_table_compares_ti_with_the_best_mo_site(tmp_path):
     row = table.iloc[0]
     assert row["measured"] == "Ti001 -2.50 eV vs Mo1-NG -3.00 eV"  # -510.5+500+8, -911+900+8
     assert not row["agrees"]  # here Mo binds more strongly: reported as measured
+
+
+def test_claims_table_compares_the_dascs_on_every_adsorbate(tmp_path):
+    """FeCo strongest among the DASCs: one row per adsorbate that FeCo and another DASC have."""
+    store = ResultStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    study = "dasc_mlip"
+    molecules = {"Li2S": -8.0, "Li2S4": -20.0}
+    for name, energy in molecules.items():
+        labels = {"adsorbate": name}
+        _store_energy(store, f"{study}/molecule/{name}", study, "molecule", labels, energy, name)
+    #            site       slab    E(adslab) - E(slab) - E(mol) per adsorbate
+    sites = (("FeCo-N6", -600.0, {"Li2S": -3.4, "Li2S4": -2.0}),
+             ("FeNi-N6", -601.0, {"Li2S": -3.3, "Li2S4": -2.5}),
+             ("Fe-N4", -590.0, {"Li2S": -3.9}))  # fmt: skip
+    for site, slab, e_ads in sites:
+        _store_energy(store, f"{study}/slab/{site}", study, "slab", {"site": site}, slab, "C66N6")
+        for name, value in e_ads.items():
+            calc_id = f"{study}/adslab/{site}/{name}"
+            labels = {"site": site, "adsorbate": name, "configuration": 0}
+            adslab = slab + molecules[name] + value
+            _store_energy(store, calc_id, study, "adslab", labels, adslab, "C66N6" + name)
+            store.upsert_adsorption(calc_id, f"{study}/slab/{site}", f"{study}/molecule/{name}")
+    table = claims_table(store)
+    rows = table[table["claim"] == "feco_strongest"]
+    assert list(rows["detail"]) == ["E_ads(Li2S)", "E_ads(Li2S4)"]  # the SASC Fe-N4 not compared
+    assert list(rows["measured"]) == ["FeCo-N6 -3.40 eV, FeNi-N6 -3.30 eV",
+                                      "FeCo-N6 -2.00 eV, FeNi-N6 -2.50 eV"]  # fmt: skip
+    assert list(rows["agrees"]) == [True, False]

@@ -99,6 +99,34 @@ def test_cached_builds_equal_fresh_builds_and_copies_are_independent():
     assert abs(other.total_charge) < 1e-9 and abs(second.total_charge) < 1e-9
 
 
+def test_shared_system_is_the_memo_itself_and_equals_a_copy():
+    with md_memo.cached_builds():
+        shared = md_boxes.shared_system(SMALL_INTERFACE)
+        assert md_boxes.shared_system(SMALL_INTERFACE) is shared  # no copy for readers
+        copied = md_boxes.build_system(SMALL_INTERFACE)
+        assert copied is not shared and copied.electrode is not shared.electrode
+        _same_system(copied, shared)
+    _same_system(md_boxes.shared_system(SMALL_INTERFACE), shared)  # outside: a fresh build
+
+
+def test_copy_structure_equals_structure_copy_bit_for_bit_and_is_independent():
+    s = Structure(Lattice.orthorhombic(4.1, 5.2, 9.3), ["Li", "S", "Mo"],
+                  [[0.1, 0.2, 0.3], [0.5, 0.5, 0.5], [0.9, 0.05, 0.7]],
+                  site_properties={"label": ["a", "b", "c"], "charge": [0.5, -1.0, 0.25]},
+                  properties={"charges": {"source": "x", "motifs": {"k": 1}}})  # fmt: skip
+    out = md_memo.copy_structure(s)
+    assert out.as_dict() == s.copy().as_dict()
+    assert out.frac_coords.tobytes() == s.frac_coords.tobytes()
+    assert out.cart_coords.tobytes() == s.cart_coords.tobytes()
+    out.add_site_property("charge", [9.0, 9.0, 9.0])
+    out.properties["charges"]["motifs"]["k"] = 2
+    out.translate_sites([0], [0.1, 0.0, 0.0])
+    out.append("C", [0.2, 0.2, 0.2])
+    assert s.site_properties["charge"] == [0.5, -1.0, 0.25] and len(s) == 3
+    assert s.properties["charges"]["motifs"] == {"k": 1}
+    assert s[0].frac_coords.tolist() == [0.1, 0.2, 0.3]
+
+
 def test_lobster_basis_cache_matches_pymatgen_and_errors_are_not_cached():
     s = Structure(Lattice.cubic(5.0), ["Li", "S", "Li"], [[0, 0, 0], [0.5, 0.5, 0.5], [0.2, 0, 0]])
     symbols = potcar_symbols(s)

@@ -411,8 +411,18 @@ def build_system(spec: dict) -> MdSystem:
 
     ``custom_species`` (list of :class:`lisflow.forcefield.custom.CustomSpecies` dicts: the
     contents of user force-field and xyz files) are validated and registered first."""
-    key = ("system", json.dumps(spec, sort_keys=True, default=repr))
-    return memo(key, lambda: _build_system(spec), copy_system)
+    return memo(_system_key(spec), lambda: _build_system(spec), copy_system)
+
+
+def shared_system(spec: dict) -> MdSystem:
+    """:func:`build_system` for callers that only read the box (writing packmol inputs and
+    ``in.lammps``): inside :func:`lisflow.structures.md_memo.cached_builds` the memoised
+    object itself, no copy (a 10^4-atom electrode costs ~0.1 s to copy). Do not mutate it."""
+    return memo(_system_key(spec), lambda: _build_system(spec), lambda built: built)
+
+
+def _system_key(spec: dict) -> tuple:
+    return ("system", json.dumps(spec, sort_keys=True, default=repr))
 
 
 def _build_system(spec: dict) -> MdSystem:

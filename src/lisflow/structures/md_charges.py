@@ -22,10 +22,10 @@ def _assign_charges(electrode: Structure, source: ChargeSource, reference) -> No
     mapped = map_by_motif(table, electrode)
     electrode.add_site_property("charge", [float(q) for q in mapped.charges])
     electrode.add_site_property("motif", mapped.motifs)
-    totals = {
-        el: float(sum(q for q, s in zip(mapped.charges, electrode, strict=True)
-                      if s.specie.symbol == el))
-        for el in sorted({s.specie.symbol for s in electrode})
+    symbols = [s.specie.symbol for s in electrode]
+    totals = {  # (summed in site order, as always)
+        el: float(sum(q for q, s in zip(mapped.charges, symbols, strict=True) if s == el))
+        for el in sorted(set(symbols))
     }
     electrode.properties["charges"] = {
         "source": table.source,

@@ -8,7 +8,7 @@ import copy
 import dataclasses
 from collections.abc import Iterator
 
-from pymatgen.core import Structure
+from pymatgen.core import PeriodicSite, Structure
 
 #: The memo of the open :func:`cached_builds` scope (repr(key) -> built object); None: off.
 _CACHE: dict[str, object] | None = None
@@ -41,11 +41,26 @@ def memo(key: tuple, build, copier):
 
 
 def copy_structure(structure: Structure | None) -> Structure | None:
-    """Independent copy: sites, site properties and ``properties`` (Structure.copy shares
-    the ``properties`` dict; ~0.07 s for 10^4 sites against ~1 s to build them)."""
+    """Independent copy: sites (own coordinate arrays and property dicts), site properties
+    and ``properties`` (Structure.copy shares the ``properties`` dict).
+
+    Each site is copied field by field (``PeriodicSite(..., skip_checks=True)``, the same
+    species, fractional coordinates and lattice) instead of re-validated from species and
+    coordinates as ``Structure.copy`` does: ~2.5x faster for a 10^4-site electrode, same bits."""
     if structure is None:
         return None
-    out = structure.copy()
+    out = copy.copy(structure)  # new Structure object; its site list is replaced below
+    out.sites = [  # (the private fields: the public properties cost as much as the copy)
+        PeriodicSite(
+            site._species,
+            site._frac_coords.copy(),
+            site._lattice,
+            properties=dict(site.properties),
+            label=site._label,
+            skip_checks=True,
+        )
+        for site in structure._sites
+    ]
     out.properties = copy.deepcopy(structure.properties)
     return out
 

@@ -178,3 +178,31 @@ def test_bench_table_names_each_target_with_ratio_and_verdict():
     assert table.splitlines()[1].split() == ["target", "measured", "baseline", "ratio", "goal",
                                              "met"]  # fmt: skip
     assert len(table.splitlines()) == 3 + len(rows)
+
+
+def _ase_idpp(initial: Structure, final: Structure, n: int) -> list[Structure]:
+    from ase.mep import NEB
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    start, end = (AseAtomsAdaptor.get_atoms(s) for s in (initial, final))
+    images = [start] + [start.copy() for _ in range(n)] + [end]
+    NEB(images, method="improvedtangent").interpolate(method="idpp", mic=True)
+    return [AseAtomsAdaptor.get_structure(a) for a in images]
+
+
+@pytest.mark.parametrize("lattice", [Lattice.hexagonal(6.0, 9.0), Lattice.cubic(14.0)])
+def test_batched_idpp_gives_ases_images_bit_for_bit(lattice):
+    from lisflow.io.vasp_neb import idpp_images
+
+    rng = np.random.default_rng(7)
+    frac = rng.uniform(0.0, 1.0, (8, 3)) if lattice.is_hexagonal() else rng.uniform(0.3, 0.6, (8, 3))
+    species = ["Li", "Li", "S", "S", "S", "S", "Mo", "N"]
+    initial = Structure(lattice, species, frac)
+    moved = frac.copy()
+    moved[0] += [0.21, 0.17, 0.0]  # Li hops across a cell face
+    final = Structure(lattice, species, moved)
+    ours, ase = idpp_images(initial, final, 3), _ase_idpp(initial, final, 3)
+    assert len(ours) == 5
+    for a, b in zip(ours, ase, strict=True):
+        assert a.frac_coords.tobytes() == b.frac_coords.tobytes()
+    assert not np.array_equal(ours[2].frac_coords, ours[0].frac_coords)  # images did move

@@ -26,6 +26,7 @@ LI_ABOVE_N = 2.0  # Å, Li aimed this far above a coordinating N (Li-N bond ~2.0
 LI_DROPS = (2.5, 1.0, 0.0, -1.0)  # Å, tried in turn: max depth of the Li aim below the anchor S
 LI_CLEARANCE = 2.0  # Å, first aim whose best spin clears the slab by this much is taken
 S_METAL_MARGIN = 0.5  # Å, other S stay >= LI_CLEARANCE + this from every metal (DASC)
+SPINS = np.radians(np.arange(0.0, 360.0, 10.0))  # rad, spins tried about the S->Li aim
 METAL_N_BOND = 2.3  # Å, a coordinating N this close to a metal is bonded to it (M-N 1.9-2.1 Å)
 
 
@@ -149,18 +150,25 @@ def _li_towards_n(
             aim[2] = max(aim[2], anchor_point[2] - drop)  # tall clusters: aim sideways
             target = aim - anchor_point
             aligned = xyz @ _rotation_to(xyz[nearest_li] - xyz[anchor], target).T
-            for spin in np.radians(np.arange(0.0, 360.0, 10.0)):
-                cand = aligned @ _rot_axis(target, spin).T
-                frac = lattice.get_fractional_coords(cand + anchor_point)
-                clearance = float(lattice.get_all_distances(frac, slab_frac).min())
+            cands = [aligned @ _rot_axis(target, spin).T for spin in SPINS]
+            # the distances of all spins in one call each (row by row the same numbers)
+            n_ads = len(aligned)
+            fracs = lattice.get_fractional_coords(np.concatenate(cands) + anchor_point)
+            to_slab = lattice.get_all_distances(fracs, slab_frac).reshape(len(SPINS), -1)
+            if guard:
+                picked = fracs.reshape(len(SPINS), n_ads, 3)[:, other_s].reshape(-1, 3)
+                to_metal = lattice.get_all_distances(picked, metal_frac)
+                to_metal = to_metal.reshape(len(SPINS), -1)
+            if foreign_n:
+                li_frac = fracs[nearest_li::n_ads]
+                to_target = lattice.get_all_distances(li_frac, slab_frac[[n_idx[k]]])
+                to_foreign = lattice.get_all_distances(li_frac, slab_frac[foreign_n])
+            for j, cand in enumerate(cands):
+                clearance = float(to_slab[j].min())
                 if guard:
-                    to_metal = lattice.get_all_distances(frac[other_s], metal_frac).min()
-                    clearance = min(clearance, float(to_metal) - S_METAL_MARGIN)
+                    clearance = min(clearance, float(to_metal[j].min()) - S_METAL_MARGIN)
                 if foreign_n:
-                    li_frac = frac[[nearest_li]]
-                    to_target = lattice.get_all_distances(li_frac, slab_frac[[n_idx[k]]])
-                    to_foreign = lattice.get_all_distances(li_frac, slab_frac[foreign_n])
-                    margin = float(to_foreign.min() - to_target.min())
+                    margin = float(to_foreign[j].min() - to_target[j].min())
                     clearance = min(clearance, LI_CLEARANCE + margin)
                 if best is None or clearance > best[0] + 1e-6:
                     best = (clearance, cand)

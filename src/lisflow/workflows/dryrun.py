@@ -121,12 +121,16 @@ def dry_run(
     progress: bool = True,
     override: Any = None,
     timings: dict[str, list[float]] | None = None,
+    workers: int | None = None,
 ) -> list[ManifestEntry]:
     """Validate and plan every spec (run by ``override``'s engine when given, see
     lisflow.spec.engine_override), then write each study directory and ``manifest.json``.
 
     ``timings``, when given, collects ``phase -> [wall s, CPU s, count]`` for ``plan``,
-    ``write:<engine>`` and ``extras`` (benchmarks/bench_dryrun.py)."""
+    ``write:<engine>`` and ``extras`` (benchmarks/bench_dryrun.py; with workers the sums over
+    them). ``workers``: processes writing studies side by side (default
+    ``$LISFLOW_DRYRUN_WORKERS``, else 1: all in this process; see
+    :mod:`lisflow.workflows.dryrun_parallel`). The files are the same either way."""
     from lisflow.spec.engine_override import apply_engine_override
 
     with collector_paused():
@@ -138,7 +142,7 @@ def dry_run(
         read_manifest(out_dir / MANIFEST)  # a foreign manifest.json: refuse before writing
         created = not out_dir.exists()
         try:
-            entries = _write_all(planned, out_dir, progress, timings)
+            entries = _write_all(planned, out_dir, progress, timings, workers)
         except BaseException:
             if created:
                 shutil.rmtree(out_dir, ignore_errors=True)
@@ -179,25 +183,43 @@ def _timed(timings: dict[str, list[float]] | None, phase: str) -> Iterator[None]
         row[2] += 1
 
 
-def _write_all(planned, out_dir: Path, progress: bool, timings=None) -> list[ManifestEntry]:
+def _write_all(
+    planned, out_dir: Path, progress: bool, timings=None, workers: int | None = None
+) -> list[ManifestEntry]:
+    from lisflow.workflows.dryrun_parallel import worker_count, write_parallel
+
     entries: list[ManifestEntry] = []
     total = sum(len(calcs) for _, calcs in planned)
+    shown = progress and total >= 10
+    n_workers = worker_count(workers, planned)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, disable=not progress or total < 10, transient=True) as bar, cached_builds():
+    with Progress(*columns, disable=not shown, transient=True) as bar, cached_builds():
         task = bar.add_task("writing inputs", total=total)
+        if n_workers > 1:
+            return write_parallel(planned, out_dir, n_workers, bar if shown else None, task,
+                                  timings)  # fmt: skip
         for spec, calcs in planned:
-            with atomic_directory(out_dir / spec.study) as tmp:
-                for calc in calcs:
-                    with _timed(timings, f"write:{calc.engine}"):
-                        entries.append(write_calculation(calc, tmp, staged=True))
-                    bar.advance(task)
-                with _timed(timings, "extras"):
-                    study_kind(spec).write_extras(spec, tmp)
+            entries += write_study(spec, calcs, out_dir, timings, lambda: bar.advance(task))
+    return entries
+
+
+def write_study(spec, calcs, out_dir: Path, timings=None, tick=None) -> list[ManifestEntry]:
+    """Write one study's directory whole (staging directory, then rename); its entries.
+    ``tick()`` is called after each calculation (the progress bar)."""
+    entries = []
+    with atomic_directory(out_dir / spec.study) as tmp:
+        for calc in calcs:
+            with _timed(timings, f"write:{calc.engine}"):
+                entries.append(write_calculation(calc, tmp, staged=True))
+            if tick is not None:
+                tick()
+        with _timed(timings, "extras"):
+            study_kind(spec).write_extras(spec, tmp)
     return entries
 
 

@@ -206,3 +206,13 @@ def test_batched_idpp_gives_ases_images_bit_for_bit(lattice):
     for a, b in zip(ours, ase, strict=True):
         assert a.frac_coords.tobytes() == b.frac_coords.tobytes()
     assert not np.array_equal(ours[2].frac_coords, ours[0].frac_coords)  # images did move
+
+
+def test_spin_rotations_are_the_single_rotations_element_for_element():
+    from lisflow.structures.adsorption import SPINS, _rot_axis, _spin_rotations
+
+    for axis in ([0.3, -1.2, 0.7], [0.0, 0.0, 1.0], [2.0, 1e-3, -0.5]):
+        batch = _spin_rotations(np.array(axis))
+        assert batch.shape == (36, 3, 3)
+        for spin, rot in zip(SPINS, batch, strict=True):
+            assert rot.tobytes() == _rot_axis(np.array(axis), spin).tobytes()

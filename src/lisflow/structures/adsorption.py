@@ -96,6 +96,13 @@ def _rot_axis(axis: np.ndarray, angle: float) -> np.ndarray:
     return Rotation.from_rotvec(np.asarray(axis) / np.linalg.norm(axis) * angle).as_matrix()
 
 
+def _spin_rotations(axis: np.ndarray) -> np.ndarray:
+    """``_rot_axis(axis, spin)`` for every spin of :data:`SPINS` in one scipy call (the
+    same matrices, element for element)."""
+    unit = np.asarray(axis) / np.linalg.norm(axis)
+    return Rotation.from_rotvec(unit[None, :] * SPINS[:, None]).as_matrix()
+
+
 def _rotated_about_z(xyz: np.ndarray, n: int) -> list[np.ndarray]:
     return [xyz @ _rot_axis(np.array([0.0, 0.0, 1.0]), 2 * np.pi * i / n).T for i in range(n)]
 
@@ -150,7 +157,7 @@ def _li_towards_n(
             aim[2] = max(aim[2], anchor_point[2] - drop)  # tall clusters: aim sideways
             target = aim - anchor_point
             aligned = xyz @ _rotation_to(xyz[nearest_li] - xyz[anchor], target).T
-            cands = [aligned @ _rot_axis(target, spin).T for spin in SPINS]
+            cands = [aligned @ rot.T for rot in _spin_rotations(target)]
             # the distances of all spins in one call each (row by row the same numbers)
             n_ads = len(aligned)
             fracs = lattice.get_fractional_coords(np.concatenate(cands) + anchor_point)

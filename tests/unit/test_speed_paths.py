@@ -216,3 +216,14 @@ def test_spin_rotations_are_the_single_rotations_element_for_element():
         assert batch.shape == (36, 3, 3)
         for spin, rot in zip(SPINS, batch, strict=True):
             assert rot.tobytes() == _rot_axis(np.array(axis), spin).tobytes()
+
+
+def test_element_symbols_are_pymatgens_and_refuse_disorder():
+    from lisflow.structures.md_charges import element_symbols
+
+    s = Structure(Lattice.cubic(6.0), ["Mo", "N", "C", "C", "Ti"],
+                  [[0, 0, 0], [0.5, 0, 0], [0, 0.5, 0], [0, 0, 0.5], [0.5, 0.5, 0.5]])  # fmt: skip
+    assert element_symbols(s) == [site.specie.symbol for site in s] == ["Mo", "N", "C", "C", "Ti"]
+    s.replace(0, {"Mo": 0.5, "W": 0.5})
+    with pytest.raises(ValueError, match="disordered"):
+        element_symbols(s)

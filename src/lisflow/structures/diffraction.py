@@ -63,15 +63,18 @@ def zone_pattern(structure: Structure, zone: tuple[int, int, int], phase: str) -
     calc = TEMCalculator(voltage=VOLTAGE_KV, beam_direction=zone)
     table = calc.get_pattern(structure)
     to_inv_nm = 10.0 / (calc.wavelength_rel() * calc.camera_length)  # cm on film -> nm^-1
-    spots = [
+    columns = ("(hkl)", "Position", "Interplanar Spacing", "Intensity (norm)")
+    spots = [  # (column by column: DataFrame.iterrows builds a Series per row)
         Spot(
-            hkl=cast(tuple[int, int, int], tuple(int(i) for i in row["(hkl)"])),
-            gx=float(row["Position"][0]) * to_inv_nm,
-            gy=float(row["Position"][1]) * to_inv_nm,
-            d_spacing=float(row["Interplanar Spacing"]),
-            intensity=float(row["Intensity (norm)"]),
+            hkl=cast(tuple[int, int, int], tuple(int(i) for i in hkl)),
+            gx=float(position[0]) * to_inv_nm,
+            gy=float(position[1]) * to_inv_nm,
+            d_spacing=float(d_spacing),
+            intensity=float(intensity),
         )
-        for _, row in table.iterrows()
+        for hkl, position, d_spacing, intensity in zip(
+            *(table[name].tolist() for name in columns), strict=True
+        )
     ]
     return ZonePattern(phase=phase, zone=zone, spots=spots)
 

@@ -210,7 +210,8 @@ def poscar_text(
     if flags is not None and len(structure):
         lines.append("Selective dynamics")
     lines.append("direct")
-    for index, (frac, specie) in enumerate(zip(structure.frac_coords, species, strict=True)):
+    # (Python floats: the same digits as numpy's float64, formatted faster)
+    for index, (frac, specie) in enumerate(zip(structure.frac_coords.tolist(), species, strict=True)):
         line = " ".join(fmt(c) for c in frac)
         if flags is not None:
             line += " " + " ".join("T" if j else "F" for j in flags[index][:3])

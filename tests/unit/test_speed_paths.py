@@ -227,3 +227,19 @@ def test_element_symbols_are_pymatgens_and_refuse_disorder():
     s.replace(0, {"Mo": 0.5, "W": 0.5})
     with pytest.raises(ValueError, match="disordered"):
         element_symbols(s)
+
+
+def test_structure_from_cartesian_is_pymatgens_structure_bit_for_bit():
+    rng = np.random.default_rng(3)
+    lattice = Lattice.orthorhombic(17.3, 15.1, 100.0)
+    cart = rng.uniform(0.0, 15.0, (200, 3))
+    symbols = list(rng.choice(["C", "N", "Mo"], 200))
+    props = {"label": [f"l{i % 3}" for i in range(200)], "charge": list(rng.normal(size=200))}
+    ours = md_memo.structure_from_cartesian(lattice, symbols, cart, props)
+    theirs = Structure(lattice, symbols, cart, coords_are_cartesian=True, site_properties=props)
+    assert ours.frac_coords.tobytes() == theirs.frac_coords.tobytes()
+    assert ours.as_dict() == theirs.as_dict()
+    ours.append("Li", [0.1, 0.1, 0.1])  # a mutable pymatgen Structure
+    ours[0].properties["charge"] = 5.0  # own property dicts per site
+    assert ours[1].properties["charge"] == theirs[1].properties["charge"]
+    assert ours.composition.reduced_formula == (theirs.composition + {"Li": 1}).reduced_formula

@@ -243,3 +243,23 @@ def test_structure_from_cartesian_is_pymatgens_structure_bit_for_bit():
     ours[0].properties["charge"] = 5.0  # own property dicts per site
     assert ours[1].properties["charge"] == theirs[1].properties["charge"]
     assert ours.composition.reduced_formula == (theirs.composition + {"Li": 1}).reduced_formula
+
+
+def test_zone_pattern_is_pymatgens_tem_pattern_exactly():
+    from pymatgen.analysis.diffraction.tem import TEMCalculator
+
+    from lisflow.structures.diffraction import VOLTAGE_KV, zone_pattern
+    from lisflow.structures.polymorphs import tetragonal_li2s2
+
+    structure = tetragonal_li2s2()
+    pattern = zone_pattern(structure, (1, 1, 1), "t")
+    calc = TEMCalculator(voltage=VOLTAGE_KV, beam_direction=(1, 1, 1))
+    table = calc.get_pattern(structure)
+    scale = 10.0 / (calc.wavelength_rel() * calc.camera_length)
+    assert len(pattern.spots) == len(table) > 100
+    for spot, (_, row) in zip(pattern.spots, table.iterrows(), strict=True):
+        assert spot.hkl == tuple(int(i) for i in row["(hkl)"])
+        assert (spot.gx, spot.gy) == (float(row["Position"][0]) * scale,
+                                      float(row["Position"][1]) * scale)  # fmt: skip
+        assert spot.d_spacing == float(row["Interplanar Spacing"])
+        assert spot.intensity == float(row["Intensity (norm)"])

@@ -9,6 +9,7 @@ paper's SAED scale bars.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from pymatgen.analysis.diffraction.tem import TEMCalculator  # noqa: E402
-from pymatgen.core import Structure  # noqa: E402
+from pymatgen.core import Lattice, Structure  # noqa: E402
 
 from lisflow.fsutil import atomic_write_bytes, atomic_write_text  # noqa: E402
 from lisflow.structures.polymorphs import li2s_antifluorite, tetragonal_li2s2  # noqa: E402
@@ -58,10 +59,22 @@ PATTERNS: tuple[tuple[str, Callable[[], Structure], tuple[tuple[int, int, int], 
 )
 
 
+class _TemLattice(Lattice):
+    """A Lattice that computes its crystallographic reciprocal lattice once: TEMCalculator asks
+    ``d_hkl`` of every reflection, which inverts the cell anew each time (same numbers)."""
+
+    @functools.cached_property
+    def reciprocal_lattice_crystallographic(self) -> Lattice:  # type: ignore[override]
+        return super().reciprocal_lattice_crystallographic
+
+
 def zone_pattern(structure: Structure, zone: tuple[int, int, int], phase: str) -> ZonePattern:
     """Kinematic spot pattern of ``structure`` along the zone axis [uvw] ``zone``."""
     calc = TEMCalculator(voltage=VOLTAGE_KV, beam_direction=zone)
-    table = calc.get_pattern(structure)
+    same = Structure(_TemLattice(structure.lattice.matrix, pbc=structure.lattice.pbc),
+                     structure.species_and_occu, structure.frac_coords,
+                     site_properties=structure.site_properties)  # fmt: skip
+    table = calc.get_pattern(same)
     to_inv_nm = 10.0 / (calc.wavelength_rel() * calc.camera_length)  # cm on film -> nm^-1
     columns = ("(hkl)", "Position", "Interplanar Spacing", "Intensity (norm)")
     spots = [  # (column by column: DataFrame.iterrows builds a Series per row)

@@ -15,10 +15,11 @@ N bonded to the central metal come first, those bridging both metals first of al
 from __future__ import annotations
 
 import numpy as np
-from pymatgen.core import Molecule, Structure
+from pymatgen.core import Lattice, Molecule, Structure
 from scipy.spatial.transform import Rotation
 
 from lisflow.errors import InputError
+from lisflow.structures.md_memo import structure_from_cartesian
 
 LIFT_STEP = 0.1  # Å, increment when the starting height clashes with the slab
 MAX_LIFT = 4.0  # Å, give up lifting beyond height + MAX_LIFT
@@ -342,14 +343,9 @@ def with_vacuum(structures: list[Structure], min_vacuum: float) -> list[Structur
         cart[:, 2] = rel + bottom + shift
         matrix = s.lattice.matrix.copy()
         matrix[2] = [0.0, 0.0, c_new]
-        moved = Structure(
-            matrix,
-            s.species,
-            cart,
-            coords_are_cartesian=True,
-            site_properties=s.site_properties,
-            properties=dict(s.properties),
-        )
+        # = Structure(matrix, s.species, cart, coords_are_cartesian=True, site_properties=...)
+        moved = structure_from_cartesian(Lattice(matrix), s.species, cart, s.site_properties)
+        moved.properties = dict(s.properties)
         if c_new > c_old + 1e-6:
             moved.properties["c_grown_from"] = round(c_old, 6)
         moved.properties["min_vacuum"] = float(min_vacuum)

@@ -50,7 +50,7 @@ def _idpp_interpolate(neb) -> None:
     calculator, real = _batched_idpp(), [image.calc for image in neb.images]
     for i, image in enumerate(neb.images):
         image.calc = calculator(d1 + i * d, mic=True)
-    with MDMin(neb, trajectory=None, logfile=None) as opt:
+    with MDMin(neb, trajectory=None, logfile=None) as opt:  # type: ignore[arg-type]  # (as ASE)
         opt.run(fmax=0.1, steps=100)
     for image, calc in zip(neb.images, real, strict=True):
         image.calc = calc

@@ -6,11 +6,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from pymatgen.core import Composition, Lattice, PeriodicSite, Structure
-from pymatgen.core.periodic_table import get_el_sp
+from pymatgen.core.periodic_table import Element, Species, get_el_sp
 
 #: The memo of the open :func:`cached_builds` scope (repr(key) -> built object); None: off.
 _CACHE: dict[str, object] | None = None
@@ -68,7 +69,10 @@ def copy_structure(structure: Structure | None) -> Structure | None:
 
 
 def structure_from_cartesian(
-    lattice: Lattice, symbols: list[str], cart: np.ndarray, site_properties: dict[str, list]
+    lattice: Lattice,
+    symbols: Sequence[str | Element | Species],
+    cart: np.ndarray,
+    site_properties: Mapping[str, Sequence[Any]],
 ) -> Structure:
     """``Structure(lattice, symbols, cart, coords_are_cartesian=True, site_properties=...)``
     for 10^4-site electrodes: each site's fractional coordinates computed as pymatgen does

@@ -11,6 +11,7 @@ import contextlib
 import gc
 import hashlib
 import json
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -91,17 +92,41 @@ def write_calculation(calc: Calculation, root: Path, staged: bool = False) -> Ma
     )
 
 
+#: Directories this process made inside staging trees (a staging tree's name is new each
+#: time, so an entry never stands for a directory somebody else made); saves the mkdir calls
+#: that would fail because the directory exists (a system call each, ~1 ms on a busy box).
+_MADE_DIRS: set[str] = set()
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+
+
 def write_staged_texts(directory: Path, texts: dict[str, str]) -> list[str]:
     """Write ``name -> text`` below ``directory`` (inside a staging tree: plain writes, mode
-    0666 minus umask as :func:`lisflow.fsutil.atomic_write_text` gives); sorted names."""
-    made: set[Path] = set()
+    0666 minus umask as :func:`lisflow.fsutil.atomic_write_text` gives); sorted names.
+
+    Three system calls per file (open, write, close: ``open()`` adds fstat, ioctl, lseek)
+    and one mkdir per new directory."""
     for name, text in texts.items():
-        path = directory / name
-        if path.parent not in made:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            made.add(path.parent)
-        with open(path, "wb") as handle:
-            handle.write(text.encode())
+        path = os.path.join(directory, name)
+        parent = os.path.dirname(path)
+        if parent not in _MADE_DIRS:
+            try:
+                os.mkdir(parent)
+            except FileNotFoundError:
+                os.makedirs(parent, exist_ok=True)
+            except FileExistsError:
+                pass
+            _MADE_DIRS.add(parent)
+        try:
+            fd = os.open(path, _WRITE_FLAGS, 0o666)
+        except FileNotFoundError:  # (an entry of _MADE_DIRS whose tree was removed)
+            os.makedirs(parent, exist_ok=True)
+            fd = os.open(path, _WRITE_FLAGS, 0o666)
+        try:
+            view = memoryview(text.encode())
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
     return sorted(texts)
 
 

@@ -19,8 +19,9 @@ from typing import cast
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from pymatgen.analysis.diffraction.tem import TEMCalculator  # noqa: E402
 from pymatgen.core import Lattice, Structure  # noqa: E402
 
@@ -98,7 +99,9 @@ def _miller_label(hkl: tuple[int, int, int]) -> str:
 
 
 def _plot(pattern: ZonePattern) -> bytes:
-    fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=120)
+    fig = Figure(figsize=(4.5, 4.5), dpi=120)  # (no pyplot figure manager: same pixels)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     ax.set_facecolor("black")
     g = np.array([[s.gx, s.gy] for s in pattern.spots])
     inten = np.array([s.intensity for s in pattern.spots])
@@ -127,7 +130,6 @@ def _plot(pattern: ZonePattern) -> bytes:
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png")
-    plt.close(fig)
     return buf.getvalue()
 
 

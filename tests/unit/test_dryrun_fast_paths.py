@@ -182,3 +182,28 @@ def test_collector_paused_restores_the_collector():
         assert not gc.isenabled()  # was off: stays off
     finally:
         gc.enable()
+
+
+def test_key_parameters_are_the_full_incars_key_tags():
+    """The manifest's key tags come from the INCAR without its per-site tags (MAGMOM,
+    NBANDS, DIPOL): the same values as from the INCAR written, for spin-polarised LOBSTER
+    runs on slabs and the rest of a real study."""
+    from lisflow.io.vasp import KEY_TAGS, kpoint_mesh
+    from lisflow.spec import load_spec, study_files
+    from lisflow.workflows.plan import plan
+
+    warnings.filterwarnings("ignore")
+    path = next(f for f in study_files() if f.stem == "dasc_adsorption")
+    calcs = [c for c in plan(load_spec(path), path) if c.engine == "vasp"]
+    per_site = {"MAGMOM", "NBANDS", "DIPOL"}
+    seen: set[str] = set()
+    for calc in calcs:
+        structure = calc.periodic_structure()
+        full = calc.inputs.incar(structure)
+        seen |= per_site & set(full)
+        expected = {key: full[key] for key in KEY_TAGS if key in full}
+        expected["kpoints"] = list(kpoint_mesh(structure, calc.inputs.kpoint_rule(),
+                                               calc.inputs.vacuum_axes()))  # fmt: skip
+        expected["preset"] = calc.inputs.preset_name
+        assert calc.inputs.key_parameters(calc) == expected
+    assert seen == per_site  # every per-site tag occurred in this study

@@ -99,6 +99,34 @@ def test_cached_builds_equal_fresh_builds_and_copies_are_independent():
     assert abs(other.total_charge) < 1e-9 and abs(second.total_charge) < 1e-9
 
 
+def test_shared_system_is_the_memo_itself_and_equals_a_copy():
+    with md_memo.cached_builds():
+        shared = md_boxes.shared_system(SMALL_INTERFACE)
+        assert md_boxes.shared_system(SMALL_INTERFACE) is shared  # no copy for readers
+        copied = md_boxes.build_system(SMALL_INTERFACE)
+        assert copied is not shared and copied.electrode is not shared.electrode
+        _same_system(copied, shared)
+    _same_system(md_boxes.shared_system(SMALL_INTERFACE), shared)  # outside: a fresh build
+
+
+def test_copy_structure_equals_structure_copy_bit_for_bit_and_is_independent():
+    s = Structure(Lattice.orthorhombic(4.1, 5.2, 9.3), ["Li", "S", "Mo"],
+                  [[0.1, 0.2, 0.3], [0.5, 0.5, 0.5], [0.9, 0.05, 0.7]],
+                  site_properties={"label": ["a", "b", "c"], "charge": [0.5, -1.0, 0.25]},
+                  properties={"charges": {"source": "x", "motifs": {"k": 1}}})  # fmt: skip
+    out = md_memo.copy_structure(s)
+    assert out.as_dict() == s.copy().as_dict()
+    assert out.frac_coords.tobytes() == s.frac_coords.tobytes()
+    assert out.cart_coords.tobytes() == s.cart_coords.tobytes()
+    out.add_site_property("charge", [9.0, 9.0, 9.0])
+    out.properties["charges"]["motifs"]["k"] = 2
+    out.translate_sites([0], [0.1, 0.0, 0.0])
+    out.append("C", [0.2, 0.2, 0.2])
+    assert s.site_properties["charge"] == [0.5, -1.0, 0.25] and len(s) == 3
+    assert s.properties["charges"]["motifs"] == {"k": 1}
+    assert s[0].frac_coords.tolist() == [0.1, 0.2, 0.3]
+
+
 def test_lobster_basis_cache_matches_pymatgen_and_errors_are_not_cached():
     s = Structure(Lattice.cubic(5.0), ["Li", "S", "Li"], [[0, 0, 0], [0.5, 0.5, 0.5], [0.2, 0, 0]])
     symbols = potcar_symbols(s)
@@ -150,3 +178,88 @@ def test_bench_table_names_each_target_with_ratio_and_verdict():
     assert table.splitlines()[1].split() == ["target", "measured", "baseline", "ratio", "goal",
                                              "met"]  # fmt: skip
     assert len(table.splitlines()) == 3 + len(rows)
+
+
+def _ase_idpp(initial: Structure, final: Structure, n: int) -> list[Structure]:
+    from ase.mep import NEB
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    start, end = (AseAtomsAdaptor.get_atoms(s) for s in (initial, final))
+    images = [start] + [start.copy() for _ in range(n)] + [end]
+    NEB(images, method="improvedtangent").interpolate(method="idpp", mic=True)
+    return [AseAtomsAdaptor.get_structure(a) for a in images]
+
+
+@pytest.mark.parametrize("lattice", [Lattice.hexagonal(6.0, 9.0), Lattice.cubic(14.0)])
+def test_batched_idpp_gives_ases_images_bit_for_bit(lattice):
+    from lisflow.io.vasp_neb import idpp_images
+
+    rng = np.random.default_rng(7)
+    frac = rng.uniform(0.0, 1.0, (8, 3)) if lattice.is_hexagonal() else rng.uniform(0.3, 0.6, (8, 3))
+    species = ["Li", "Li", "S", "S", "S", "S", "Mo", "N"]
+    initial = Structure(lattice, species, frac)
+    moved = frac.copy()
+    moved[0] += [0.21, 0.17, 0.0]  # Li hops across a cell face
+    final = Structure(lattice, species, moved)
+    ours, ase = idpp_images(initial, final, 3), _ase_idpp(initial, final, 3)
+    assert len(ours) == 5
+    for a, b in zip(ours, ase, strict=True):
+        assert a.frac_coords.tobytes() == b.frac_coords.tobytes()
+    assert not np.array_equal(ours[2].frac_coords, ours[0].frac_coords)  # images did move
+
+
+def test_spin_rotations_are_the_single_rotations_element_for_element():
+    from lisflow.structures.adsorption import SPINS, _rot_axis, _spin_rotations
+
+    for axis in ([0.3, -1.2, 0.7], [0.0, 0.0, 1.0], [2.0, 1e-3, -0.5]):
+        batch = _spin_rotations(np.array(axis))
+        assert batch.shape == (36, 3, 3)
+        for spin, rot in zip(SPINS, batch, strict=True):
+            assert rot.tobytes() == _rot_axis(np.array(axis), spin).tobytes()
+
+
+def test_element_symbols_are_pymatgens_and_refuse_disorder():
+    from lisflow.structures.md_charges import element_symbols
+
+    s = Structure(Lattice.cubic(6.0), ["Mo", "N", "C", "C", "Ti"],
+                  [[0, 0, 0], [0.5, 0, 0], [0, 0.5, 0], [0, 0, 0.5], [0.5, 0.5, 0.5]])  # fmt: skip
+    assert element_symbols(s) == [site.specie.symbol for site in s] == ["Mo", "N", "C", "C", "Ti"]
+    s.replace(0, {"Mo": 0.5, "W": 0.5})
+    with pytest.raises(ValueError, match="disordered"):
+        element_symbols(s)
+
+
+def test_structure_from_cartesian_is_pymatgens_structure_bit_for_bit():
+    rng = np.random.default_rng(3)
+    lattice = Lattice.orthorhombic(17.3, 15.1, 100.0)
+    cart = rng.uniform(0.0, 15.0, (200, 3))
+    symbols = list(rng.choice(["C", "N", "Mo"], 200))
+    props = {"label": [f"l{i % 3}" for i in range(200)], "charge": list(rng.normal(size=200))}
+    ours = md_memo.structure_from_cartesian(lattice, symbols, cart, props)
+    theirs = Structure(lattice, symbols, cart, coords_are_cartesian=True, site_properties=props)
+    assert ours.frac_coords.tobytes() == theirs.frac_coords.tobytes()
+    assert ours.as_dict() == theirs.as_dict()
+    ours.append("Li", [0.1, 0.1, 0.1])  # a mutable pymatgen Structure
+    ours[0].properties["charge"] = 5.0  # own property dicts per site
+    assert ours[1].properties["charge"] == theirs[1].properties["charge"]
+    assert ours.composition.reduced_formula == (theirs.composition + {"Li": 1}).reduced_formula
+
+
+def test_zone_pattern_is_pymatgens_tem_pattern_exactly():
+    from pymatgen.analysis.diffraction.tem import TEMCalculator
+
+    from lisflow.structures.diffraction import VOLTAGE_KV, zone_pattern
+    from lisflow.structures.polymorphs import tetragonal_li2s2
+
+    structure = tetragonal_li2s2()
+    pattern = zone_pattern(structure, (1, 1, 1), "t")
+    calc = TEMCalculator(voltage=VOLTAGE_KV, beam_direction=(1, 1, 1))
+    table = calc.get_pattern(structure)
+    scale = 10.0 / (calc.wavelength_rel() * calc.camera_length)
+    assert len(pattern.spots) == len(table) > 100
+    for spot, (_, row) in zip(pattern.spots, table.iterrows(), strict=True):
+        assert spot.hkl == tuple(int(i) for i in row["(hkl)"])
+        assert (spot.gx, spot.gy) == (float(row["Position"][0]) * scale,
+                                      float(row["Position"][1]) * scale)  # fmt: skip
+        assert spot.d_spacing == float(row["Interplanar Spacing"])
+        assert spot.intensity == float(row["Intensity (norm)"])

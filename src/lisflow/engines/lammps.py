@@ -42,7 +42,7 @@ from lisflow.parsers.lammps_log import (
     require_finite_thermo,
     to_si_units,
 )
-from lisflow.structures.md_boxes import build_system, pack
+from lisflow.structures.md_boxes import build_system, pack, shared_system
 
 logger = logging.getLogger(__name__)
 DATA = "system.data"
@@ -119,7 +119,7 @@ class LammpsEngine:
     def write_inputs(self, calc: Calculation, directory: Path) -> list[str]:
         directory = Path(directory)
         inputs = inputs_of(calc)
-        system = build_system(inputs.system)
+        system = shared_system(inputs.system)  # read only here
         write_pack_inputs(system, directory)
         params = inputs.run_parameters(periodic_z=system.periodic_z)
         state = {

@@ -74,9 +74,9 @@ def write_script(
     """(Re)write ``in.lammps`` for ``state`` (fresh, or from ``restart``)."""
     from lisflow.io.lammps import input_script
     from lisflow.io.lammps_data import layout
-    from lisflow.structures.md_boxes import build_system
+    from lisflow.structures.md_boxes import shared_system
 
-    lay = layout(build_system(state["params"]["system"]))
+    lay = layout(shared_system(state["params"]["system"]))  # layout only reads the box
     if restart is None:
         text = input_script(state["params"], lay)
     else:

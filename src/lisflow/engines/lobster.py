@@ -42,7 +42,8 @@ def lobsterin_for(calc: Calculation) -> str:
     from lisflow.io.vasp import potcar_symbols
 
     structure = calc.periodic_structure()
-    incar = inputs_of(calc).vasp.incar(structure)
+    # only ISMEAR and SIGMA are read (lobsterin_text): no per-site INCAR tags needed
+    incar = inputs_of(calc).vasp._incar(structure, per_site=False)
     return lobsterin_text(structure, incar, potcar_symbols(structure))
 
 
@@ -105,13 +106,11 @@ class LobsterEngine:
     def write_inputs(self, calc: Calculation, directory: Path) -> list[str]:
         """lobsterin and the POSCAR of the structure it is for (the lobsterin alone is the same
         for every structure with the same elements: the POSCAR keeps input hashes distinct)."""
-        from pymatgen.io.vasp import Poscar
-
-        from lisflow.io.vasp import bare
+        from lisflow.io.vasp import poscar_text
 
         structure = calc.periodic_structure()
-        poscar = Poscar(bare(structure), comment=structure.composition.formula)
-        files = {"lobsterin": lobsterin_for(calc), "POSCAR": poscar.get_str(significant_figures=10)}
+        poscar = poscar_text(structure, structure.composition.formula)  # = Poscar(bare(...))
+        files = {"lobsterin": lobsterin_for(calc), "POSCAR": poscar}
         return write_files(directory, files)
 
     def run(self, calc: Calculation, directory: Path, walltime_s: float | None = None) -> None:

@@ -218,17 +218,26 @@ def _radius(symbol: str) -> float:
 def motif_keys(structure: Structure) -> list[str]:
     """``El:n1El1,n2El2`` per site: element and the element counts of its first shell."""
     symbols = [s.specie.symbol for s in structure]
-    rmax = 2 * BOND_SCALE * max(_radius(e) for e in set(symbols))
+    elements = sorted(set(symbols))
+    radius = np.array([_radius(e) for e in elements])
+    code = np.array([elements.index(e) for e in symbols], dtype=np.intp)
+    rmax = 2 * BOND_SCALE * float(radius.max())
     centres, points, _, dists = structure.get_neighbor_list(rmax)
-    shells: dict[int, Counter] = defaultdict(Counter)
-    for i, j, d in zip(centres, points, dists, strict=True):
-        if i != j or d > 1e-6:
-            if d < BOND_SCALE * (_radius(symbols[i]) + _radius(symbols[j])):
-                shells[int(i)][symbols[j]] += 1
-    return [
-        f"{el}:" + ",".join(f"{n}{e}" for e, n in sorted(shells[i].items()))
-        for i, el in enumerate(symbols)
-    ]
+    # neighbour pairs, all at once (the same float arithmetic as per pair)
+    r_sum = radius[code[centres]] + radius[code[points]]
+    bonded = ((centres != points) | (dists > 1e-6)) & (dists < BOND_SCALE * r_sum)
+    counts = np.zeros((len(symbols), len(elements)), dtype=np.int64)
+    np.add.at(counts, (centres[bonded], code[points[bonded]]), 1)
+    shell_text: dict[bytes, str] = {}  # one string per distinct shell
+    keys = []
+    for el, row in zip(symbols, counts, strict=True):
+        raw = row.tobytes()
+        if raw not in shell_text:
+            shell_text[raw] = ",".join(
+                f"{n}{e}" for e, n in zip(elements, row.tolist(), strict=True) if n
+            )
+        keys.append(f"{el}:{shell_text[raw]}")
+    return keys
 
 
 def map_by_motif(table: ChargeTable, target: Structure) -> MappedCharges:

@@ -16,6 +16,7 @@ import numpy as np
 from lisflow.errors import ParseError
 from lisflow.forcefield.params import AtomType, Coeff, ForceField, load_forcefield
 from lisflow.fsutil import atomic_write_text
+from lisflow.structures.md_charges import element_symbols
 
 #: Electrode element → force-field type (inputs/forcefields/electrode.yaml).
 ELECTRODE_TYPES = {"C": "E_C", "N": "E_N", "Mo": "E_Mo", "Ti": "E_Ti", "Li": "Li"}
@@ -71,7 +72,7 @@ def layout(system) -> Layout:
             _add(out.dihedral_types, ff.coeff(sp, "dihedral", d))
     electrode = []
     if system.electrode is not None:
-        for el in sorted({str(s.specie) for s in system.electrode}):
+        for el in sorted(set(element_symbols(system.electrode))):
             electrode.append(f"E_{el}")
             if f"E_{el}" not in names:
                 names.append(f"E_{el}")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from lisflow.errors import EngineError
 from lisflow.fsutil import atomic_write_text
+from lisflow.structures.md_charges import element_symbols
 from lisflow.structures.molecules import molecule
 
 
@@ -38,9 +39,9 @@ def write_pack_inputs(system, workdir: Path) -> Path:
         atomic_write_text(workdir / f"{name}.xyz", f"{len(mol)}\n{name}\n" + "\n".join(rows) + "\n")
     if system.electrode is not None:
         e = system.electrode
-        rows = [
-            f"{s.specie} {x:.6f} {y:.6f} {z:.6f}"
-            for s, (x, y, z) in zip(e, e.cart_coords, strict=True)
+        rows = [  # (Python floats format as numpy's do, faster)
+            f"{s} {x:.6f} {y:.6f} {z:.6f}"
+            for s, (x, y, z) in zip(element_symbols(e), e.cart_coords.tolist(), strict=True)
         ]
         atomic_write_text(
             workdir / "electrode.xyz", f"{len(e)}\nelectrode\n" + "\n".join(rows) + "\n"

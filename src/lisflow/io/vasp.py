@@ -101,6 +101,11 @@ class VaspInputGenerator(InputSet):
     neb: NebInputs | None = None
 
     def incar(self, structure: Structure) -> dict[str, Any]:
+        return self._incar(structure)
+
+    def _incar(self, structure: Structure, per_site: bool = True) -> dict[str, Any]:
+        """The INCAR tags; ``per_site=False`` leaves out the three computed from the sites
+        (MAGMOM, NBANDS, DIPOL: none of them a :data:`KEY_TAGS` tag), every other tag as is."""
         chosen = preset(self.preset_name)
         if self.task not in chosen:
             raise InputError(
@@ -112,14 +117,16 @@ class VaspInputGenerator(InputSet):
         tags.update(chosen[self.task])
         for block in self.extra_blocks:
             tags.update(chosen.get(block, {}))
-        if tags.get("ISPIN", 1) == 2:
+        if tags.get("ISPIN", 1) == 2 and per_site:
             tags["MAGMOM"] = initial_magmoms(structure)
-        if "lobster" in self.extra_blocks:  # as many bands as LOBSTER basis functions
+        if "lobster" in self.extra_blocks and per_site:  # as many bands as LOBSTER basis functions
             from lisflow.io.lobster import lobster_nbands  # (pymatgen LobsterSet.incar_updates)
 
             tags["NBANDS"] = lobster_nbands(structure, potcar_symbols(structure))
         if self.role in SLAB_ROLES:
-            tags.update(LDIPOL=True, IDIPOL=3, DIPOL=[0.5, 0.5, round(dipole_centre_z(structure), 4)])
+            tags.update(LDIPOL=True, IDIPOL=3)
+            if per_site:
+                tags["DIPOL"] = [0.5, 0.5, round(dipole_centre_z(structure), 4)]
         for key, value in self.overrides.items():
             if value is None:
                 tags.pop(key.upper(), None)  # an override of null removes the tag
@@ -130,7 +137,7 @@ class VaspInputGenerator(InputSet):
     def key_parameters(self, calc: Calculation) -> dict[str, Any]:
         """INCAR tags and the k-mesh a reader checks first (the dry-run manifest)."""
         structure = calc.periodic_structure()
-        incar = self.incar(structure)
+        incar = self._incar(structure, per_site=False)  # (the key tags need no site loop)
         params = {key: incar[key] for key in KEY_TAGS if key in incar}
         params["kpoints"] = list(kpoint_mesh(structure, self.kpoint_rule(), self.vacuum_axes()))
         params["preset"] = self.preset_name
@@ -203,7 +210,8 @@ def poscar_text(
     if flags is not None and len(structure):
         lines.append("Selective dynamics")
     lines.append("direct")
-    for index, (frac, specie) in enumerate(zip(structure.frac_coords, species, strict=True)):
+    # (Python floats: the same digits as numpy's float64, formatted faster)
+    for index, (frac, specie) in enumerate(zip(structure.frac_coords.tolist(), species, strict=True)):
         line = " ".join(fmt(c) for c in frac)
         if flags is not None:
             line += " " + " ".join("T" if j else "F" for j in flags[index][:3])

@@ -15,10 +15,11 @@ N bonded to the central metal come first, those bridging both metals first of al
 from __future__ import annotations
 
 import numpy as np
-from pymatgen.core import Molecule, Structure
+from pymatgen.core import Lattice, Molecule, Structure
 from scipy.spatial.transform import Rotation
 
 from lisflow.errors import InputError
+from lisflow.structures.md_memo import structure_from_cartesian
 
 LIFT_STEP = 0.1  # Å, increment when the starting height clashes with the slab
 MAX_LIFT = 4.0  # Å, give up lifting beyond height + MAX_LIFT
@@ -26,6 +27,7 @@ LI_ABOVE_N = 2.0  # Å, Li aimed this far above a coordinating N (Li-N bond ~2.0
 LI_DROPS = (2.5, 1.0, 0.0, -1.0)  # Å, tried in turn: max depth of the Li aim below the anchor S
 LI_CLEARANCE = 2.0  # Å, first aim whose best spin clears the slab by this much is taken
 S_METAL_MARGIN = 0.5  # Å, other S stay >= LI_CLEARANCE + this from every metal (DASC)
+SPINS = np.radians(np.arange(0.0, 360.0, 10.0))  # rad, spins tried about the S->Li aim
 METAL_N_BOND = 2.3  # Å, a coordinating N this close to a metal is bonded to it (M-N 1.9-2.1 Å)
 
 
@@ -95,6 +97,13 @@ def _rot_axis(axis: np.ndarray, angle: float) -> np.ndarray:
     return Rotation.from_rotvec(np.asarray(axis) / np.linalg.norm(axis) * angle).as_matrix()
 
 
+def _spin_rotations(axis: np.ndarray) -> np.ndarray:
+    """``_rot_axis(axis, spin)`` for every spin of :data:`SPINS` in one scipy call (the
+    same matrices, element for element)."""
+    unit = np.asarray(axis) / np.linalg.norm(axis)
+    return Rotation.from_rotvec(unit[None, :] * SPINS[:, None]).as_matrix()
+
+
 def _rotated_about_z(xyz: np.ndarray, n: int) -> list[np.ndarray]:
     return [xyz @ _rot_axis(np.array([0.0, 0.0, 1.0]), 2 * np.pi * i / n).T for i in range(n)]
 
@@ -149,18 +158,25 @@ def _li_towards_n(
             aim[2] = max(aim[2], anchor_point[2] - drop)  # tall clusters: aim sideways
             target = aim - anchor_point
             aligned = xyz @ _rotation_to(xyz[nearest_li] - xyz[anchor], target).T
-            for spin in np.radians(np.arange(0.0, 360.0, 10.0)):
-                cand = aligned @ _rot_axis(target, spin).T
-                frac = lattice.get_fractional_coords(cand + anchor_point)
-                clearance = float(lattice.get_all_distances(frac, slab_frac).min())
+            cands = [aligned @ rot.T for rot in _spin_rotations(target)]
+            # the distances of all spins in one call each (row by row the same numbers)
+            n_ads = len(aligned)
+            fracs = lattice.get_fractional_coords(np.concatenate(cands) + anchor_point)
+            to_slab = lattice.get_all_distances(fracs, slab_frac).reshape(len(SPINS), -1)
+            if guard:
+                picked = fracs.reshape(len(SPINS), n_ads, 3)[:, other_s].reshape(-1, 3)
+                to_metal = lattice.get_all_distances(picked, metal_frac)
+                to_metal = to_metal.reshape(len(SPINS), -1)
+            if foreign_n:
+                li_frac = fracs[nearest_li::n_ads]
+                to_target = lattice.get_all_distances(li_frac, slab_frac[[n_idx[k]]])
+                to_foreign = lattice.get_all_distances(li_frac, slab_frac[foreign_n])
+            for j, cand in enumerate(cands):
+                clearance = float(to_slab[j].min())
                 if guard:
-                    to_metal = lattice.get_all_distances(frac[other_s], metal_frac).min()
-                    clearance = min(clearance, float(to_metal) - S_METAL_MARGIN)
+                    clearance = min(clearance, float(to_metal[j].min()) - S_METAL_MARGIN)
                 if foreign_n:
-                    li_frac = frac[[nearest_li]]
-                    to_target = lattice.get_all_distances(li_frac, slab_frac[[n_idx[k]]])
-                    to_foreign = lattice.get_all_distances(li_frac, slab_frac[foreign_n])
-                    margin = float(to_foreign.min() - to_target.min())
+                    margin = float(to_foreign[j].min() - to_target[j].min())
                     clearance = min(clearance, LI_CLEARANCE + margin)
                 if best is None or clearance > best[0] + 1e-6:
                     best = (clearance, cand)
@@ -327,14 +343,9 @@ def with_vacuum(structures: list[Structure], min_vacuum: float) -> list[Structur
         cart[:, 2] = rel + bottom + shift
         matrix = s.lattice.matrix.copy()
         matrix[2] = [0.0, 0.0, c_new]
-        moved = Structure(
-            matrix,
-            s.species,
-            cart,
-            coords_are_cartesian=True,
-            site_properties=s.site_properties,
-            properties=dict(s.properties),
-        )
+        # = Structure(matrix, s.species, cart, coords_are_cartesian=True, site_properties=...)
+        moved = structure_from_cartesian(Lattice(matrix), s.species, cart, s.site_properties)
+        moved.properties = dict(s.properties)
         if c_new > c_old + 1e-6:
             moved.properties["c_grown_from"] = round(c_old, 6)
         moved.properties["min_vacuum"] = float(min_vacuum)

@@ -9,6 +9,7 @@ paper's SAED scale bars.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,10 +19,11 @@ from typing import cast
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 from pymatgen.analysis.diffraction.tem import TEMCalculator  # noqa: E402
-from pymatgen.core import Structure  # noqa: E402
+from pymatgen.core import Lattice, Structure  # noqa: E402
 
 from lisflow.fsutil import atomic_write_bytes, atomic_write_text  # noqa: E402
 from lisflow.structures.polymorphs import li2s_antifluorite, tetragonal_li2s2  # noqa: E402
@@ -58,20 +60,35 @@ PATTERNS: tuple[tuple[str, Callable[[], Structure], tuple[tuple[int, int, int], 
 )
 
 
+class _TemLattice(Lattice):
+    """A Lattice that computes its crystallographic reciprocal lattice once: TEMCalculator asks
+    ``d_hkl`` of every reflection, which inverts the cell anew each time (same numbers)."""
+
+    @functools.cached_property
+    def reciprocal_lattice_crystallographic(self) -> Lattice:  # type: ignore[override]
+        return super().reciprocal_lattice_crystallographic
+
+
 def zone_pattern(structure: Structure, zone: tuple[int, int, int], phase: str) -> ZonePattern:
     """Kinematic spot pattern of ``structure`` along the zone axis [uvw] ``zone``."""
     calc = TEMCalculator(voltage=VOLTAGE_KV, beam_direction=zone)
-    table = calc.get_pattern(structure)
+    same = Structure(_TemLattice(structure.lattice.matrix, pbc=structure.lattice.pbc),
+                     structure.species_and_occu, structure.frac_coords,
+                     site_properties=structure.site_properties)  # fmt: skip
+    table = calc.get_pattern(same)
     to_inv_nm = 10.0 / (calc.wavelength_rel() * calc.camera_length)  # cm on film -> nm^-1
-    spots = [
+    columns = ("(hkl)", "Position", "Interplanar Spacing", "Intensity (norm)")
+    spots = [  # (column by column: DataFrame.iterrows builds a Series per row)
         Spot(
-            hkl=cast(tuple[int, int, int], tuple(int(i) for i in row["(hkl)"])),
-            gx=float(row["Position"][0]) * to_inv_nm,
-            gy=float(row["Position"][1]) * to_inv_nm,
-            d_spacing=float(row["Interplanar Spacing"]),
-            intensity=float(row["Intensity (norm)"]),
+            hkl=cast(tuple[int, int, int], tuple(int(i) for i in hkl)),
+            gx=float(position[0]) * to_inv_nm,
+            gy=float(position[1]) * to_inv_nm,
+            d_spacing=float(d_spacing),
+            intensity=float(intensity),
         )
-        for _, row in table.iterrows()
+        for hkl, position, d_spacing, intensity in zip(
+            *(table[name].tolist() for name in columns), strict=True
+        )
     ]
     return ZonePattern(phase=phase, zone=zone, spots=spots)
 
@@ -82,7 +99,9 @@ def _miller_label(hkl: tuple[int, int, int]) -> str:
 
 
 def _plot(pattern: ZonePattern) -> bytes:
-    fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=120)
+    fig = Figure(figsize=(4.5, 4.5), dpi=120)  # (no pyplot figure manager: same pixels)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     ax.set_facecolor("black")
     g = np.array([[s.gx, s.gy] for s in pattern.spots])
     inten = np.array([s.intensity for s in pattern.spots])
@@ -111,7 +130,6 @@ def _plot(pattern: ZonePattern) -> bytes:
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png")
-    plt.close(fig)
     return buf.getvalue()
 
 

@@ -40,7 +40,12 @@ from lisflow.errors import InputError
 from lisflow.forcefield.charges import DEFAULT_MO_NGRAPHENE, ChargeSource
 from lisflow.forcefield.params import load_forcefield
 from lisflow.structures.md_charges import _assign_charges, neutralise
-from lisflow.structures.md_memo import copy_electrode, copy_system, memo
+from lisflow.structures.md_memo import (
+    copy_electrode,
+    copy_system,
+    memo,
+    structure_from_cartesian,
+)
 from lisflow.structures.molecules import molecule
 
 #: Molar masses (g/mol) for concentration checks (SCIENCE.md, paper 000 Methods MD).
@@ -264,12 +269,8 @@ def mo_ngraphene_electrode(
     species = ["C"] * len(plain) + species
     all_coords = np.vstack([plain, *coords]) if coords else plain
     lab = ["support"] * len(plain) + lab
-    s = Structure(
-        Lattice.orthorhombic(lx, ly, 100.0),
-        species,
-        all_coords,
-        coords_are_cartesian=True,
-        site_properties={"label": lab},
+    s = structure_from_cartesian(  # = Structure(..., coords_are_cartesian=True), faster
+        Lattice.orthorhombic(lx, ly, 100.0), species, all_coords, {"label": lab}
     )
     _assign_charges(s, charges, dft)
     return s, (lx, ly)
@@ -285,12 +286,8 @@ def ti_electrode(
     xyz = atoms.get_positions()
     xyz[:, 2] += SLAB_Z0 - xyz[:, 2].min()
     lx, ly = float(atoms.cell[0, 0]), float(atoms.cell[1, 1])
-    s = Structure(
-        Lattice.orthorhombic(lx, ly, 100.0),
-        ["Ti"] * len(xyz),
-        xyz,
-        coords_are_cartesian=True,
-        site_properties={"label": ["slab"] * len(xyz)},
+    s = structure_from_cartesian(  # = Structure(..., coords_are_cartesian=True), faster
+        Lattice.orthorhombic(lx, ly, 100.0), ["Ti"] * len(xyz), xyz, {"label": ["slab"] * len(xyz)}
     )
     _assign_charges(s, charges, None)
     return s, (lx, ly)
@@ -411,8 +408,18 @@ def build_system(spec: dict) -> MdSystem:
 
     ``custom_species`` (list of :class:`lisflow.forcefield.custom.CustomSpecies` dicts: the
     contents of user force-field and xyz files) are validated and registered first."""
-    key = ("system", json.dumps(spec, sort_keys=True, default=repr))
-    return memo(key, lambda: _build_system(spec), copy_system)
+    return memo(_system_key(spec), lambda: _build_system(spec), copy_system)
+
+
+def shared_system(spec: dict) -> MdSystem:
+    """:func:`build_system` for callers that only read the box (writing packmol inputs and
+    ``in.lammps``): inside :func:`lisflow.structures.md_memo.cached_builds` the memoised
+    object itself, no copy (a 10^4-atom electrode costs ~0.1 s to copy). Do not mutate it."""
+    return memo(_system_key(spec), lambda: _build_system(spec), lambda built: built)
+
+
+def _system_key(spec: dict) -> tuple:
+    return ("system", json.dumps(spec, sort_keys=True, default=repr))
 
 
 def _build_system(spec: dict) -> MdSystem:

@@ -6,9 +6,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
-from pymatgen.core import Structure
+import numpy as np
+from pymatgen.core import Composition, Lattice, PeriodicSite, Structure
+from pymatgen.core.periodic_table import Element, Species, get_el_sp
 
 #: The memo of the open :func:`cached_builds` scope (repr(key) -> built object); None: off.
 _CACHE: dict[str, object] | None = None
@@ -41,12 +44,55 @@ def memo(key: tuple, build, copier):
 
 
 def copy_structure(structure: Structure | None) -> Structure | None:
-    """Independent copy: sites, site properties and ``properties`` (Structure.copy shares
-    the ``properties`` dict; ~0.07 s for 10^4 sites against ~1 s to build them)."""
+    """Independent copy: sites (own coordinate arrays and property dicts), site properties
+    and ``properties`` (Structure.copy shares the ``properties`` dict).
+
+    Each site is copied field by field (``PeriodicSite(..., skip_checks=True)``, the same
+    species, fractional coordinates and lattice) instead of re-validated from species and
+    coordinates as ``Structure.copy`` does: ~2.5x faster for a 10^4-site electrode, same bits."""
     if structure is None:
         return None
-    out = structure.copy()
+    out = copy.copy(structure)  # new Structure object; its site list is replaced below
+    out.sites = [  # (the private fields: the public properties cost as much as the copy)
+        PeriodicSite(
+            site._species,
+            site._frac_coords.copy(),
+            site._lattice,
+            properties=dict(site.properties),
+            label=site._label,
+            skip_checks=True,
+        )
+        for site in structure._sites
+    ]
     out.properties = copy.deepcopy(structure.properties)
+    return out
+
+
+def structure_from_cartesian(
+    lattice: Lattice,
+    symbols: Sequence[str | Element | Species],
+    cart: np.ndarray,
+    site_properties: Mapping[str, Sequence[Any]],
+) -> Structure:
+    """``Structure(lattice, symbols, cart, coords_are_cartesian=True, site_properties=...)``
+    for 10^4-site electrodes: each site's fractional coordinates computed as pymatgen does
+    (``lattice.get_fractional_coords`` of that site), one Composition per element shared by
+    its sites (Compositions are immutable), sites made with ``skip_checks``; ~3x faster."""
+    compositions = {el: Composition({get_el_sp(el): 1}) for el in set(symbols)}
+    names = list(site_properties)
+    columns = [site_properties[name] for name in names]
+    sites = [
+        PeriodicSite(
+            compositions[el],
+            lattice.get_fractional_coords(np.array(xyz)),
+            lattice,
+            properties={name: column[i] for name, column in zip(names, columns, strict=True)},
+            skip_checks=True,
+        )
+        for i, (el, xyz) in enumerate(zip(symbols, cart, strict=True))
+    ]
+    out = Structure(lattice, [], [])
+    out.sites = sites
     return out
 
 

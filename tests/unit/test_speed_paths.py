@@ -263,3 +263,24 @@ def test_zone_pattern_is_pymatgens_tem_pattern_exactly():
                                       float(row["Position"][1]) * scale)  # fmt: skip
         assert spot.d_spacing == float(row["Interplanar Spacing"])
         assert spot.intensity == float(row["Intensity (norm)"])
+
+
+def test_dasc_site_built_once_per_dry_run_callers_get_copies(monkeypatch):
+    """Inside cached_builds a DASC site is relaxed once; each caller gets an equal,
+    independent copy (changing one leaves the next untouched); outside, every call builds."""
+    from lisflow.structures import support
+    from lisflow.structures.md_memo import cached_builds
+
+    calls = []
+    real = support._dasc_graphene
+    monkeypatch.setattr(support, "_dasc_graphene", lambda *a: calls.append(a) or real(*a))
+    with cached_builds():
+        first = support.dasc_graphene(["Fe", "Co"], 4)
+        first.translate_sites([0], [0.1, 0, 0])
+        first.properties["name"] = "changed"
+        second = support.dasc_graphene(["Fe", "Co"], 4)
+    assert len(calls) == 1
+    fresh = support.dasc_graphene(["Fe", "Co"], 4)
+    assert len(calls) == 2
+    assert second == fresh and second.properties == fresh.properties
+    assert second.properties["name"] == "FeCo-N6/G" and first != second

@@ -16,6 +16,7 @@ from pymatgen.core import Element, Lattice, Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from lisflow.errors import InputError
+from lisflow.structures.md_memo import copy_structure, memo
 from lisflow.structures.site_relax import relax_site
 
 # Paper 000, Methods DFT: Mo NCs/N-G cell 17.09 x 17.22 x 22 A, 106 C + 4 N, two-atom defect,
@@ -238,8 +239,16 @@ def dasc_graphene(
     6x6: 62 C + 6 N + 2 M = 70 sites). The sheet around the site is then relaxed in plane with a
     small valence force field (``site_relax``: C-N, M-N ≈ 1.95 Å, no C closer than 2.5 Å to a
     metal), so that DFT starts from sensible bonds. Flat sheet, so c = ``vacuum`` (Å);
-    a = 2.47 Å (paper 002 Methods). Metals ordered by atomic number (lower Z first).
+    a = 2.47 Å (paper 002 Methods). Metals ordered by atomic number (lower Z first). Inside
+    :func:`lisflow.structures.md_memo.cached_builds` (a dry-run) each distinct site is built
+    once; callers get copies.
     """
+    key = ("dasc_graphene", tuple(metals), supercell, a, vacuum)
+    built = memo(key, lambda: _dasc_graphene(metals, supercell, a, vacuum), copy_structure)
+    return cast(Structure, built)
+
+
+def _dasc_graphene(metals: Sequence[str], supercell: int, a: float, vacuum: float) -> Structure:
     ordered = _check_metals(metals)
     if not isinstance(supercell, int) or supercell < 4:
         raise InputError(

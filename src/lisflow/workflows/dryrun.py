@@ -158,7 +158,7 @@ def dry_run(
     :mod:`lisflow.workflows.dryrun_parallel`). The files are the same either way."""
     from lisflow.spec.engine_override import apply_engine_override
 
-    with collector_paused():
+    with collector_paused(), cached_builds():  # (planning too: DASC sites built once)
         specs = [(path, apply_engine_override(load_spec(path), override)) for path in spec_files]
         planned = []
         for path, spec in specs:

@@ -91,11 +91,9 @@ def write_parallel(planned: list, out_dir: Path, workers: int, bar, task, timing
                     failed.append(index)
                     continue
                 results[index] = entries
-                for phase, row in phases.items():
-                    total = timings.setdefault(phase, [0.0, 0.0, 0]) if timings is not None else row
-                    if total is not row:
-                        total[0], total[1], total[2] = (total[0] + row[0], total[1] + row[1],
-                                                        total[2] + row[2])  # fmt: skip
+                for phase, row in phases.items() if timings is not None else ():
+                    total = timings.setdefault(phase, [0.0, 0.0, 0])
+                    total[:] = [a + b for a, b in zip(total, row, strict=True)]
             pool.close()
             pool.join()  # (the workers' CPU time then counts as this process's children's)
         while _advance(ticks, bar, task, timeout=0.0):

@@ -43,7 +43,7 @@ def lobsterin_for(calc: Calculation) -> str:
 
     structure = calc.periodic_structure()
     # only ISMEAR and SIGMA are read (lobsterin_text): no per-site INCAR tags needed
-    incar = inputs_of(calc).vasp._incar(structure, per_site=False)
+    incar = inputs_of(calc).vasp.incar(structure, per_site=False)
     return lobsterin_text(structure, incar, potcar_symbols(structure))
 
 

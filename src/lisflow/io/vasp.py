@@ -100,10 +100,7 @@ class VaspInputGenerator(InputSet):
     #: task ``neb``: the end state and band settings (lisflow.io.vasp_neb)
     neb: NebInputs | None = None
 
-    def incar(self, structure: Structure) -> dict[str, Any]:
-        return self._incar(structure)
-
-    def _incar(self, structure: Structure, per_site: bool = True) -> dict[str, Any]:
+    def incar(self, structure: Structure, per_site: bool = True) -> dict[str, Any]:
         """The INCAR tags; ``per_site=False`` leaves out the three computed from the sites
         (MAGMOM, NBANDS, DIPOL: none of them a :data:`KEY_TAGS` tag), every other tag as is."""
         chosen = preset(self.preset_name)
@@ -137,7 +134,7 @@ class VaspInputGenerator(InputSet):
     def key_parameters(self, calc: Calculation) -> dict[str, Any]:
         """INCAR tags and the k-mesh a reader checks first (the dry-run manifest)."""
         structure = calc.periodic_structure()
-        incar = self._incar(structure, per_site=False)  # (the key tags need no site loop)
+        incar = self.incar(structure, per_site=False)  # (the key tags need no site loop)
         params = {key: incar[key] for key in KEY_TAGS if key in incar}
         params["kpoints"] = list(kpoint_mesh(structure, self.kpoint_rule(), self.vacuum_axes()))
         params["preset"] = self.preset_name

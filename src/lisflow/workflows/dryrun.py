@@ -24,7 +24,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from lisflow.calculation import Calculation
 from lisflow.engines.registry import get_engine
 from lisflow.errors import InputError
-from lisflow.fsutil import atomic_directory, atomic_write_text, hash_directory
+from lisflow.fsutil import (
+    atomic_directory,
+    atomic_write_text,
+    check_replaceable,
+    hash_directory,
+)
 from lisflow.spec import load_spec
 from lisflow.structures.md_memo import cached_builds
 from lisflow.workflows.kinds import study_kind
@@ -160,11 +165,13 @@ def dry_run(
 
     with collector_paused(), cached_builds():  # (planning too: DASC sites built once)
         specs = [(path, apply_engine_override(load_spec(path), override)) for path in spec_files]
-        planned = []
+        planned: list[tuple[Any, list]] = []  # (study spec, its calculations)
         for path, spec in specs:
             with _timed(timings, "plan"):
                 planned.append((spec, plan(spec, path)))
         read_manifest(out_dir / MANIFEST)  # a foreign manifest.json: refuse before writing
+        for spec, _ in planned:  # a user's files in any study directory: refuse before writing
+            check_replaceable(out_dir / spec.study, "--out")
         created = not out_dir.exists()
         try:
             entries = _write_all(planned, out_dir, progress, timings, workers)

@@ -284,3 +284,42 @@ def test_dasc_site_built_once_per_dry_run_callers_get_copies(monkeypatch):
     assert len(calls) == 2
     assert second == fresh and second.properties == fresh.properties
     assert second.properties["name"] == "FeCo-N6/G" and first != second
+
+
+def test_staged_mkdir_makes_each_new_directory_once(tmp_path, monkeypatch):
+    made = []
+    real_mkdir = os.mkdir
+    monkeypatch.setattr(fsutil.os, "mkdir", lambda path, *a: (made.append(path), real_mkdir(path, *a)))  # fmt: skip
+    with fsutil.atomic_directory(tmp_path / "out") as tmp:
+        staged = os.path.abspath(tmp)
+        made.clear()  # (the staging directory itself)
+        for name in ("a/b/INCAR", "a/b/KPOINTS", "a/c/POSCAR", "a/INCAR", "d/e/f/g"):
+            fsutil.atomic_write_text(tmp / name, name)
+        made_here = sorted(os.path.relpath(p, staged) for p in made)
+        assert made_here == ["a", "a/b", "a/c", "d", "d/e", "d/e/f"]  # no mkdir of one made
+        with pytest.raises(ValueError, match="not inside a staging tree"):
+            fsutil.staged_mkdir("/")
+    assert (tmp_path / "out" / "d" / "e" / "f" / "g").read_text() == "d/e/f/g"
+    assert not any(d.startswith(staged) for d in fsutil._MADE_DIRS)  # forgotten with the tree
+
+
+def test_files_below_lists_files_and_links_not_directories(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "f").write_text("x")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "to_dir").symlink_to(tmp_path / "a")  # listed, not followed
+    (tmp_path / "to_file").symlink_to(tmp_path / "a" / "b" / "f")
+    (tmp_path / "broken").symlink_to(tmp_path / "nowhere")
+    assert fsutil._files_below(tmp_path) == {"a/b/f", "to_dir", "to_file", "broken"}
+
+
+def test_patterns_drawn_on_one_figure_equal_fresh_figures_byte_for_byte():
+    from lisflow.structures.diffraction import _PatternFigure, zone_pattern
+    from lisflow.structures.polymorphs import li2s_antifluorite, tetragonal_li2s2
+
+    first = zone_pattern(tetragonal_li2s2(), (0, 0, 1), "Li2S2_tetragonal")
+    second = zone_pattern(li2s_antifluorite(), (0, 1, 1), "Li2S_cubic")
+    shared = _PatternFigure()
+    assert shared.png(first) == _PatternFigure().png(first)
+    assert shared.margins is not None
+    assert shared.png(second) == _PatternFigure().png(second)  # margins kept, same pixels

@@ -98,39 +98,55 @@ def _miller_label(hkl: tuple[int, int, int]) -> str:
     return "$" + "".join(str(i) if i >= 0 else rf"\bar{{{abs(i)}}}" for i in hkl) + "$"
 
 
-def _plot(pattern: ZonePattern) -> bytes:
-    fig = Figure(figsize=(4.5, 4.5), dpi=120)  # (no pyplot figure manager: same pixels)
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    ax.set_facecolor("black")
-    g = np.array([[s.gx, s.gy] for s in pattern.spots])
-    inten = np.array([s.intensity for s in pattern.spots])
-    shown = (np.hypot(g[:, 0], g[:, 1]) <= G_MAX) & (inten > MIN_INTENSITY)
-    ax.scatter(g[shown, 0], g[shown, 1], s=8 + 120 * inten[shown] / inten[shown].max(), c="white")
-    ax.scatter([0], [0], s=140, c="yellow", marker="o")
-    strongest = sorted(
-        (s for s, ok in zip(pattern.spots, shown, strict=True) if ok), key=lambda s: -s.intensity
-    )[:6]
-    for s in strongest:
-        ax.annotate(
-            _miller_label(s.hkl),
-            (s.gx, s.gy),
-            color="cyan",
-            fontsize=7,
-            xytext=(3, 3),
-            textcoords="offset points",
-        )
-    ax.set_xlim(-G_MAX, G_MAX)
-    ax.set_ylim(-G_MAX, G_MAX)
-    ax.set_aspect("equal")
-    ax.set_xlabel("g$_x$ (nm$^{-1}$)")
-    ax.set_ylabel("g$_y$ (nm$^{-1}$)")
-    u, v, w = pattern.zone
-    ax.set_title(f"{pattern.phase} [{u}{v}{w}]")
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+class _PatternFigure:
+    """One Agg figure the patterns are drawn on one after the other (no pyplot figure manager:
+    same pixels). Its renderer keeps the mathtext and text-metrics caches, so the axis labels
+    are laid out once; the tight margins are computed for the first pattern and kept, since
+    they depend only on the ticks, labels and title height, the same for every pattern (the
+    Miller labels inside the axes are left out of the layout)."""
+
+    def __init__(self) -> None:
+        self.fig = Figure(figsize=(4.5, 4.5), dpi=120)
+        FigureCanvasAgg(self.fig)
+        self.margins: dict[str, float] | None = None
+
+    def png(self, pattern: ZonePattern) -> bytes:
+        fig = self.fig
+        fig.clear()  # (also resets the margins)
+        if self.margins is not None:
+            fig.subplots_adjust(**self.margins)
+        ax = fig.subplots()
+        ax.set_facecolor("black")
+        g = np.array([[s.gx, s.gy] for s in pattern.spots])
+        inten = np.array([s.intensity for s in pattern.spots])
+        shown = (np.hypot(g[:, 0], g[:, 1]) <= G_MAX) & (inten > MIN_INTENSITY)
+        ax.scatter(g[shown, 0], g[shown, 1], s=8 + 120 * inten[shown] / inten[shown].max(),
+                   c="white")  # fmt: skip
+        ax.scatter([0], [0], s=140, c="yellow", marker="o")
+        strongest = sorted(
+            (s for s, ok in zip(pattern.spots, shown, strict=True) if ok),
+            key=lambda s: -s.intensity,
+        )[:6]
+        for s in strongest:
+            label = ax.annotate(_miller_label(s.hkl), (s.gx, s.gy), color="cyan", fontsize=7,
+                                xytext=(3, 3), textcoords="offset points")  # fmt: skip
+            label.set_in_layout(False)
+        ax.set_xlim(-G_MAX, G_MAX)
+        ax.set_ylim(-G_MAX, G_MAX)
+        ax.set_aspect("equal")
+        ax.set_xlabel("g$_x$ (nm$^{-1}$)")
+        ax.set_ylabel("g$_y$ (nm$^{-1}$)")
+        u, v, w = pattern.zone
+        ax.set_title(f"{pattern.phase} [{u}{v}{w}]")
+        if self.margins is None:
+            fig.tight_layout()
+            pars = fig.subplotpars
+            self.margins = {"left": pars.left, "right": pars.right, "bottom": pars.bottom,
+                            "top": pars.top}  # fmt: skip
+            fig.set_layout_engine("none")  # (else savefig lays the figure out once more)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        return buf.getvalue()
 
 
 def electron_diffraction_patterns(out_dir: Path) -> list[Path]:
@@ -146,12 +162,13 @@ def electron_diffraction_patterns(out_dir: Path) -> list[Path]:
     writer.writerow(
         ["phase", "zone", "h", "k", "l", "gx_inv_nm", "gy_inv_nm", "d_angstrom", "intensity_norm"]
     )
+    figure = _PatternFigure()
     for stem, build, zones in PATTERNS:
         structure = build()
         for zone in zones:
             pattern = zone_pattern(structure, zone, stem)
             zone_str = "".join(map(str, zone))
-            written.append(atomic_write_bytes(out_dir / f"{stem}_{zone_str}.png", _plot(pattern)))
+            written.append(atomic_write_bytes(out_dir / f"{stem}_{zone_str}.png", figure.png(pattern)))
             for s in pattern.spots:
                 writer.writerow(
                     [
@@ -180,9 +197,10 @@ def relaxed_patterns(structure: Structure, name: str, out_dir: Path) -> list[Zon
     rows = io.StringIO()
     writer = csv.writer(rows)
     writer.writerow(["zone", "h", "k", "l", "gx_inv_nm", "gy_inv_nm", "d_angstrom", "intensity"])
+    figure = _PatternFigure()
     for pattern in patterns:
         zone = "".join(map(str, pattern.zone))
-        atomic_write_bytes(out_dir / f"{name}_{zone}.png", _plot(pattern))
+        atomic_write_bytes(out_dir / f"{name}_{zone}.png", figure.png(pattern))
         for s in pattern.spots:
             writer.writerow([zone, *s.hkl, f"{s.gx:.5f}", f"{s.gy:.5f}", f"{s.d_spacing:.5f}",
                              f"{s.intensity:.6g}"])  # fmt: skip

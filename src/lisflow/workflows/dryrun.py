@@ -29,6 +29,7 @@ from lisflow.fsutil import (
     atomic_write_text,
     check_replaceable,
     hash_directory,
+    staged_mkdir,
 )
 from lisflow.spec import load_spec
 from lisflow.structures.md_memo import cached_builds
@@ -97,10 +98,6 @@ def write_calculation(calc: Calculation, root: Path, staged: bool = False) -> Ma
     )
 
 
-#: Directories this process made inside staging trees (a staging tree's name is new each
-#: time, so an entry never stands for a directory somebody else made); saves the mkdir calls
-#: that would fail because the directory exists (a system call each, ~1 ms on a busy box).
-_MADE_DIRS: set[str] = set()
 _WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -110,22 +107,11 @@ def write_staged_texts(directory: Path, texts: dict[str, str]) -> list[str]:
 
     Three system calls per file (open, write, close: ``open()`` adds fstat, ioctl, lseek)
     and one mkdir per new directory."""
+    root = os.path.abspath(directory)
     for name, text in texts.items():
-        path = os.path.join(directory, name)
-        parent = os.path.dirname(path)
-        if parent not in _MADE_DIRS:
-            try:
-                os.mkdir(parent)
-            except FileNotFoundError:
-                os.makedirs(parent, exist_ok=True)
-            except FileExistsError:
-                pass
-            _MADE_DIRS.add(parent)
-        try:
-            fd = os.open(path, _WRITE_FLAGS, 0o666)
-        except FileNotFoundError:  # (an entry of _MADE_DIRS whose tree was removed)
-            os.makedirs(parent, exist_ok=True)
-            fd = os.open(path, _WRITE_FLAGS, 0o666)
+        path = os.path.join(root, name)
+        staged_mkdir(os.path.dirname(path))
+        fd = os.open(path, _WRITE_FLAGS, 0o666)
         try:
             view = memoryview(text.encode())
             while view:

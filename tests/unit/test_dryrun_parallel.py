@@ -51,10 +51,10 @@ def test_workers_write_the_serial_files_and_manifest(tmp_path):
 def test_a_study_failing_in_a_worker_fails_the_dry_run_as_serial(tmp_path, monkeypatch):
     real = dryrun.write_calculation
 
-    def failing(calc, root, staged=False):
+    def failing(calc, root, staged=False, writer=None):
         if calc.study == "electrolyte_md":
             raise InputError("system.scale", "broken on purpose", "> 0")
-        return real(calc, root, staged)
+        return real(calc, root, staged, writer)
 
     monkeypatch.setattr(dryrun, "write_calculation", failing)
     for workers in (1, 2):

@@ -33,6 +33,7 @@ from lisflow.fsutil import (
 )
 from lisflow.spec import load_spec
 from lisflow.structures.md_memo import cached_builds
+from lisflow.workflows.dryrun_writer import FileWriter, file_writer
 from lisflow.workflows.kinds import study_kind
 from lisflow.workflows.plan import plan
 
@@ -67,17 +68,26 @@ def key_parameters(calc: Calculation) -> dict[str, Any]:
 IN_MEMORY_ENGINES = ("vasp", "cp2k", "mlip")
 
 
-def write_calculation(calc: Calculation, root: Path, staged: bool = False) -> ManifestEntry:
+def write_calculation(
+    calc: Calculation, root: Path, staged: bool = False, writer: FileWriter | None = None
+) -> ManifestEntry:
     """Write one calculation's inputs under ``root/<calc name>``; return its manifest entry.
 
-    ``staged``: ``root`` lies inside an :func:`lisflow.fsutil.atomic_directory` staging tree
+    ``staged``: ``root`` is the staging tree of an :func:`lisflow.fsutil.atomic_directory`
     (nobody sees it before it is flushed and renamed), so files are written plainly, one
-    ``mkdir`` per directory, and hashed from memory; same bytes, same hash."""
+    ``mkdir`` per directory, and hashed from memory; same bytes, same hash. ``writer``: the
+    staged files of the in-memory engines go to that process (written by the end of its
+    :meth:`~lisflow.workflows.dryrun_writer.FileWriter.batch`)."""
     directory = root / calc.name
     engine = get_engine(calc.engine)
     if staged and calc.engine in IN_MEMORY_ENGINES:
         texts = engine.input_files(calc)  # type: ignore[attr-defined]
-        files, input_hash = write_staged_texts(directory, texts), hash_texts(texts)
+        if writer is not None:
+            writer.write(os.path.abspath(root), os.path.abspath(directory), texts)
+            files = sorted(texts)
+        else:
+            files = write_staged_texts(directory, texts)
+        input_hash = hash_texts(texts)
     else:
         files = engine.write_inputs(calc, directory)
         input_hash = hash_directory(directory, files)
@@ -221,23 +231,32 @@ def _write_all(
         if n_workers > 1:
             return write_parallel(planned, out_dir, n_workers, bar if shown else None, task,
                                   timings)  # fmt: skip
-        for spec, calcs in planned:
-            entries += write_study(spec, calcs, out_dir, timings, lambda: bar.advance(task))
+        with file_writer(total) as writer:
+            for spec, calcs in planned:
+                entries += write_study(spec, calcs, out_dir, timings, lambda: bar.advance(task),
+                                       writer)  # fmt: skip
     return entries
 
 
-def write_study(spec, calcs, out_dir: Path, timings=None, tick=None) -> list[ManifestEntry]:
+def write_study(
+    spec, calcs, out_dir: Path, timings=None, tick=None, writer: FileWriter | None = None
+) -> list[ManifestEntry]:
     """Write one study's directory whole (staging directory, then rename); its entries.
-    ``tick()`` is called after each calculation (the progress bar)."""
+    ``tick()`` is called after each calculation (the progress bar); ``writer``: the process
+    creating the in-memory engines' files (:mod:`lisflow.workflows.dryrun_writer`)."""
     entries = []
-    with atomic_directory(out_dir / spec.study) as tmp:
+    waited = writer.batch() if writer is not None else contextlib.nullcontext()
+    with atomic_directory(out_dir / spec.study) as tmp, waited:  # (files made, then listed)
         for calc in calcs:
             with _timed(timings, f"write:{calc.engine}"):
-                entries.append(write_calculation(calc, tmp, staged=True))
+                entries.append(write_calculation(calc, tmp, staged=True, writer=writer))
             if tick is not None:
                 tick()
         with _timed(timings, "extras"):
             study_kind(spec).write_extras(spec, tmp)
+        if writer is not None:
+            with _timed(timings, "wait:files"):  # (what the writer had left to create)
+                writer.wait()
     return entries
 
 

@@ -103,15 +103,17 @@ class LobsterEngine:
     name: str = "lobster"
     inputs_type: ClassVar[type[InputSet]] = LobsterInputs
 
-    def write_inputs(self, calc: Calculation, directory: Path) -> list[str]:
+    def input_files(self, calc: Calculation) -> dict[str, str]:
         """lobsterin and the POSCAR of the structure it is for (the lobsterin alone is the same
         for every structure with the same elements: the POSCAR keeps input hashes distinct)."""
         from lisflow.io.vasp import poscar_text
 
         structure = calc.periodic_structure()
         poscar = poscar_text(structure, structure.composition.formula)  # = Poscar(bare(...))
-        files = {"lobsterin": lobsterin_for(calc), "POSCAR": poscar}
-        return write_files(directory, files)
+        return {"lobsterin": lobsterin_for(calc), "POSCAR": poscar}
+
+    def write_inputs(self, calc: Calculation, directory: Path) -> list[str]:
+        return write_files(directory, self.input_files(calc))
 
     def run(self, calc: Calculation, directory: Path, walltime_s: float | None = None) -> None:
         from custodian.lobster.handlers import EnoughBandsValidator, LobsterFilesValidator

@@ -65,7 +65,7 @@ def key_parameters(calc: Calculation) -> dict[str, Any]:
 
 #: Engines whose ``write_inputs`` is ``write_files(directory, input_files(calc))``: inside a
 #: staging tree the dry-run writes their ``input_files`` itself and hashes the texts in memory.
-IN_MEMORY_ENGINES = ("vasp", "cp2k", "mlip")
+IN_MEMORY_ENGINES = ("vasp", "cp2k", "mlip", "lobster")
 
 
 def write_calculation(
@@ -83,7 +83,8 @@ def write_calculation(
     if staged and calc.engine in IN_MEMORY_ENGINES:
         texts = engine.input_files(calc)  # type: ignore[attr-defined]
         if writer is not None:
-            writer.write(os.path.abspath(root), os.path.abspath(directory), texts)
+            writer.submit(os.path.abspath(root), "writer:files", write_staged_texts,
+                          os.path.abspath(directory), texts)  # fmt: skip
             files = sorted(texts)
         else:
             files = write_staged_texts(directory, texts)
@@ -232,31 +233,44 @@ def _write_all(
             return write_parallel(planned, out_dir, n_workers, bar if shown else None, task,
                                   timings)  # fmt: skip
         with file_writer(total) as writer:
-            for spec, calcs in planned:
-                entries += write_study(spec, calcs, out_dir, timings, lambda: bar.advance(task),
-                                       writer)  # fmt: skip
-    return entries
+            return write_studies(planned, out_dir, timings, lambda: bar.advance(task), writer)
 
 
-def write_study(
-    spec, calcs, out_dir: Path, timings=None, tick=None, writer: FileWriter | None = None
+def write_study(spec, calcs, out_dir: Path, timings=None, tick=None) -> list[ManifestEntry]:
+    """Write one study's directory whole (staging directory, then rename); its entries."""
+    return write_studies([(spec, calcs)], out_dir, timings, tick)
+
+
+def write_studies(
+    planned, out_dir: Path, timings=None, tick=None, writer: FileWriter | None = None
 ) -> list[ManifestEntry]:
-    """Write one study's directory whole (staging directory, then rename); its entries.
-    ``tick()`` is called after each calculation (the progress bar); ``writer``: the process
-    creating the in-memory engines' files (:mod:`lisflow.workflows.dryrun_writer`)."""
-    entries = []
-    waited = writer.batch() if writer is not None else contextlib.nullcontext()
-    with atomic_directory(out_dir / spec.study) as tmp, waited:  # (files made, then listed)
-        for calc in calcs:
-            with _timed(timings, f"write:{calc.engine}"):
-                entries.append(write_calculation(calc, tmp, staged=True, writer=writer))
-            if tick is not None:
-                tick()
-        with _timed(timings, "extras"):
-            study_kind(spec).write_extras(spec, tmp)
+    """Write every study's directory: each is staged, and all are renamed into place once
+    all are complete (a failure anywhere leaves every study directory as it was); the
+    manifest entries in study order. ``tick()`` is called after each calculation (the
+    progress bar). ``writer``: the process that creates the in-memory engines' files and
+    draws the study extras (:mod:`lisflow.workflows.dryrun_writer`); it gets the extras
+    first, so the figures are drawn while this process computes the calculations."""
+    entries: list[ManifestEntry] = []
+    with contextlib.ExitStack() as stack:
+        trees = [stack.enter_context(atomic_directory(out_dir / spec.study)) for spec, _ in planned]
         if writer is not None:
-            with _timed(timings, "wait:files"):  # (what the writer had left to create)
-                writer.wait()
+            stack.enter_context(writer.batch())  # (on failure: the writer stops before removal)
+            for (spec, _), tree in zip(planned, trees, strict=True):
+                extras = study_kind(spec).extras
+                if extras is not None:
+                    writer.submit(os.path.abspath(tree), "writer:extras", extras, spec, tree)
+        for (spec, calcs), tree in zip(planned, trees, strict=True):
+            for calc in calcs:
+                with _timed(timings, f"write:{calc.engine}"):
+                    entries.append(write_calculation(calc, tree, staged=True, writer=writer))
+                if tick is not None:
+                    tick()
+            if writer is None:
+                with _timed(timings, "extras"):
+                    study_kind(spec).write_extras(spec, tree)
+        if writer is not None:
+            with _timed(timings, "wait:writer"):  # (every file made before the trees are listed)
+                writer.wait(timings)
     return entries
 
 

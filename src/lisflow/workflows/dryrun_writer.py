@@ -4,26 +4,31 @@ Creating a file costs this machine's kernel 0.1-0.9 ms (``open`` with ``O_CREAT`
 third of a dry-run's time, while the texts themselves come from Python. The parent computes
 each calculation's texts and sends them down a pipe; the writer makes the directories and
 files (:func:`lisflow.workflows.dryrun.write_staged_texts`, the same bytes and modes) on the
-other core. Before a study's staging directory is listed, flushed and renamed
-(:func:`lisflow.fsutil.atomic_directory`), :meth:`FileWriter.batch` waits until the writer
-has made every file sent so far, and re-raises its error there: the study is then removed
-whole, as when the parent fails. A thread would not do: it needs the interpreter lock back
-after every system call, which a computing parent holds for up to 5 ms each time.
+other core, and draws the study extras (e.g. diffraction figures) there too. Before a
+study's staging directory is listed, flushed and renamed (:func:`lisflow.fsutil.atomic_directory`),
+:meth:`FileWriter.wait` returns once the writer has done everything sent so far, and
+re-raises its error there: the study is then removed whole, as when the parent fails. A
+thread would not do: it needs the interpreter lock back after every system call, which a
+computing parent holds for up to 5 ms each time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
-from collections.abc import Iterator
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
+from typing import Any
 
 #: Fewer calculations than this: the parent writes them itself (forking would not pay).
 MIN_WRITER_CALCS = 50
 
 
 class FileWriter:
-    """A forked process that writes ``name -> text`` sets into staging directories."""
+    """A forked process that runs writing calls in order inside staging directories."""
 
     def __init__(self) -> None:
         context = multiprocessing.get_context("fork")
@@ -32,33 +37,37 @@ class FileWriter:
         self._process.start()
         child_end.close()
 
-    def write(self, staging_root: str, directory: str, texts: dict[str, str]) -> None:
-        """Queue the files ``texts`` below ``directory`` (inside the staging tree
-        ``staging_root``, an absolute path)."""
-        self._conn.send((staging_root, directory, texts))
+    def submit(self, staging_root: str, phase: str, function: Callable[..., Any], *args) -> None:
+        """Run ``function(*args)`` in the writer, after everything sent before; it writes
+        inside the staging tree ``staging_root`` (absolute path). ``function`` and ``args``
+        must pickle (module-level functions, specs, texts); its time counts to ``phase``."""
+        self._conn.send((staging_root, phase, function, args))
 
-    def wait(self) -> None:
-        """Return when every file queued so far exists; raise the writer's error if one
-        failed (files queued after the failure are not written)."""
+    def wait(self, timings: dict[str, list[float]] | None = None) -> None:
+        """Return when everything submitted so far is done; raise the writer's error if a
+        call failed (calls submitted after the failure are skipped). ``timings``: add the
+        writer's ``phase -> [wall s, CPU s, count]`` since the last wait."""
         self._conn.send(None)
         try:
-            error = self._conn.recv()
+            error, phases = self._conn.recv()
         except EOFError:
             raise RuntimeError(f"the dry-run's file writer (pid {self._process.pid}) died") from None
+        for phase, row in phases.items() if timings is not None else ():
+            total = timings.setdefault(phase, [0.0, 0.0, 0])
+            total[:] = [a + b for a, b in zip(total, row, strict=True)]
         if error is not None:
             raise error
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
-        """Wait for the writer at the end of the block, also when the block fails (so that
-        nothing is written into a staging directory after it was removed)."""
+        """On a failure inside the block, wait for the writer before it propagates (nothing
+        is then written into a staging directory after it was removed)."""
         try:
             yield
         except BaseException:
             with contextlib.suppress(Exception):
                 self.wait()
             raise
-        self.wait()
 
     def close(self) -> None:
         """Stop the writer and reap it (its CPU time then counts as this process's children's)."""
@@ -82,28 +91,45 @@ def file_writer(n_calcs: int) -> Iterator[FileWriter | None]:
 
 
 def _serve(conn: Connection, parent_end: Connection) -> None:
-    """The writer's loop: write each set; on ``None`` report the first error since the last
-    report (or None); stop when the parent closes the pipe."""
+    """The writer's loop: run each call; on ``None`` report the first error since the last
+    report (or None) and the phase times; stop when the parent closes the pipe. A reader
+    thread empties the pipe into a queue, so the parent never waits for room in the pipe
+    while the writer draws a figure."""
     from lisflow import fsutil
-    from lisflow.workflows.dryrun import write_staged_texts
 
     parent_end.close()
+    items: queue.SimpleQueue = queue.SimpleQueue()
+
+    def read() -> None:
+        while True:
+            try:
+                items.put(conn.recv())
+            except (EOFError, OSError):
+                items.put(_STOP)
+                return
+
+    threading.Thread(target=read, daemon=True).start()
     error: BaseException | None = None
-    while True:
-        try:
-            item = conn.recv()
-        except (EOFError, OSError):
-            break
+    phases: dict[str, list[float]] = {}
+    while (item := items.get()) is not _STOP:
         if item is None:
-            conn.send(error)
-            error = None
+            conn.send((error, phases))
+            error, phases = None, {}
             continue
         if error is not None:
             continue  # (the study fails whole: nothing more of it is written)
-        staging_root, directory, texts = item
+        staging_root, phase, function, args = item
         fsutil._STAGING.add(staging_root)  # (this process's copy of the set)
+        wall, cpu = time.perf_counter(), time.process_time()
         try:
-            write_staged_texts(directory, texts)
-        except Exception as exc:  # (reported at the next wait; OSError pickles)
+            function(*args)
+        except Exception as exc:  # (reported at the next wait; OSError and InputError pickle)
             error = exc
-    conn.close()
+        row = phases.setdefault(phase, [0.0, 0.0, 0])
+        row[0] += time.perf_counter() - wall
+        row[1] += time.process_time() - cpu
+        row[2] += 1
+
+
+#: The reader's mark for "the parent closed the pipe".
+_STOP = object()

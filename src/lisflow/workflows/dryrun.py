@@ -217,7 +217,6 @@ def _write_all(
 ) -> list[ManifestEntry]:
     from lisflow.workflows.dryrun_parallel import worker_count, write_parallel
 
-    entries: list[ManifestEntry] = []
     total = sum(len(calcs) for _, calcs in planned)
     shown = progress and total >= 10
     n_workers = worker_count(workers, planned)

@@ -52,9 +52,10 @@ class FileWriter:
             error, phases = self._conn.recv()
         except EOFError:
             raise RuntimeError(f"the dry-run's file writer (pid {self._process.pid}) died") from None
-        for phase, row in phases.items() if timings is not None else ():
-            total = timings.setdefault(phase, [0.0, 0.0, 0])
-            total[:] = [a + b for a, b in zip(total, row, strict=True)]
+        if timings is not None:
+            for phase, row in phases.items():
+                total = timings.setdefault(phase, [0.0, 0.0, 0])
+                total[:] = [a + b for a, b in zip(total, row, strict=True)]
         if error is not None:
             raise error
 

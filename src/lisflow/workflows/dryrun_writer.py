@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import queue
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -99,6 +100,7 @@ def _serve(conn: Connection, parent_end: Connection) -> None:
     from lisflow import fsutil
 
     parent_end.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # (Ctrl-C is the parent's to handle)
     items: queue.SimpleQueue = queue.SimpleQueue()
 
     def read() -> None:

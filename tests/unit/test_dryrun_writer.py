@@ -58,7 +58,9 @@ def test_the_writer_writes_the_parents_files_and_manifest(tmp_path, monkeypatch)
     assert sum(name.endswith("lobsterin") for name in a) > 0
     assert sum(name.endswith(".png") for name in a) == 5  # the extras, drawn by the writer
     # the writer's phases reach the caller: one call per calculation, one for the extras
-    assert timings["writer:files"][2] == len(by_parent)
+    engines = {entry.engine for entry in by_parent}
+    assert engines == {"vasp", "lobster", "mlip"}
+    assert sum(timings[f"writer:{engine}"][2] for engine in engines) == len(by_parent)
     assert timings["writer:extras"][2] == 1 and timings["wait:writer"][2] == 1  # once, at the end
 
 
@@ -118,7 +120,7 @@ def test_write_calculation_sends_the_texts_to_the_writer(tmp_path):
             sent.append((root, phase, function, directory, sorted(texts)))
 
     entry = dryrun.write_calculation(calc, tmp_path, staged=True, writer=Recorder())  # type: ignore[arg-type]
-    assert sent == [(str(tmp_path), "writer:files", dryrun.write_staged_texts,
+    assert sent == [(str(tmp_path), "writer:mlip", dryrun.write_staged_texts,
                      str(tmp_path / calc.name), entry.files)]  # fmt: skip
     assert not (tmp_path / calc.name).exists()  # written by the writer, not here
 

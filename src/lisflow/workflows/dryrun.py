@@ -83,7 +83,7 @@ def write_calculation(
     if staged and calc.engine in IN_MEMORY_ENGINES:
         texts = engine.input_files(calc)  # type: ignore[attr-defined]
         if writer is not None:
-            writer.submit(os.path.abspath(root), "writer:files", write_staged_texts,
+            writer.submit(os.path.abspath(root), f"writer:{calc.engine}", write_staged_texts,
                           os.path.abspath(directory), texts)  # fmt: skip
             files = sorted(texts)
         else:

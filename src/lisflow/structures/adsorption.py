@@ -20,6 +20,7 @@ from scipy.spatial.transform import Rotation
 
 from lisflow.errors import InputError
 from lisflow.structures.md_memo import structure_from_cartesian
+from lisflow.structures.site_fields import SpeciesReader, copied
 
 LIFT_STEP = 0.1  # Å, increment when the starting height clashes with the slab
 MAX_LIFT = 4.0  # Å, give up lifting beyond height + MAX_LIFT
@@ -48,9 +49,12 @@ def _rotation_to(vector: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 
 def _labels(slab: Structure) -> list[str]:
-    if "label" not in slab.site_properties:
+    """The sites' ``label`` property (None where a site has none; all ``support`` when no
+    site has one): ``slab.site_properties["label"]`` without building every column."""
+    props = [site.properties for site in slab]
+    if not any("label" in p for p in props):
         return ["support"] * len(slab)
-    return list(slab.site_properties["label"])
+    return [p.get("label") for p in props]  # type: ignore[misc]
 
 
 def central_metal(slab: Structure) -> int | None:
@@ -124,7 +128,8 @@ def _li_towards_n(
     Returns None when the adsorbate has no Li or the slab no coordinating N.
     """
     li = [i for i, s in enumerate(symbols) if s == "Li"]
-    n_idx = [i for i, lab in enumerate(_labels(slab)) if lab == "coordinating_N"]
+    labels = _labels(slab)
+    n_idx = [i for i, lab in enumerate(labels) if lab == "coordinating_N"]
     if not (li and n_idx):
         return None
     if n > len(n_idx):
@@ -135,16 +140,21 @@ def _li_towards_n(
         )
     # pymatgen rebuilds these arrays from the sites on every access: read them once
     lattice, slab_frac, slab_cart = slab.lattice, slab.frac_coords, slab.cart_coords
+    central = central_metal(slab)
+    metal_idx = [i for i, lab in enumerate(labels) if lab == "metal"]
     lateral = slab_cart[n_idx, :2] - anchor_point[:2]
     order = sorted(
         range(len(n_idx)),
-        key=lambda k: (*_n_rank(slab, n_idx[k]), round(float(np.linalg.norm(lateral[k])), 3), k),
+        key=lambda k: (
+            *_n_rank(slab, n_idx[k], central, metal_idx),
+            round(float(np.linalg.norm(lateral[k])), 3),
+            k,
+        ),
     )
     nearest_li = min(li, key=lambda i: (round(float(np.linalg.norm(xyz[i] - xyz[anchor])), 6), i))
     # on a diatomic site no other S may come closer to a metal than the anchor S to its metal
     other_s = [i for i, s in enumerate(symbols) if s == "S" and i != anchor]
-    metal_frac = slab_frac[[i for i, lab in enumerate(_labels(slab)) if lab == "metal"]]
-    central = central_metal(slab)
+    metal_frac = slab_frac[metal_idx]
     guard = central is not None and bool(other_s)
     # ... and the aimed Li sits nearer its target N than any N the central metal does not bind
     foreign_n = [
@@ -187,14 +197,13 @@ def _li_towards_n(
     return out
 
 
-def _n_rank(slab: Structure, n: int) -> tuple[int, int]:
+def _n_rank(slab: Structure, n: int, central: int | None, metals: list[int]) -> tuple[int, int]:
     """Sort key of a coordinating N for Li: first the N of the central metal, those bridging
     both metals first (paper 002, Suppl. Fig. 13: Li binds "the coordinated nitrogen atoms
-    between Fe and Co atoms"); (0, 0) for every N on a site without a central metal."""
-    central = central_metal(slab)
+    between Fe and Co atoms"); (0, 0) for every N on a site without a central metal
+    (``central``: :func:`central_metal` of the slab; ``metals``: its metal indices)."""
     if central is None:
         return (0, 0)
-    metals = [i for i, lab in enumerate(_labels(slab)) if lab == "metal"]
     bonded = [m for m in metals if slab.get_distance(n, m) <= METAL_N_BOND]
     return (0 if central in bonded else 1, -len(bonded))
 
@@ -247,6 +256,10 @@ def adsorption_configurations(
         ) or (_rotated_about_z(xyz, n_orientations))
     configs: list[Structure] = []
     slab_frac = slab.frac_coords
+    slab_name = slab.properties.get("name", None)
+    if slab_name is None and "name" not in slab.properties:
+        slab_name = slab.composition.reduced_formula
+    reader = SpeciesReader()
     for i, oriented in enumerate(orientations):
         placed = oriented + site
         for lift in np.arange(0.0, MAX_LIFT + 1e-9, LIFT_STEP):
@@ -267,7 +280,7 @@ def adsorption_configurations(
                 f"cannot place {name} {min_distance} Å from every slab atom (cell too short along z?)",
                 f"<= {to_slab:.2f} Å or a taller cell",
             )
-        config = slab.copy()
+        config = copied(slab, reader)  # = slab.copy()
         if "label" not in config.site_properties:  # unlabelled input slab: all "slab"
             config.add_site_property("label", ["slab"] * len(config))
         for symbol, xyz_i in zip(symbols, cart, strict=True):
@@ -277,8 +290,8 @@ def adsorption_configurations(
         config.properties = {
             **dict(slab.properties),
             "builder": "adsorption_configurations",
-            "slab": slab.properties.get("name", slab.composition.reduced_formula),
-            "name": f"{name}@{slab.properties.get('name', slab.composition.reduced_formula)}#{i}",
+            "slab": slab_name,
+            "name": f"{name}@{slab_name}#{i}",
             "configuration": i,
             "adsorbate": name,
             "height": float(height + lift),
@@ -327,13 +340,16 @@ def with_vacuum(structures: list[Structure], min_vacuum: float) -> list[Structur
     if not structures:
         return []
     c_old = _height(structures[0])
-    tallest = max(_thickness(s) for s in structures)
+    gaps = [vacuum_gap(s) for s in structures]  # (each structure's gap read once)
+    thickness = [_height(s) - gap[0] for s, gap in zip(structures, gaps, strict=True)]
+    tallest = max(thickness)  # = max(_thickness(s) for s in structures)
     c_new = max(c_old, tallest + min_vacuum)
-    bottoms = [vacuum_gap(s)[2] * c_old for s in structures]
+    bottoms = [gap[2] * c_old for gap in gaps]
     shift = 0.0
-    if max(b + _thickness(s) for s, b in zip(structures, bottoms, strict=True)) > c_new - 1e-6:
+    if max(b + t for t, b in zip(thickness, bottoms, strict=True)) > c_new - 1e-6:
         shift = min_vacuum / 2 - min(bottoms)  # would still cross the top: move the set down
     out = []
+    reader = SpeciesReader()
     for s, bottom in zip(structures, bottoms, strict=True):
         if abs(_height(s) - c_old) > 1e-6:
             raise InputError("structures", "slab and adslabs differ in cell height", "one cell")
@@ -344,7 +360,8 @@ def with_vacuum(structures: list[Structure], min_vacuum: float) -> list[Structur
         matrix = s.lattice.matrix.copy()
         matrix[2] = [0.0, 0.0, c_new]
         # = Structure(matrix, s.species, cart, coords_are_cartesian=True, site_properties=...)
-        moved = structure_from_cartesian(Lattice(matrix), s.species, cart, s.site_properties)
+        species = [reader.specie(site) for site in s]  # = s.species
+        moved = structure_from_cartesian(Lattice(matrix), species, cart, s.site_properties)
         moved.properties = dict(s.properties)
         if c_new > c_old + 1e-6:
             moved.properties["c_grown_from"] = round(c_old, 6)

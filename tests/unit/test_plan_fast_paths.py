@@ -10,6 +10,7 @@ import pytest
 from pymatgen.core import Composition, Lattice, Molecule, PeriodicSite, Species, Structure
 
 from lisflow.structures import adsorption
+from lisflow.structures.md_memo import cached_builds
 from lisflow.structures.site_fields import SpeciesReader, copied, structure_from_sites
 from lisflow.structures.sorted_sites import sorted_by_electronegativity
 from lisflow.structures.support import dasc_graphene
@@ -170,3 +171,35 @@ def test_with_vacuum_equals_the_pymatgen_construction(dasc, top):
         assert [s.species for s in ours] == [s.species for s in theirs]
         assert ours.site_properties == theirs.site_properties
         assert ours.properties["min_vacuum"] == 15.0
+
+
+def _li2s2() -> Molecule:
+    return Molecule(["Li", "S", "S", "Li"], [[0, 0, 0], [1.5, 1.2, 0], [2.1, -0.8, 0.3],
+                                             [3.6, 0.4, 0.2]])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("li_towards_n", "counts"),
+    [(True, (2, 1)), (True, (1, 2)), (False, (3, 2)), (False, (3, 1)), (False, (2, 2))],
+)
+def test_configurations_memo_equals_a_fresh_placement(dasc, li_towards_n, counts):
+    """Inside a dry-run scope a placement is reused for a smaller count only when the first
+    orientations are the same; every answer equals a placement made from scratch."""
+    fresh = {
+        n: adsorption.adsorption_configurations(dasc, _li2s2(), n, li_towards_n=li_towards_n)
+        for n in counts
+    }
+    with cached_builds():
+        for n in counts:
+            got = adsorption.adsorption_configurations(
+                dasc.copy(), _li2s2(), n, li_towards_n=li_towards_n
+            )
+            assert len(got) == n
+            for ours, theirs in zip(got, fresh[n], strict=True):
+                _same(ours, theirs)
+                assert ours.properties == theirs.properties
+            got[0].properties["charge"] = 5  # callers' edits stay theirs
+            got[0][0].properties["label"] = "x"
+        again = adsorption.adsorption_configurations(dasc, _li2s2(), n, li_towards_n=li_towards_n)
+        _same(again[0], fresh[n][0])
+        assert "charge" not in again[0].properties

@@ -14,13 +14,16 @@ N bonded to the central metal come first, those bridging both metals first of al
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from pymatgen.core import Lattice, Molecule, Structure
 from scipy.spatial.transform import Rotation
 
 from lisflow.errors import InputError
-from lisflow.structures.md_memo import structure_from_cartesian
-from lisflow.structures.site_fields import SpeciesReader, copied
+from lisflow.structures import md_memo
+from lisflow.structures.md_memo import copy_structure, structure_from_cartesian
+from lisflow.structures.site_fields import SpeciesReader, copied, structure_key
 
 LIFT_STEP = 0.1  # Å, increment when the starting height clashes with the slab
 MAX_LIFT = 4.0  # Å, give up lifting beyond height + MAX_LIFT
@@ -243,17 +246,46 @@ def adsorption_configurations(
         raise InputError("height", f"height {height} Å must be positive", "> 0 Å")
     if min_distance <= 0:
         raise InputError("min_distance", f"{min_distance} Å must be positive", "> 0 Å")
+    if md_memo._CACHE is None:
+        return _placed(slab, adsorbate, n_orientations, height, min_distance, li_towards_n)[0]
+    # inside a dry-run: each (slab, adsorbate, settings) placed once; a study asking for fewer
+    # orientations gets the first ones when they are the same (orientation 0 always; all with
+    # Li aimed at the nearest N, whose order does not depend on the count)
+    token = repr(("adsorption_configurations", structure_key(slab), structure_key(adsorbate),
+                  height, min_distance, li_towards_n))  # fmt: skip
+    hit = cast("tuple[int, bool, list[Structure]] | None", md_memo._CACHE.get(token))
+    if hit is None or not (
+        n_orientations == hit[0] or (n_orientations < hit[0] and (n_orientations == 1 or hit[1]))
+    ):
+        configs, li_aimed = _placed(
+            slab, adsorbate, n_orientations, height, min_distance, li_towards_n
+        )
+        hit = md_memo._CACHE[token] = (n_orientations, li_aimed, configs)
+    return [cast(Structure, copy_structure(c)) for c in hit[2][:n_orientations]]
+
+
+def _placed(
+    slab: Structure,
+    adsorbate: Molecule,
+    n_orientations: int,
+    height: float,
+    min_distance: float,
+    li_towards_n: bool,
+) -> tuple[list[Structure], bool]:
+    """The configurations of :func:`adsorption_configurations` and whether Li was aimed at
+    the coordinating N."""
     name = str(adsorbate.properties.get("name", adsorbate.composition.reduced_formula))
     site = _active_site(slab)
     xyz, anchor = _anchor_frame(adsorbate)
     symbols = [s.specie.symbol for s in adsorbate]
     anchor_point = site + [0.0, 0.0, height]
+    aimed = None
+    if len(adsorbate) > 1 and li_towards_n:
+        aimed = _li_towards_n(slab, anchor_point, xyz, symbols, anchor, n_orientations)
     if len(adsorbate) == 1:
         orientations = [xyz]
     else:
-        orientations = (
-            li_towards_n and _li_towards_n(slab, anchor_point, xyz, symbols, anchor, n_orientations)
-        ) or (_rotated_about_z(xyz, n_orientations))
+        orientations = aimed or _rotated_about_z(xyz, n_orientations)
     configs: list[Structure] = []
     slab_frac = slab.frac_coords
     slab_name = slab.properties.get("name", None)
@@ -297,7 +329,7 @@ def adsorption_configurations(
             "height": float(height + lift),
         }
         configs.append(config)
-    return configs
+    return configs, bool(aimed)
 
 
 # --- vacuum along z: where it is, and enough of it -------------------------------------------

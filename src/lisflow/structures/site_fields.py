@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from pymatgen.core import Composition, PeriodicSite, Structure
+from pymatgen.core import Composition, Molecule, PeriodicSite, Structure
 from pymatgen.core.periodic_table import DummySpecies, Element, Species
 
 _S = TypeVar("_S", bound=Structure)
@@ -146,3 +146,21 @@ def _assembled(cls: type[_S], lattice, sites: list[PeriodicSite], charge, proper
     out = cls(lattice, [], [], charge=charge, properties=properties)  # (keeps that dict)
     out._sites = sites if isinstance(out._sites, list) else tuple(sites)  # Structure: a list
     return out
+
+
+def structure_key(structure: Structure | Molecule) -> tuple:
+    """Everything a builder can read of a structure or molecule (type, lattice, species,
+    coordinate bits, site labels and properties, properties, charge, spin): equal keys,
+    equal inputs (a memo key; ``repr`` of it is deterministic)."""
+    sites = tuple(
+        (tuple(site._species._data.items()), site._label, repr(site.properties))
+        for site in structure
+    )
+    if isinstance(structure, Structure):
+        cell: tuple = (structure._lattice.matrix.tobytes(), structure._lattice.pbc)
+        coords = structure.frac_coords.tobytes()
+        charge: tuple = (structure._charge,)
+    else:
+        cell, coords = (), structure.cart_coords.tobytes()
+        charge = (structure._charge, structure._spin_multiplicity)
+    return (type(structure).__name__, cell, coords, sites, repr(structure.properties), charge)

@@ -203,3 +203,16 @@ def test_configurations_memo_equals_a_fresh_placement(dasc, li_towards_n, counts
         again = adsorption.adsorption_configurations(dasc, _li2s2(), n, li_towards_n=li_towards_n)
         _same(again[0], fresh[n][0])
         assert "charge" not in again[0].properties
+
+
+def test_direct_sites_have_pymatgens_fields():
+    """site_fields sets a PeriodicSite's attributes itself: the same attribute names and
+    values as PeriodicSite(..., skip_checks=True) and as the checked constructor."""
+    slab = _mixed()
+    for ours, site in zip(copied(slab), slab, strict=True):
+        made = PeriodicSite(site.species, site.frac_coords, site.lattice,
+                            properties=dict(ours.properties), label=site.label)  # fmt: skip
+        assert vars(ours).keys() == vars(made).keys()
+        assert ours._coords is None  # Cartesian coordinates computed on first use, as pymatgen
+        assert ours == made and ours.as_dict() == made.as_dict()
+        assert ours.coords.tobytes() == made.coords.tobytes()

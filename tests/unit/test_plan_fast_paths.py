@@ -10,8 +10,13 @@ import pytest
 from pymatgen.core import Composition, Lattice, Molecule, PeriodicSite, Species, Structure
 
 from lisflow.structures import adsorption
-from lisflow.structures.md_memo import cached_builds
-from lisflow.structures.site_fields import SpeciesReader, copied, structure_from_sites
+from lisflow.structures.md_memo import cached_builds, structure_from_cartesian
+from lisflow.structures.site_fields import (
+    SpeciesReader,
+    copied,
+    from_cartesian,
+    structure_from_sites,
+)
 from lisflow.structures.sorted_sites import sorted_by_electronegativity
 from lisflow.structures.support import dasc_graphene
 
@@ -216,3 +221,16 @@ def test_direct_sites_have_pymatgens_fields():
         assert ours._coords is None  # Cartesian coordinates computed on first use, as pymatgen
         assert ours == made and ours.as_dict() == made.as_dict()
         assert ours.coords.tobytes() == made.coords.tobytes()
+
+
+def test_from_cartesian_equals_pymatgens_constructor(dasc):
+    lattice = Lattice(dasc.lattice.matrix * [1.0, 1.0, 1.3])
+    cart = dasc.cart_coords + [0.1, -0.2, 0.7]
+    props = dasc.site_properties
+    ours = from_cartesian(lattice, dasc.species, cart, props)
+    theirs = Structure(lattice, dasc.species, cart, coords_are_cartesian=True,
+                       site_properties=props)  # fmt: skip
+    _same(ours, theirs)
+    memo_built = structure_from_cartesian(lattice, dasc.species, cart, props)
+    _same(ours, memo_built)
+    assert ours.properties == {} and ours._charge is None

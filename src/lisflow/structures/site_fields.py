@@ -16,8 +16,9 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from pymatgen.core import Composition, Molecule, PeriodicSite, Structure
-from pymatgen.core.periodic_table import DummySpecies, Element, Species
+import numpy as np
+from pymatgen.core import Composition, Lattice, Molecule, PeriodicSite, Structure
+from pymatgen.core.periodic_table import DummySpecies, Element, Species, get_el_sp
 
 _S = TypeVar("_S", bound=Structure)
 _Row = tuple[str, float, "Element | Species | DummySpecies | None"]
@@ -181,3 +182,32 @@ def structure_key(structure: Structure | Molecule) -> tuple:
         cell, coords = (), structure.cart_coords.tobytes()
         charge = (structure._charge, structure._spin_multiplicity)
     return (type(structure).__name__, cell, coords, sites, repr(structure.properties), charge)
+
+
+def from_cartesian(
+    lattice: Lattice,
+    species: Sequence[Element | Species | DummySpecies],
+    cart: np.ndarray,
+    site_properties: dict[str, Sequence[Any]],
+) -> Structure:
+    """``md_memo.structure_from_cartesian(lattice, species, cart, site_properties)`` (=
+    ``Structure(lattice, species, cart, coords_are_cartesian=True, site_properties=...)``):
+    each row's fractional coordinates ``np.dot(row, lattice.inv_matrix)`` as
+    ``Lattice.get_fractional_coords`` computes them, one Composition per species shared by
+    its sites, sites set field by field."""
+    compositions = {sp: Composition({get_el_sp(sp): 1}) for sp in set(species)}
+    inv = lattice.inv_matrix
+    dot = np.dot
+    names = list(site_properties)
+    columns = [site_properties[name] for name in names]
+    sites = [
+        _site(
+            compositions[sp],
+            np.asarray(dot(np.array(xyz), inv), dtype=np.float64),
+            lattice,
+            {name: column[i] for name, column in zip(names, columns, strict=True)},
+            None,
+        )
+        for i, (sp, xyz) in enumerate(zip(species, cart, strict=True))
+    ]
+    return _assembled(Structure, lattice, sites, None, None)

@@ -42,7 +42,8 @@ def sorted_by_electronegativity(structure: _S) -> _S:
     """The structure's sites in pymatgen's default sort order (equal to
     ``structure.get_sorted_structure()``: same sites, properties, charge and labels)."""
     reader = SpeciesReader()
-    keys = [_SiteKey(reader.electroneg(site), reader.species_string(site)) for site in structure]
+    rows = [reader.fields(site._species) for site in structure]  # (string, electroneg, specie)
+    keys = [_SiteKey(row[1], row[0]) for row in rows]
     order = sorted(range(len(keys)), key=keys.__getitem__)
     sites = [structure[i] for i in order]
     return structure_from_sites(

@@ -234,3 +234,18 @@ def test_from_cartesian_equals_pymatgens_constructor(dasc):
     memo_built = structure_from_cartesian(lattice, dasc.species, cart, props)
     _same(ours, memo_built)
     assert ours.properties == {} and ours._charge is None
+
+
+def test_row_minima_equal_per_spin_minima(dasc):
+    """_li_towards_n takes each spin's minimum distance from one ``min(axis=1)``: the same
+    floats as the former ``float(row.min())`` per spin (distances to a real slab)."""
+    rng = np.random.default_rng(11)
+    frac = rng.random((36 * 4, 3)) * [1, 1, 0.3] + [0, 0, 0.35]
+    to_slab = dasc.lattice.get_all_distances(frac, dasc.frac_coords).reshape(36, -1)
+    to_a = dasc.lattice.get_all_distances(frac[::4], dasc.frac_coords[:1])
+    to_b = dasc.lattice.get_all_distances(frac[::4], dasc.frac_coords[5:9])
+    rows = to_slab.min(axis=1).tolist()
+    margins = (to_b.min(axis=1) - to_a.min(axis=1)).tolist()
+    assert np.array(rows).tobytes() == np.array([float(r.min()) for r in to_slab]).tobytes()
+    per_spin = [float(to_b[j].min() - to_a[j].min()) for j in range(36)]
+    assert np.array(margins).tobytes() == np.array(per_spin).tobytes()

@@ -184,13 +184,18 @@ def _li_towards_n(
                 li_frac = fracs[nearest_li::n_ads]
                 to_target = lattice.get_all_distances(li_frac, slab_frac[[n_idx[k]]])
                 to_foreign = lattice.get_all_distances(li_frac, slab_frac[foreign_n])
+            # each spin's minima in one call per array (a minimum is exact: the same values)
+            slab_min = to_slab.min(axis=1).tolist()
+            if guard:
+                metal_min = to_metal.min(axis=1).tolist()
+            if foreign_n:
+                margins = (to_foreign.min(axis=1) - to_target.min(axis=1)).tolist()
             for j, cand in enumerate(cands):
-                clearance = float(to_slab[j].min())
+                clearance = slab_min[j]  # = float(to_slab[j].min())
                 if guard:
-                    clearance = min(clearance, float(to_metal[j].min()) - S_METAL_MARGIN)
+                    clearance = min(clearance, metal_min[j] - S_METAL_MARGIN)
                 if foreign_n:
-                    margin = float(to_foreign[j].min() - to_target[j].min())
-                    clearance = min(clearance, LI_CLEARANCE + margin)
+                    clearance = min(clearance, LI_CLEARANCE + margins[j])
                 if best is None or clearance > best[0] + 1e-6:
                     best = (clearance, cand)
             if best is not None and best[0] >= LI_CLEARANCE:

@@ -14,12 +14,16 @@ N bonded to the central metal come first, those bridging both metals first of al
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from pymatgen.core import Lattice, Molecule, Structure
 from scipy.spatial.transform import Rotation
 
 from lisflow.errors import InputError
-from lisflow.structures.md_memo import structure_from_cartesian
+from lisflow.structures import md_memo
+from lisflow.structures.md_memo import copy_structure
+from lisflow.structures.site_fields import SpeciesReader, copied, from_cartesian, structure_key
 
 LIFT_STEP = 0.1  # Å, increment when the starting height clashes with the slab
 MAX_LIFT = 4.0  # Å, give up lifting beyond height + MAX_LIFT
@@ -48,9 +52,12 @@ def _rotation_to(vector: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 
 def _labels(slab: Structure) -> list[str]:
-    if "label" not in slab.site_properties:
+    """The sites' ``label`` property (None where a site has none; all ``support`` when no
+    site has one): ``slab.site_properties["label"]`` without building every column."""
+    props = [site.properties for site in slab]
+    if not any("label" in p for p in props):
         return ["support"] * len(slab)
-    return list(slab.site_properties["label"])
+    return [p.get("label") for p in props]  # type: ignore[misc]
 
 
 def central_metal(slab: Structure) -> int | None:
@@ -124,7 +131,8 @@ def _li_towards_n(
     Returns None when the adsorbate has no Li or the slab no coordinating N.
     """
     li = [i for i, s in enumerate(symbols) if s == "Li"]
-    n_idx = [i for i, lab in enumerate(_labels(slab)) if lab == "coordinating_N"]
+    labels = _labels(slab)
+    n_idx = [i for i, lab in enumerate(labels) if lab == "coordinating_N"]
     if not (li and n_idx):
         return None
     if n > len(n_idx):
@@ -135,16 +143,21 @@ def _li_towards_n(
         )
     # pymatgen rebuilds these arrays from the sites on every access: read them once
     lattice, slab_frac, slab_cart = slab.lattice, slab.frac_coords, slab.cart_coords
+    central = central_metal(slab)
+    metal_idx = [i for i, lab in enumerate(labels) if lab == "metal"]
     lateral = slab_cart[n_idx, :2] - anchor_point[:2]
     order = sorted(
         range(len(n_idx)),
-        key=lambda k: (*_n_rank(slab, n_idx[k]), round(float(np.linalg.norm(lateral[k])), 3), k),
+        key=lambda k: (
+            *_n_rank(slab, n_idx[k], central, metal_idx),
+            round(float(np.linalg.norm(lateral[k])), 3),
+            k,
+        ),
     )
     nearest_li = min(li, key=lambda i: (round(float(np.linalg.norm(xyz[i] - xyz[anchor])), 6), i))
     # on a diatomic site no other S may come closer to a metal than the anchor S to its metal
     other_s = [i for i, s in enumerate(symbols) if s == "S" and i != anchor]
-    metal_frac = slab_frac[[i for i, lab in enumerate(_labels(slab)) if lab == "metal"]]
-    central = central_metal(slab)
+    metal_frac = slab_frac[metal_idx]
     guard = central is not None and bool(other_s)
     # ... and the aimed Li sits nearer its target N than any N the central metal does not bind
     foreign_n = [
@@ -171,13 +184,18 @@ def _li_towards_n(
                 li_frac = fracs[nearest_li::n_ads]
                 to_target = lattice.get_all_distances(li_frac, slab_frac[[n_idx[k]]])
                 to_foreign = lattice.get_all_distances(li_frac, slab_frac[foreign_n])
+            # each spin's minima in one call per array (a minimum is exact: the same values)
+            slab_min = to_slab.min(axis=1).tolist()
+            if guard:
+                metal_min = to_metal.min(axis=1).tolist()
+            if foreign_n:
+                margins = (to_foreign.min(axis=1) - to_target.min(axis=1)).tolist()
             for j, cand in enumerate(cands):
-                clearance = float(to_slab[j].min())
+                clearance = slab_min[j]  # = float(to_slab[j].min())
                 if guard:
-                    clearance = min(clearance, float(to_metal[j].min()) - S_METAL_MARGIN)
+                    clearance = min(clearance, metal_min[j] - S_METAL_MARGIN)
                 if foreign_n:
-                    margin = float(to_foreign[j].min() - to_target[j].min())
-                    clearance = min(clearance, LI_CLEARANCE + margin)
+                    clearance = min(clearance, LI_CLEARANCE + margins[j])
                 if best is None or clearance > best[0] + 1e-6:
                     best = (clearance, cand)
             if best is not None and best[0] >= LI_CLEARANCE:
@@ -187,14 +205,13 @@ def _li_towards_n(
     return out
 
 
-def _n_rank(slab: Structure, n: int) -> tuple[int, int]:
+def _n_rank(slab: Structure, n: int, central: int | None, metals: list[int]) -> tuple[int, int]:
     """Sort key of a coordinating N for Li: first the N of the central metal, those bridging
     both metals first (paper 002, Suppl. Fig. 13: Li binds "the coordinated nitrogen atoms
-    between Fe and Co atoms"); (0, 0) for every N on a site without a central metal."""
-    central = central_metal(slab)
+    between Fe and Co atoms"); (0, 0) for every N on a site without a central metal
+    (``central``: :func:`central_metal` of the slab; ``metals``: its metal indices)."""
     if central is None:
         return (0, 0)
-    metals = [i for i, lab in enumerate(_labels(slab)) if lab == "metal"]
     bonded = [m for m in metals if slab.get_distance(n, m) <= METAL_N_BOND]
     return (0 if central in bonded else 1, -len(bonded))
 
@@ -234,19 +251,52 @@ def adsorption_configurations(
         raise InputError("height", f"height {height} Å must be positive", "> 0 Å")
     if min_distance <= 0:
         raise InputError("min_distance", f"{min_distance} Å must be positive", "> 0 Å")
+    if md_memo._CACHE is None:
+        return _placed(slab, adsorbate, n_orientations, height, min_distance, li_towards_n)[0]
+    # inside a dry-run: each (slab, adsorbate, settings) placed once; a study asking for fewer
+    # orientations gets the first ones when they are the same (orientation 0 always; all with
+    # Li aimed at the nearest N, whose order does not depend on the count)
+    token = repr(("adsorption_configurations", structure_key(slab), structure_key(adsorbate),
+                  height, min_distance, li_towards_n))  # fmt: skip
+    hit = cast("tuple[int, bool, list[Structure]] | None", md_memo._CACHE.get(token))
+    if hit is None or not (
+        n_orientations == hit[0] or (n_orientations < hit[0] and (n_orientations == 1 or hit[1]))
+    ):
+        configs, li_aimed = _placed(
+            slab, adsorbate, n_orientations, height, min_distance, li_towards_n
+        )
+        hit = md_memo._CACHE[token] = (n_orientations, li_aimed, configs)
+    return [cast(Structure, copy_structure(c)) for c in hit[2][:n_orientations]]
+
+
+def _placed(
+    slab: Structure,
+    adsorbate: Molecule,
+    n_orientations: int,
+    height: float,
+    min_distance: float,
+    li_towards_n: bool,
+) -> tuple[list[Structure], bool]:
+    """The configurations of :func:`adsorption_configurations` and whether Li was aimed at
+    the coordinating N."""
     name = str(adsorbate.properties.get("name", adsorbate.composition.reduced_formula))
     site = _active_site(slab)
     xyz, anchor = _anchor_frame(adsorbate)
     symbols = [s.specie.symbol for s in adsorbate]
     anchor_point = site + [0.0, 0.0, height]
+    aimed = None
+    if len(adsorbate) > 1 and li_towards_n:
+        aimed = _li_towards_n(slab, anchor_point, xyz, symbols, anchor, n_orientations)
     if len(adsorbate) == 1:
         orientations = [xyz]
     else:
-        orientations = (
-            li_towards_n and _li_towards_n(slab, anchor_point, xyz, symbols, anchor, n_orientations)
-        ) or (_rotated_about_z(xyz, n_orientations))
+        orientations = aimed or _rotated_about_z(xyz, n_orientations)
     configs: list[Structure] = []
     slab_frac = slab.frac_coords
+    slab_name = slab.properties.get("name", None)
+    if slab_name is None and "name" not in slab.properties:
+        slab_name = slab.composition.reduced_formula
+    reader = SpeciesReader()
     for i, oriented in enumerate(orientations):
         placed = oriented + site
         for lift in np.arange(0.0, MAX_LIFT + 1e-9, LIFT_STEP):
@@ -267,7 +317,7 @@ def adsorption_configurations(
                 f"cannot place {name} {min_distance} Å from every slab atom (cell too short along z?)",
                 f"<= {to_slab:.2f} Å or a taller cell",
             )
-        config = slab.copy()
+        config = copied(slab, reader)  # = slab.copy()
         if "label" not in config.site_properties:  # unlabelled input slab: all "slab"
             config.add_site_property("label", ["slab"] * len(config))
         for symbol, xyz_i in zip(symbols, cart, strict=True):
@@ -277,14 +327,14 @@ def adsorption_configurations(
         config.properties = {
             **dict(slab.properties),
             "builder": "adsorption_configurations",
-            "slab": slab.properties.get("name", slab.composition.reduced_formula),
-            "name": f"{name}@{slab.properties.get('name', slab.composition.reduced_formula)}#{i}",
+            "slab": slab_name,
+            "name": f"{name}@{slab_name}#{i}",
             "configuration": i,
             "adsorbate": name,
             "height": float(height + lift),
         }
         configs.append(config)
-    return configs
+    return configs, bool(aimed)
 
 
 # --- vacuum along z: where it is, and enough of it -------------------------------------------
@@ -327,13 +377,16 @@ def with_vacuum(structures: list[Structure], min_vacuum: float) -> list[Structur
     if not structures:
         return []
     c_old = _height(structures[0])
-    tallest = max(_thickness(s) for s in structures)
+    gaps = [vacuum_gap(s) for s in structures]  # (each structure's gap read once)
+    thickness = [_height(s) - gap[0] for s, gap in zip(structures, gaps, strict=True)]
+    tallest = max(thickness)  # = max(_thickness(s) for s in structures)
     c_new = max(c_old, tallest + min_vacuum)
-    bottoms = [vacuum_gap(s)[2] * c_old for s in structures]
+    bottoms = [gap[2] * c_old for gap in gaps]
     shift = 0.0
-    if max(b + _thickness(s) for s, b in zip(structures, bottoms, strict=True)) > c_new - 1e-6:
+    if max(b + t for t, b in zip(thickness, bottoms, strict=True)) > c_new - 1e-6:
         shift = min_vacuum / 2 - min(bottoms)  # would still cross the top: move the set down
     out = []
+    reader = SpeciesReader()
     for s, bottom in zip(structures, bottoms, strict=True):
         if abs(_height(s) - c_old) > 1e-6:
             raise InputError("structures", "slab and adslabs differ in cell height", "one cell")
@@ -344,7 +397,8 @@ def with_vacuum(structures: list[Structure], min_vacuum: float) -> list[Structur
         matrix = s.lattice.matrix.copy()
         matrix[2] = [0.0, 0.0, c_new]
         # = Structure(matrix, s.species, cart, coords_are_cartesian=True, site_properties=...)
-        moved = structure_from_cartesian(Lattice(matrix), s.species, cart, s.site_properties)
+        species = [reader.specie(site) for site in s]  # = s.species
+        moved = from_cartesian(Lattice(matrix), species, cart, s.site_properties)
         moved.properties = dict(s.properties)
         if c_new > c_old + 1e-6:
             moved.properties["c_grown_from"] = round(c_old, 6)

@@ -3,9 +3,11 @@ element) without pymatgen's per-comparison cost.
 
 pymatgen sorts the sites with ``Site.__lt__``, which recomputes both sites' average
 electronegativity (a Composition walk) on every comparison: ~10^4 comparisons for a 200-site
-slab. Here each site's (electronegativity, species string) is read once and compared by the
-same rule, so ``sorted`` makes the same comparisons with the same outcomes (NaN
-electronegativities included) and returns the same order.
+slab. Here each site's (electronegativity, species string) is read once (once per species,
+:class:`~lisflow.structures.site_fields.SpeciesReader`) and compared by the same rule, so
+``sorted`` makes the same comparisons with the same outcomes (NaN electronegativities
+included) and returns the same order; the sorted structure is assembled as ``from_sites``
+assembles it, without re-validating each site (:mod:`lisflow.structures.site_fields`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 from typing import TypeVar
 
 from pymatgen.core import Structure
+
+from lisflow.structures.site_fields import SpeciesReader, structure_from_sites
 
 _S = TypeVar("_S", bound=Structure)
 
@@ -37,11 +41,15 @@ class _SiteKey:
 def sorted_by_electronegativity(structure: _S) -> _S:
     """The structure's sites in pymatgen's default sort order (equal to
     ``structure.get_sorted_structure()``: same sites, properties, charge and labels)."""
-    keys = [_SiteKey(site.species.average_electroneg, site.species_string) for site in structure]
+    reader = SpeciesReader()
+    rows = [reader.fields(site._species) for site in structure]  # (string, electroneg, specie)
+    keys = [_SiteKey(row[1], row[0]) for row in rows]
     order = sorted(range(len(keys)), key=keys.__getitem__)
     sites = [structure[i] for i in order]
-    return type(structure).from_sites(
+    return structure_from_sites(
+        type(structure),
         sites,
         charge=structure._charge,  # as get_sorted_structure passes it (None: from oxidation states)
         properties=structure.properties,
+        reader=reader,
     )

@@ -389,7 +389,11 @@ def plan_polymorphs(spec: PolymorphStudy, spec_file: Path | None = None) -> list
                 engine="vasp",
                 task="relax",
                 role="bulk",
-                structure=sorted_by_electronegativity(available[name]),
+                structure=(  # (sorted once; a copy of its own beside an MLIP prerelax)
+                    sorted_by_electronegativity(available[name])
+                    if spec.prerelax == "mlip"
+                    else structure
+                ),
                 inputs=_vasp_inputs(spec, "relax", "bulk"),
                 labels=labels,
                 parents=(calcs[-1].calc_id,) if spec.prerelax == "mlip" else (),

@@ -14,6 +14,7 @@ from pathlib import Path
 from lisflow.errors import EngineError
 from lisflow.fsutil import atomic_write_text
 from lisflow.structures.md_charges import element_symbols
+from lisflow.structures.md_memo import cart_coords
 from lisflow.structures.molecules import molecule
 
 
@@ -41,7 +42,7 @@ def write_pack_inputs(system, workdir: Path) -> Path:
         e = system.electrode
         rows = [  # (Python floats format as numpy's do, faster)
             f"{s} {x:.6f} {y:.6f} {z:.6f}"
-            for s, (x, y, z) in zip(element_symbols(e), e.cart_coords.tolist(), strict=True)
+            for s, (x, y, z) in zip(element_symbols(e), cart_coords(e).tolist(), strict=True)
         ]
         atomic_write_text(
             workdir / "electrode.xyz", f"{len(e)}\nelectrode\n" + "\n".join(rows) + "\n"

@@ -39,8 +39,9 @@ from scipy.spatial import cKDTree
 from lisflow.errors import InputError
 from lisflow.forcefield.charges import DEFAULT_MO_NGRAPHENE, ChargeSource
 from lisflow.forcefield.params import load_forcefield
-from lisflow.structures.md_charges import _assign_charges, neutralise
+from lisflow.structures.md_charges import _assign_charges, neutralise, site_charges
 from lisflow.structures.md_memo import (
+    cart_coords,
     copy_electrode,
     copy_system,
     memo,
@@ -114,7 +115,7 @@ class MdSystem:
         ff = load_forcefield(list(dict.fromkeys(self.species_order)))
         q = sum(r.count * sum(ff.species[r.species].charges) for r in self.regions)
         if self.electrode is not None:
-            q += float(sum(self.electrode.site_properties["charge"]))
+            q += float(sum(site_charges(self.electrode)))
         return q
 
     def packmol_input(self, output: str = "packed.xyz") -> str:
@@ -332,7 +333,7 @@ def interface(
     """Electrolyte layer on a fixed electrode, periodic in x, y; z non-periodic (p p f)."""
     counts = _counts(n_li2s6, n_litfsi, n_dol, n_dme, scale, solvents)
     slab, (lx, ly) = _electrode(electrode, (box[0], box[1]), n_mo, scale, charges)
-    z0 = float(slab.cart_coords[:, 2].max()) + GAP
+    z0 = float(cart_coords(slab)[:, 2].max()) + GAP  # (= slab.cart_coords, faster)
     z1 = z0 + _layer(counts, lx * ly, PACK_DENSITY)
     if z1 > box[2] - 10.0:
         raise InputError("box", f"solution layer up to z = {z1:.1f} A does not fit in {box[2]} A")
@@ -371,7 +372,7 @@ def dense_phase(
     """
     counts = _counts(n_li2s6, n_litfsi, n_dol, n_dme, scale, solvents)
     slab, (lx, ly) = _electrode(electrode, (box[0], box[1]), n_mo, scale, charges)
-    z0 = float(slab.cart_coords[:, 2].max()) + GAP
+    z0 = float(cart_coords(slab)[:, 2].max()) + GAP  # (= slab.cart_coords, faster)
     dense = {"Li2S6": counts["Li2S6"]}
     solution = {k: v for k, v in counts.items() if k != "Li2S6"}
     z1 = z0 + _layer(dense, lx * ly, DENSE_DENSITY)

@@ -1,0 +1,89 @@
+"""The fast paths of the MD boxes (issue 16) give pymatgen's numbers bit for bit: stacked
+per-row products for fractional and Cartesian coordinates, charges read per site, element
+symbols. No timing is asserted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pymatgen.core import Lattice, Structure
+
+from lisflow.structures import md_boxes, md_memo
+from lisflow.structures.md_charges import element_symbols, neutralise, site_charges
+
+
+def _lattices(rng):
+    yield Lattice.orthorhombic(98.4, 76.69, 100.0)
+    yield Lattice.hexagonal(2.46, 25.0)
+    for _ in range(4):
+        yield Lattice(rng.normal(size=(3, 3)) * 3 + np.eye(3) * 12)
+
+
+def test_rowwise_dot_has_the_bits_of_each_rows_own_dot():
+    rng = np.random.default_rng(7)
+    for lattice in _lattices(rng):
+        rows = rng.uniform(-20.0, 120.0, (3000, 3))
+        for matrix in (lattice.inv_matrix, lattice.matrix):
+            slow = np.array([np.dot(row, matrix) for row in rows])
+            assert md_memo.rowwise_dot(rows, matrix).tobytes() == slow.tobytes()
+    assert md_memo.rowwise_dot(np.zeros((0, 3)), np.eye(3)).shape == (0, 3)
+
+
+def test_structure_from_cartesian_triclinic_equals_pymatgen_bit_for_bit():
+    rng = np.random.default_rng(11)
+    for lattice in _lattices(rng):
+        cart = rng.uniform(-5.0, 40.0, (500, 3))
+        symbols = list(rng.choice(["C", "N", "Mo", "Ti"], 500))
+        props = {"label": [f"l{i % 4}" for i in range(500)]}
+        ours = md_memo.structure_from_cartesian(lattice, symbols, cart, props)
+        theirs = Structure(lattice, symbols, cart, coords_are_cartesian=True,
+                           site_properties=props)  # fmt: skip
+        assert ours.frac_coords.tobytes() == theirs.frac_coords.tobytes()
+        assert ours.cart_coords.tobytes() == theirs.cart_coords.tobytes()
+        assert ours.as_dict() == theirs.as_dict()
+        ours[0].frac_coords = [0.5, 0.5, 0.5]  # each site owns its coordinates
+        assert ours[1].frac_coords.tobytes() == theirs[1].frac_coords.tobytes()
+
+
+def test_cart_coords_equals_pymatgens_cached_or_not_and_caches_nothing():
+    rng = np.random.default_rng(5)
+    lattice = Lattice(rng.normal(size=(3, 3)) + np.eye(3) * 9)
+    s = Structure(lattice, ["C"] * 300, rng.uniform(-0.2, 1.2, (300, 3)))
+    s[3].coords = [1.0, 2.0, 3.0]  # a site whose Cartesian coordinates were set, not derived
+    fresh = md_memo.copy_structure(s)
+    ours = md_memo.cart_coords(s)
+    assert all(site._coords is None for i, site in enumerate(s) if i != 3)
+    assert ours.tobytes() == s.cart_coords.tobytes()  # (pymatgen caches them now)
+    assert md_memo.cart_coords(s).tobytes() == ours.tobytes()  # the cached ones: same bits
+    assert md_memo.cart_coords(fresh).tobytes() == fresh.cart_coords.tobytes()
+    assert md_memo.cart_coords(Structure(lattice, [], [])).shape == (0, 3)
+
+
+def test_site_charges_equal_site_properties_and_keep_their_errors():
+    s = Structure(Lattice.cubic(5.0), ["C", "N", "C"], [[0, 0, 0], [0.5, 0, 0], [0, 0.5, 0]],
+                  site_properties={"charge": [0.1, -0.2, 0.3], "label": ["a", "b", "c"]})  # fmt: skip
+    assert site_charges(s) == s.site_properties["charge"] == [0.1, -0.2, 0.3]
+    del s[1].properties["charge"]
+    assert site_charges(s) == s.site_properties["charge"] == [0.1, None, 0.3]
+    for site in s:
+        site.properties.pop("charge", None)
+    with pytest.raises(KeyError):
+        s.site_properties["charge"]
+    with pytest.raises(KeyError):
+        site_charges(s)
+
+
+def test_electrode_box_is_neutral_and_matches_the_slow_formulas():
+    spec = {"kind": "interface", "electrode": "ti0001", "n_li2s6": 2, "n_litfsi": 2,
+            "n_dol": 4, "n_dme": 4, "box": [12.0, 10.0, 60.0], "charges": None}  # fmt: skip
+    system = md_boxes.build_system(spec)
+    e = system.electrode
+    assert element_symbols(e) == [site.specie.symbol for site in e]
+    assert site_charges(e) == e.site_properties["charge"]
+    assert system.total_charge == pytest.approx(0.0, abs=1e-9)
+    z0 = float(e.cart_coords[:, 2].max()) + md_boxes.GAP  # the slow (pymatgen) top
+    assert system.regions[0].lo[2] == z0 + md_boxes.MARGIN
+    again = md_memo.copy_system(system)
+    before = site_charges(again.electrode)
+    shift = neutralise(again)  # already neutral: the shift spreads the rounding residual
+    assert abs(shift) < 1e-12 and len(before) == len(again.electrode)

@@ -295,9 +295,12 @@ def ti_electrode(
 
 
 def _electrode(electrode: str, area_cells: tuple[float, float], n_mo: int, scale: float, charges):
+    """(copy of the electrode, (lx, ly)) and the z (Å) of its top atom, each built once."""
     key = ("electrode", electrode, tuple(area_cells), n_mo, scale, charges)
     build = lambda: _build_electrode(electrode, area_cells, n_mo, scale, charges)  # noqa: E731
-    return memo(key, build, copy_electrode)
+    slab, size = memo(key, build, copy_electrode)
+    top = memo(("electrode_top", *key), lambda: float(cart_coords(slab)[:, 2].max()), float)
+    return slab, size, top
 
 
 def _build_electrode(electrode: str, area_cells, n_mo: int, scale: float, charges):
@@ -332,8 +335,8 @@ def interface(
 ) -> MdSystem:
     """Electrolyte layer on a fixed electrode, periodic in x, y; z non-periodic (p p f)."""
     counts = _counts(n_li2s6, n_litfsi, n_dol, n_dme, scale, solvents)
-    slab, (lx, ly) = _electrode(electrode, (box[0], box[1]), n_mo, scale, charges)
-    z0 = float(cart_coords(slab)[:, 2].max()) + GAP  # (= slab.cart_coords, faster)
+    slab, (lx, ly), top = _electrode(electrode, (box[0], box[1]), n_mo, scale, charges)
+    z0 = top + GAP  # (top = float(slab.cart_coords[:, 2].max()))
     z1 = z0 + _layer(counts, lx * ly, PACK_DENSITY)
     if z1 > box[2] - 10.0:
         raise InputError("box", f"solution layer up to z = {z1:.1f} A does not fit in {box[2]} A")
@@ -371,8 +374,8 @@ def dense_phase(
     paper 000 gives no Mo count for this model).
     """
     counts = _counts(n_li2s6, n_litfsi, n_dol, n_dme, scale, solvents)
-    slab, (lx, ly) = _electrode(electrode, (box[0], box[1]), n_mo, scale, charges)
-    z0 = float(cart_coords(slab)[:, 2].max()) + GAP  # (= slab.cart_coords, faster)
+    slab, (lx, ly), top = _electrode(electrode, (box[0], box[1]), n_mo, scale, charges)
+    z0 = top + GAP  # (top = float(slab.cart_coords[:, 2].max()))
     dense = {"Li2S6": counts["Li2S6"]}
     solution = {k: v for k, v in counts.items() if k != "Li2S6"}
     z1 = z0 + _layer(dense, lx * ly, DENSE_DENSITY)

@@ -111,18 +111,18 @@ def rowwise_dot(rows: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 def cart_coords(structure: Structure) -> np.ndarray:
     """``structure.cart_coords`` (each site's ``coords``: its cached Cartesian coordinates,
     else ``lattice.get_cartesian_coords(frac_coords)``) with the uncached ones computed by
-    one :func:`rowwise_dot` per lattice; the same bits, nothing cached on the sites."""
-    sites = structure._sites
+    one :func:`rowwise_dot`; the same bits, nothing cached on the sites."""
+    sites = structure.sites
     if not sites:
         return np.zeros((0, 3))
-    out = np.array([site._frac_coords for site in sites], dtype=np.float64)
-    lattices = {id(site._lattice): site._lattice for site in sites}
-    for key, lattice in lattices.items():
-        rows = np.array([id(site._lattice) == key for site in sites])
-        out[rows] = rowwise_dot(out[rows], lattice.matrix)
-    for i, site in enumerate(sites):
-        if site._coords is not None:
-            out[i] = site._coords
+    frac = np.concatenate([site._frac_coords for site in sites]).reshape(len(sites), 3)
+    lattice = sites[0]._lattice
+    if all(site._lattice is lattice for site in sites):
+        out = rowwise_dot(frac, lattice.matrix)
+    else:  # (sites on different Lattice objects: each row with its own)
+        out = np.array([np.dot(f, site._lattice.matrix) for f, site in zip(frac, sites)])
+    for i in [i for i, site in enumerate(sites) if site._coords is not None]:
+        out[i] = sites[i]._coords
     return out
 
 

@@ -34,7 +34,7 @@ def test_structure_from_cartesian_triclinic_equals_pymatgen_bit_for_bit():
     for lattice in _lattices(rng):
         cart = rng.uniform(-5.0, 40.0, (500, 3))
         symbols = list(rng.choice(["C", "N", "Mo", "Ti"], 500))
-        props = {"label": [f"l{i % 4}" for i in range(500)]}
+        props = {"label": [f"l{i % 4}" for i in range(500)], "charge": list(rng.normal(size=500))}
         ours = md_memo.structure_from_cartesian(lattice, symbols, cart, props)
         theirs = Structure(lattice, symbols, cart, coords_are_cartesian=True,
                            site_properties=props)  # fmt: skip
@@ -42,7 +42,14 @@ def test_structure_from_cartesian_triclinic_equals_pymatgen_bit_for_bit():
         assert ours.cart_coords.tobytes() == theirs.cart_coords.tobytes()
         assert ours.as_dict() == theirs.as_dict()
         ours[0].frac_coords = [0.5, 0.5, 0.5]  # each site owns its coordinates
+        ours[2].properties["charge"] = 7.0  # and its property dict
         assert ours[1].frac_coords.tobytes() == theirs[1].frac_coords.tobytes()
+        assert ours[3].properties == theirs[3].properties
+    bare = md_memo.structure_from_cartesian(lattice, ["C", "N"], [[0, 0, 1], [1, 2, 3]], {})
+    assert bare.as_dict() == Structure(lattice, ["C", "N"], [[0, 0, 1], [1, 2, 3]],
+                                       coords_are_cartesian=True).as_dict()  # fmt: skip
+    with pytest.raises(IndexError):
+        md_memo.structure_from_cartesian(lattice, ["C", "N"], np.zeros((2, 3)), {"label": ["a"]})
 
 
 def test_cart_coords_equals_pymatgens_cached_or_not_and_caches_nothing():
@@ -57,6 +64,9 @@ def test_cart_coords_equals_pymatgens_cached_or_not_and_caches_nothing():
     assert md_memo.cart_coords(s).tobytes() == ours.tobytes()  # the cached ones: same bits
     assert md_memo.cart_coords(fresh).tobytes() == fresh.cart_coords.tobytes()
     assert md_memo.cart_coords(Structure(lattice, [], [])).shape == (0, 3)
+    mixed = md_memo.copy_structure(s)
+    mixed[5]._lattice = Lattice(lattice.matrix.copy())  # an equal Lattice, another object
+    assert md_memo.cart_coords(mixed).tobytes() == mixed.cart_coords.tobytes()
 
 
 def test_site_charges_equal_site_properties_and_keep_their_errors():

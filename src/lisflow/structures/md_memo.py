@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -81,17 +82,22 @@ def structure_from_cartesian(
     ~10x faster."""
     compositions = {el: Composition({get_el_sp(el): 1}) for el in set(symbols)}
     names = list(site_properties)
+    n = len(symbols)
     columns = [site_properties[name] for name in names]
+    if any(len(column) < n for column in columns):
+        raise IndexError("a site property has fewer values than there are sites")
+    rows = zip(*columns, strict=False) if columns else itertools.repeat((), n)  # (cut at n)
+    properties = [dict(zip(names, values, strict=True)) for values in itertools.islice(rows, n)]
     frac = rowwise_dot(np.asarray(cart, dtype=np.float64).reshape(-1, 3), lattice.inv_matrix)
     sites = [
         PeriodicSite(
             compositions[el],
             f,  # (a row of ``frac``: its own 3 numbers, no other site shares them)
             lattice,
-            properties={name: column[i] for name, column in zip(names, columns, strict=True)},
+            properties=props,
             skip_checks=True,
         )
-        for i, (el, f) in enumerate(zip(symbols, frac, strict=True))
+        for el, f, props in zip(symbols, frac, properties, strict=True)
     ]
     out = Structure(lattice, [], [])
     out.sites = sites
@@ -120,7 +126,7 @@ def cart_coords(structure: Structure) -> np.ndarray:
     if all(site._lattice is lattice for site in sites):
         out = rowwise_dot(frac, lattice.matrix)
     else:  # (sites on different Lattice objects: each row with its own)
-        out = np.array([np.dot(f, site._lattice.matrix) for f, site in zip(frac, sites)])
+        out = np.array([np.dot(f, site._lattice.matrix) for f, site in zip(frac, sites, strict=True)])
     for i in [i for i, site in enumerate(sites) if site._coords is not None]:
         out[i] = sites[i]._coords
     return out

@@ -114,3 +114,22 @@ def test_general_find_mic_equals_ases_bit_for_bit():
             ours, theirs = general_find_mic(v, cell, pbc=pbc), ase_general_find_mic(v, cell, pbc=pbc)
             assert ours[0].tobytes() == theirs[0].tobytes()
             assert ours[1].tobytes() == theirs[1].tobytes()
+
+
+def test_electrode_xyz_is_the_plain_text_and_formatted_once_per_geometry():
+    from lisflow.io.lammps_packmol import electrode_xyz
+
+    e = md_boxes.ti_electrode(3, 2)[0]
+    slow = f"{len(e)}\nelectrode\n" + "".join(
+        f"{site.specie} {x:.6f} {y:.6f} {z:.6f}\n" for site, (x, y, z) in zip(e, e.cart_coords, strict=True)
+    )
+    recharged = md_memo.copy_structure(e)
+    recharged.add_site_property("charge", [0.5] * len(e))
+    moved = md_memo.copy_structure(e)
+    moved.translate_sites([0], [0.0, 0.0, 0.25])
+    assert electrode_xyz(e) == slow
+    with md_memo.cached_builds():
+        assert electrode_xyz(e) == slow
+        assert electrode_xyz(recharged) == slow and len(md_memo._CACHE) == 1  # one geometry
+        assert electrode_xyz(moved) != slow and len(md_memo._CACHE) == 2
+        assert electrode_xyz(moved).splitlines()[2] != slow.splitlines()[2]  # (site 0)

@@ -248,6 +248,7 @@ def mo_ngraphene_electrode(
     tree = cKDTree(sheet[:, :2], boxsize=(lx, ly))
     support = xyz[labels == "support", :2]
     species, coords, lab = [], [], []
+    dft_species = [str(s.specie) for s in dft]  # (once, not per centre)
     drop = np.zeros(len(sheet), bool)
     for site in _cluster_sites(n_clusters, lx, ly):
         shift0 = site - centre
@@ -263,7 +264,7 @@ def mo_ngraphene_electrode(
         moved[:, :2] = np.mod(moved[:, :2] + shift, (lx, ly))
         for idx in tree.query_ball_point(moved[:, :2], r=1.0):
             drop[idx] = True
-        species += [str(s.specie) for s in np.array(dft, dtype=object)[keep_dft]]
+        species += [el for el, keep in zip(dft_species, keep_dft, strict=True) if keep]
         coords.append(moved)
         lab += list(labels[keep_dft])
     plain = sheet[~drop]

@@ -116,11 +116,11 @@ def general_find_mic(v, cell, pbc=True):
     ranges = [np.arange(-1 * p, p + 1) for p in pbc]
     hkls = np.array([(0, 0, 0)] + list(itertools.product(*ranges)))  # (0,0,0) first, as ASE
     vrvecs = hkls @ rcell
-    x = positions + vrvecs[:, None]
-    squares = x * x
-    lengths = np.sqrt((squares[..., 0] + squares[..., 1]) + squares[..., 2])
+    # x = positions + vrvecs[:, None], component by component (the same sums)
+    x, y, z = (positions[:, k] + vrvecs[:, k, None] for k in range(3))
+    lengths = np.sqrt((x * x + y * y) + z * z)
     indices = np.argmin(lengths, axis=0)
-    vmin = x[indices, np.arange(len(positions)), :]
+    vmin = positions + vrvecs[indices]  # = x[indices, arange(n)]: the same elementwise sums
     vlen = lengths[indices, np.arange(len(positions))]
     return vmin, vlen
 

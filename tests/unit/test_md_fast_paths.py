@@ -63,6 +63,9 @@ def test_cart_coords_equals_pymatgens_cached_or_not_and_caches_nothing():
     assert ours.tobytes() == s.cart_coords.tobytes()  # (pymatgen caches them now)
     assert md_memo.cart_coords(s).tobytes() == ours.tobytes()  # the cached ones: same bits
     assert md_memo.cart_coords(fresh).tobytes() == fresh.cart_coords.tobytes()
+    assert fresh.frac_coords.tobytes() == s.frac_coords.tobytes()
+    fresh[0].frac_coords[:] = 0.5  # in place: the copy's rows are its own, one per site
+    assert s[0].frac_coords.tolist() != [0.5] * 3 and fresh[1].frac_coords.tolist() != [0.5] * 3
     assert md_memo.cart_coords(Structure(lattice, [], [])).shape == (0, 3)
     mixed = md_memo.copy_structure(s)
     mixed[5]._lattice = Lattice(lattice.matrix.copy())  # an equal Lattice, another object

@@ -27,12 +27,12 @@ def element_symbols(structure: Structure) -> list[str]:
 
 
 def site_charges(structure: Structure) -> list[Any]:
-    """``structure.site_properties["charge"]`` (None for a site without one; KeyError if no
-    site has one) without collecting every other site property of every site."""
-    charges = [site.properties.get("charge") for site in structure.sites]
-    if None in charges and not any("charge" in site.properties for site in structure.sites):
-        raise KeyError("charge")
-    return charges
+    """``structure.site_properties["charge"]`` without collecting every other site property
+    of every site (pymatgen's own, with None for a site without one, if any site lacks it)."""
+    try:
+        return [site.properties["charge"] for site in structure.sites]
+    except KeyError:
+        return list(structure.site_properties["charge"])
 
 
 def _assign_charges(electrode: Structure, source: ChargeSource, reference) -> None:

@@ -54,16 +54,22 @@ def copy_structure(structure: Structure | None) -> Structure | None:
     if structure is None:
         return None
     out = copy.copy(structure)  # new Structure object; its site list is replaced below
+    sites = structure._sites
+    frac = (  # one new array; each site gets its own row (a copy of its coordinates)
+        np.concatenate([site._frac_coords for site in sites]).reshape(len(sites), 3)
+        if sites
+        else ()
+    )
     out.sites = [  # (the private fields: the public properties cost as much as the copy)
         PeriodicSite(
             site._species,
-            site._frac_coords.copy(),
+            f,
             site._lattice,
             properties=dict(site.properties),
             label=site._label,
             skip_checks=True,
         )
-        for site in structure._sites
+        for site, f in zip(sites, frac, strict=True)
     ]
     out.properties = copy.deepcopy(structure.properties)
     return out

@@ -136,3 +136,19 @@ def test_electrode_xyz_is_the_plain_text_and_formatted_once_per_geometry():
         assert electrode_xyz(recharged) == slow and len(md_memo._CACHE) == 1  # one geometry
         assert electrode_xyz(moved) != slow and len(md_memo._CACHE) == 2
         assert electrode_xyz(moved).splitlines()[2] != slow.splitlines()[2]  # (site 0)
+
+
+def test_type_table_add_numbers_as_the_two_scan_version():
+    from lisflow.io.lammps_data import _add
+
+    def slow(table, coeff):
+        if coeff not in table:
+            table.append(coeff)
+        return table.index(coeff) + 1
+
+    coeffs = [("harmonic", 1.0), ("harmonic", 2.0), ("harmonic", 1.0), ("opls", 0.5),
+              ("harmonic", 2.0), ("opls", 0.5), ("cosine", float("nan"))]  # fmt: skip
+    ours: list = []
+    theirs: list = []
+    assert [_add(ours, c) for c in coeffs] == [slow(theirs, c) for c in coeffs] == [1, 2, 1, 3, 2, 3, 4]
+    assert ours == theirs and len(ours) == 4

@@ -117,6 +117,7 @@ def rowwise_dot(rows: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     differs in the last bit for most rows; tests/unit/test_md_fast_paths.py)."""
     if len(rows) == 0:
         return np.zeros((0, 3))
+    rows = np.ascontiguousarray(rows, dtype=np.float64)  # (as each row's own np.array)
     return np.matmul(rows[:, None, :], matrix)[:, 0, :]
 
 
@@ -132,7 +133,8 @@ def cart_coords(structure: Structure) -> np.ndarray:
     if all(site._lattice is lattice for site in sites):
         out = rowwise_dot(frac, lattice.matrix)
     else:  # (sites on different Lattice objects: each row with its own)
-        out = np.array([np.dot(f, site._lattice.matrix) for f, site in zip(frac, sites, strict=True)])
+        pairs = zip(frac, sites, strict=True)
+        out = np.array([np.dot(f, site._lattice.matrix) for f, site in pairs])
     for i in [i for i, site in enumerate(sites) if site._coords is not None]:
         out[i] = sites[i]._coords
     return out

@@ -27,6 +27,9 @@ def test_rowwise_dot_has_the_bits_of_each_rows_own_dot():
             slow = np.array([np.dot(row, matrix) for row in rows])
             assert md_memo.rowwise_dot(rows, matrix).tobytes() == slow.tobytes()
     assert md_memo.rowwise_dot(np.zeros((0, 3)), np.eye(3)).shape == (0, 3)
+    strided = rng.uniform(-20.0, 120.0, (500, 6))[:, ::2]  # non-contiguous rows
+    slow = np.array([np.dot(np.array(row), lattice.matrix) for row in strided])
+    assert md_memo.rowwise_dot(strided, lattice.matrix).tobytes() == slow.tobytes()
 
 
 def test_structure_from_cartesian_triclinic_equals_pymatgen_bit_for_bit():

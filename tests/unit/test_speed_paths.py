@@ -92,7 +92,7 @@ def test_cached_builds_equal_fresh_builds_and_copies_are_independent():
         second = md_boxes.build_system(SMALL_INTERFACE)
         # the same electrode under another system reuses the memo, neutralised anew
         other = md_boxes.build_system(SMALL_INTERFACE | {"n_li2s6": 65, "name": "u"})
-        assert len(md_memo._CACHE) == 3  # two systems, one electrode
+        assert len(md_memo._CACHE) == 4  # two systems, one electrode and its top z
     assert md_memo._CACHE is None
     _same_system(second, fresh)
     _same_system(other, md_boxes.build_system(SMALL_INTERFACE | {"n_li2s6": 65, "name": "u"}))

@@ -48,9 +48,12 @@ class Layout:
 
 
 def _add(table: list[Coeff], coeff: Coeff) -> int:
-    if coeff not in table:
+    """1-based position of ``coeff`` in ``table``, appended if new (one scan)."""
+    try:
+        return table.index(coeff) + 1
+    except ValueError:
         table.append(coeff)
-    return table.index(coeff) + 1
+        return len(table)
 
 
 def layout(system) -> Layout:

@@ -6,6 +6,7 @@ a fixed seed. Lengths Å.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 from lisflow.errors import EngineError
 from lisflow.fsutil import atomic_write_text
 from lisflow.structures.md_charges import element_symbols
+from lisflow.structures.md_memo import cart_coords, memo
 from lisflow.structures.molecules import molecule
 
 
@@ -38,15 +40,25 @@ def write_pack_inputs(system, workdir: Path) -> Path:
         ]
         atomic_write_text(workdir / f"{name}.xyz", f"{len(mol)}\n{name}\n" + "\n".join(rows) + "\n")
     if system.electrode is not None:
-        e = system.electrode
-        rows = [  # (Python floats format as numpy's do, faster)
-            f"{s} {x:.6f} {y:.6f} {z:.6f}"
-            for s, (x, y, z) in zip(element_symbols(e), e.cart_coords.tolist(), strict=True)
-        ]
-        atomic_write_text(
-            workdir / "electrode.xyz", f"{len(e)}\nelectrode\n" + "\n".join(rows) + "\n"
-        )
+        atomic_write_text(workdir / "electrode.xyz", electrode_xyz(system.electrode))
     return atomic_write_text(workdir / "packmol.inp", system.packmol_input())
+
+
+def electrode_xyz(electrode) -> str:
+    """xyz text of an electrode (Å, 6 decimals). Inside
+    :func:`lisflow.structures.md_memo.cached_builds` each distinct text is formatted once
+    (keyed by a digest of the symbols and coordinate bits: the systems of one dry-run that
+    share an electrode differ only in its charges)."""
+    symbols, xyz = element_symbols(electrode), cart_coords(electrode)
+    digest = hashlib.sha256(xyz.tobytes() + "\0".join(symbols).encode()).hexdigest()
+    return memo(("electrode_xyz", len(symbols), digest), lambda: _xyz_text(symbols, xyz), str)
+
+
+def _xyz_text(symbols: list[str], xyz) -> str:
+    rows = [  # (Python floats format as numpy's do, faster)
+        f"{s} {x:.6f} {y:.6f} {z:.6f}" for s, (x, y, z) in zip(symbols, xyz.tolist(), strict=True)
+    ]
+    return f"{len(symbols)}\nelectrode\n" + "\n".join(rows) + "\n"
 
 
 def run_packmol(system, workdir: Path, progress=None) -> Path:

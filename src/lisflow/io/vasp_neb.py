@@ -62,12 +62,12 @@ def _batched_idpp():
     instead of one ``find_mic`` per atom. ``find_mic`` chooses per call
     (per atom row): the naive result when every vector of the row is shorter than half the
     shortest cell length, else the Minkowski-reduced search; rows failing that test are
-    recomputed with that search (``general_find_mic``, vector by vector, so batching them
+    recomputed with that search (:func:`general_find_mic`, vector by vector, so batching them
     changes nothing), so every row is what ASE computes."""
     import numpy as np
     from ase.calculators.calculator import Calculator
     from ase.geometry.cell import Cell
-    from ase.geometry.geometry import general_find_mic, naive_find_mic
+    from ase.geometry.geometry import naive_find_mic
     from ase.mep.neb import IDPP
 
     class BatchedIDPP(IDPP):
@@ -95,6 +95,34 @@ def _batched_idpp():
             self.results = {"energy": e, "forces": f}
 
     return BatchedIDPP
+
+
+def general_find_mic(v, cell, pbc=True):
+    """``ase.geometry.geometry.general_find_mic`` (ASE 3.29: Minkowski-reduced cell, wrap,
+    nearest of the 27 neighbouring images) with each image length summed component by
+    component, ``sqrt((x*x + y*y) + z*z)``: the order of ``np.linalg.norm(x, axis=2)``'s
+    reduction over 3 components (same bits; tests/unit/test_md_fast_paths.py), without its
+    slow reduction over a length-3 axis."""
+    import itertools
+
+    import numpy as np
+    from ase.geometry.cell import complete_cell
+    from ase.geometry.geometry import wrap_positions
+    from ase.geometry.minkowski_reduction import minkowski_reduce
+
+    cell = complete_cell(cell)
+    rcell, _ = minkowski_reduce(cell, pbc=pbc)
+    positions = wrap_positions(v, rcell, pbc=pbc, eps=0)
+    ranges = [np.arange(-1 * p, p + 1) for p in pbc]
+    hkls = np.array([(0, 0, 0)] + list(itertools.product(*ranges)))  # (0,0,0) first, as ASE
+    vrvecs = hkls @ rcell
+    # x = positions + vrvecs[:, None], component by component (the same sums)
+    x, y, z = (positions[:, k] + vrvecs[:, k, None] for k in range(3))
+    lengths = np.sqrt((x * x + y * y) + z * z)
+    indices = np.argmin(lengths, axis=0)
+    vmin = positions + vrvecs[indices]  # = x[indices, arange(n)]: the same elementwise sums
+    vlen = lengths[indices, np.arange(len(positions))]
+    return vmin, vlen
 
 
 def neb_files(gen: VaspInputGenerator, initial: Structure) -> dict[str, str]:

@@ -39,8 +39,9 @@ from scipy.spatial import cKDTree
 from lisflow.errors import InputError
 from lisflow.forcefield.charges import DEFAULT_MO_NGRAPHENE, ChargeSource
 from lisflow.forcefield.params import load_forcefield
-from lisflow.structures.md_charges import _assign_charges, neutralise
+from lisflow.structures.md_charges import _assign_charges, neutralise, site_charges
 from lisflow.structures.md_memo import (
+    cart_coords,
     copy_electrode,
     copy_system,
     memo,
@@ -114,7 +115,7 @@ class MdSystem:
         ff = load_forcefield(list(dict.fromkeys(self.species_order)))
         q = sum(r.count * sum(ff.species[r.species].charges) for r in self.regions)
         if self.electrode is not None:
-            q += float(sum(self.electrode.site_properties["charge"]))
+            q += float(sum(site_charges(self.electrode)))
         return q
 
     def packmol_input(self, output: str = "packed.xyz") -> str:
@@ -247,6 +248,7 @@ def mo_ngraphene_electrode(
     tree = cKDTree(sheet[:, :2], boxsize=(lx, ly))
     support = xyz[labels == "support", :2]
     species, coords, lab = [], [], []
+    dft_species = [str(s.specie) for s in dft]  # (once, not per centre)
     drop = np.zeros(len(sheet), bool)
     for site in _cluster_sites(n_clusters, lx, ly):
         shift0 = site - centre
@@ -262,7 +264,7 @@ def mo_ngraphene_electrode(
         moved[:, :2] = np.mod(moved[:, :2] + shift, (lx, ly))
         for idx in tree.query_ball_point(moved[:, :2], r=1.0):
             drop[idx] = True
-        species += [str(s.specie) for s in np.array(dft, dtype=object)[keep_dft]]
+        species += [el for el, keep in zip(dft_species, keep_dft, strict=True) if keep]
         coords.append(moved)
         lab += list(labels[keep_dft])
     plain = sheet[~drop]
@@ -294,9 +296,12 @@ def ti_electrode(
 
 
 def _electrode(electrode: str, area_cells: tuple[float, float], n_mo: int, scale: float, charges):
+    """(copy of the electrode, (lx, ly)) and the z (Å) of its top atom, each built once."""
     key = ("electrode", electrode, tuple(area_cells), n_mo, scale, charges)
     build = lambda: _build_electrode(electrode, area_cells, n_mo, scale, charges)  # noqa: E731
-    return memo(key, build, copy_electrode)
+    slab, size = memo(key, build, copy_electrode)
+    top = memo(("electrode_top", *key), lambda: float(cart_coords(slab)[:, 2].max()), float)
+    return slab, size, top
 
 
 def _build_electrode(electrode: str, area_cells, n_mo: int, scale: float, charges):
@@ -331,8 +336,8 @@ def interface(
 ) -> MdSystem:
     """Electrolyte layer on a fixed electrode, periodic in x, y; z non-periodic (p p f)."""
     counts = _counts(n_li2s6, n_litfsi, n_dol, n_dme, scale, solvents)
-    slab, (lx, ly) = _electrode(electrode, (box[0], box[1]), n_mo, scale, charges)
-    z0 = float(slab.cart_coords[:, 2].max()) + GAP
+    slab, (lx, ly), top = _electrode(electrode, (box[0], box[1]), n_mo, scale, charges)
+    z0 = top + GAP  # (top = float(slab.cart_coords[:, 2].max()))
     z1 = z0 + _layer(counts, lx * ly, PACK_DENSITY)
     if z1 > box[2] - 10.0:
         raise InputError("box", f"solution layer up to z = {z1:.1f} A does not fit in {box[2]} A")
@@ -370,8 +375,8 @@ def dense_phase(
     paper 000 gives no Mo count for this model).
     """
     counts = _counts(n_li2s6, n_litfsi, n_dol, n_dme, scale, solvents)
-    slab, (lx, ly) = _electrode(electrode, (box[0], box[1]), n_mo, scale, charges)
-    z0 = float(slab.cart_coords[:, 2].max()) + GAP
+    slab, (lx, ly), top = _electrode(electrode, (box[0], box[1]), n_mo, scale, charges)
+    z0 = top + GAP  # (top = float(slab.cart_coords[:, 2].max()))
     dense = {"Li2S6": counts["Li2S6"]}
     solution = {k: v for k, v in counts.items() if k != "Li2S6"}
     z1 = z0 + _layer(dense, lx * ly, DENSE_DENSITY)

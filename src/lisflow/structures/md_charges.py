@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from pymatgen.core import Structure
 
@@ -15,16 +17,22 @@ def element_symbols(structure: Structure) -> list[str]:
     share one Composition per element (:func:`lisflow.structures.md_memo.structure_from_cartesian`),
     so each distinct composition is read once (~10x faster on 10^4-site electrodes)."""
     by_composition: dict[int, str] = {}  # id(Composition) -> symbol (all alive: held by sites)
-    symbols = []
-    for site in structure:
-        species = site.species
-        symbol = by_composition.get(id(species))
-        if symbol is None:
-            if len(species) != 1:
-                raise ValueError(f"site {site!r} is disordered: no single element")
-            symbol = by_composition[id(species)] = next(iter(species)).symbol
-        symbols.append(symbol)
-    return symbols
+    compositions = [site._species for site in structure.sites]  # (= site.species, no call)
+    for species in {id(c): c for c in compositions}.values():
+        if len(species) != 1:
+            site = structure[compositions.index(species)]
+            raise ValueError(f"site {site!r} is disordered: no single element")
+        by_composition[id(species)] = next(iter(species)).symbol
+    return [by_composition[id(c)] for c in compositions]
+
+
+def site_charges(structure: Structure) -> list[Any]:
+    """``structure.site_properties["charge"]`` without collecting every other site property
+    of every site (pymatgen's own, with None for a site without one, if any site lacks it)."""
+    try:
+        return [site.properties["charge"] for site in structure.sites]
+    except KeyError:
+        return list(structure.site_properties["charge"])
 
 
 def _assign_charges(electrode: Structure, source: ChargeSource, reference) -> None:
@@ -64,7 +72,7 @@ def neutralise(system) -> float:
     ``electrode.properties["charges"]``."""
     if system.electrode is None:
         return 0.0
-    q = np.array(system.electrode.site_properties["charge"], float)
+    q = np.array(site_charges(system.electrode), float)
     symbols = np.array(element_symbols(system.electrode))
     target = symbols == ("C" if "C" in set(symbols) else symbols[0])
     residual = system.total_charge

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -53,16 +54,22 @@ def copy_structure(structure: Structure | None) -> Structure | None:
     if structure is None:
         return None
     out = copy.copy(structure)  # new Structure object; its site list is replaced below
+    sites = structure._sites
+    frac = (  # one new array; each site gets its own row (a copy of its coordinates)
+        np.concatenate([site._frac_coords for site in sites]).reshape(len(sites), 3)
+        if sites
+        else ()
+    )
     out.sites = [  # (the private fields: the public properties cost as much as the copy)
         PeriodicSite(
             site._species,
-            site._frac_coords.copy(),
+            f,
             site._lattice,
             properties=dict(site.properties),
             label=site._label,
             skip_checks=True,
         )
-        for site in structure._sites
+        for site, f in zip(sites, frac, strict=True)
     ]
     out.properties = copy.deepcopy(structure.properties)
     return out
@@ -75,24 +82,61 @@ def structure_from_cartesian(
     site_properties: Mapping[str, Sequence[Any]],
 ) -> Structure:
     """``Structure(lattice, symbols, cart, coords_are_cartesian=True, site_properties=...)``
-    for 10^4-site electrodes: each site's fractional coordinates computed as pymatgen does
-    (``lattice.get_fractional_coords`` of that site), one Composition per element shared by
-    its sites (Compositions are immutable), sites made with ``skip_checks``; ~3x faster."""
+    for 10^4-site electrodes: fractional coordinates from :func:`rowwise_dot` (the bits of
+    pymatgen's per-site ``lattice.get_fractional_coords``), one Composition per element
+    shared by its sites (Compositions are immutable), sites made with ``skip_checks``;
+    ~10x faster."""
     compositions = {el: Composition({get_el_sp(el): 1}) for el in set(symbols)}
     names = list(site_properties)
+    n = len(symbols)
     columns = [site_properties[name] for name in names]
+    if any(len(column) < n for column in columns):
+        raise IndexError("a site property has fewer values than there are sites")
+    rows = zip(*columns, strict=False) if columns else itertools.repeat((), n)  # (cut at n)
+    properties = [dict(zip(names, values, strict=True)) for values in itertools.islice(rows, n)]
+    frac = rowwise_dot(np.asarray(cart, dtype=np.float64).reshape(-1, 3), lattice.inv_matrix)
     sites = [
         PeriodicSite(
             compositions[el],
-            lattice.get_fractional_coords(np.array(xyz)),
+            f,  # (a row of ``frac``: its own 3 numbers, no other site shares them)
             lattice,
-            properties={name: column[i] for name, column in zip(names, columns, strict=True)},
+            properties=props,
             skip_checks=True,
         )
-        for i, (el, xyz) in enumerate(zip(symbols, cart, strict=True))
+        for el, f, props in zip(symbols, frac, properties, strict=True)
     ]
     out = Structure(lattice, [], [])
     out.sites = sites
+    return out
+
+
+def rowwise_dot(rows: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``np.array([np.dot(row, matrix) for row in rows])`` (n × 3 rows, 3 × 3 matrix) in one
+    stacked ``matmul``: each row is still its own 1 × 3 by 3 × 3 product, so every number has
+    the bits of the per-row ``dot`` (a plain ``rows @ matrix`` sums in another order and
+    differs in the last bit for most rows; tests/unit/test_md_fast_paths.py)."""
+    if len(rows) == 0:
+        return np.zeros((0, 3))
+    rows = np.ascontiguousarray(rows, dtype=np.float64)  # (as each row's own np.array)
+    return np.matmul(rows[:, None, :], matrix)[:, 0, :]
+
+
+def cart_coords(structure: Structure) -> np.ndarray:
+    """``structure.cart_coords`` (each site's ``coords``: its cached Cartesian coordinates,
+    else ``lattice.get_cartesian_coords(frac_coords)``) with the uncached ones computed by
+    one :func:`rowwise_dot`; the same bits, nothing cached on the sites."""
+    sites = structure.sites
+    if not sites:
+        return np.zeros((0, 3))
+    frac = np.concatenate([site._frac_coords for site in sites]).reshape(len(sites), 3)
+    lattice = sites[0]._lattice
+    if all(site._lattice is lattice for site in sites):
+        out = rowwise_dot(frac, lattice.matrix)
+    else:  # (sites on different Lattice objects: each row with its own)
+        pairs = zip(frac, sites, strict=True)
+        out = np.array([np.dot(f, site._lattice.matrix) for f, site in pairs])
+    for i in [i for i, site in enumerate(sites) if site._coords is not None]:
+        out[i] = sites[i]._coords
     return out
 
 

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 from pymatgen.core import Composition, Lattice, Molecule, PeriodicSite, Structure
-from pymatgen.core.periodic_table import DummySpecies, Element, Species, get_el_sp
+from pymatgen.core.periodic_table import DummySpecies, Element, Species
 
 _S = TypeVar("_S", bound=Structure)
 _Row = tuple[str, float, "Element | Species | DummySpecies | None"]
@@ -190,24 +190,8 @@ def from_cartesian(
     cart: np.ndarray,
     site_properties: dict[str, Sequence[Any]],
 ) -> Structure:
-    """``md_memo.structure_from_cartesian(lattice, species, cart, site_properties)`` (=
-    ``Structure(lattice, species, cart, coords_are_cartesian=True, site_properties=...)``):
-    each row's fractional coordinates ``np.dot(row, lattice.inv_matrix)`` as
-    ``Lattice.get_fractional_coords`` computes them, one Composition per species shared by
-    its sites, sites set field by field."""
-    compositions = {sp: Composition({get_el_sp(sp): 1}) for sp in set(species)}
-    inv = lattice.inv_matrix
-    dot = np.dot
-    names = list(site_properties)
-    columns = [site_properties[name] for name in names]
-    sites = [
-        _site(
-            compositions[sp],
-            np.asarray(dot(np.array(xyz), inv), dtype=np.float64),
-            lattice,
-            {name: column[i] for name, column in zip(names, columns, strict=True)},
-            None,
-        )
-        for i, (sp, xyz) in enumerate(zip(species, cart, strict=True))
-    ]
-    return _assembled(Structure, lattice, sites, None, None)
+    """``Structure(lattice, species, cart, coords_are_cartesian=True, site_properties=...)``,
+    the same bits: :func:`lisflow.structures.md_memo.structure_from_cartesian`."""
+    from lisflow.structures.md_memo import structure_from_cartesian
+
+    return structure_from_cartesian(lattice, species, cart, site_properties)

@@ -1,7 +1,8 @@
 """``lisflow dry-run``: write every calculation's inputs and a manifest, run nothing.
 
-Everything is validated and planned before the first byte is written; each study's
-directory appears whole (temporary sibling + rename), so a failure leaves nothing behind.
+Everything is validated and planned before the first byte is written; every study's
+directory is staged (temporary sibling) and all are renamed into place once all are written,
+so a failure leaves nothing behind and an earlier output as it was.
 Same spec, same bytes: re-running gives identical files and manifest.
 """
 

@@ -323,3 +323,23 @@ def test_patterns_drawn_on_one_figure_equal_fresh_figures_byte_for_byte():
     assert shared.png(first) == _PatternFigure().png(first)
     assert shared.margins is not None
     assert shared.png(second) == _PatternFigure().png(second)  # margins kept, same pixels
+
+
+def test_dry_run_plans_and_writes_on_one_blas_thread(tmp_path, monkeypatch):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from lisflow.spec import study_files
+    from lisflow.workflows import dryrun
+
+    def blas_threads() -> set[int]:
+        return {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"}
+
+    seen = []
+    real_plan = dryrun.plan
+    monkeypatch.setattr(dryrun, "plan", lambda *a: (seen.append(blas_threads()), real_plan(*a))[1])
+    files = [f for f in study_files() if f.stem == "li2s2_polymorphs"]
+    with threadpool_limits(limits=2, user_api="blas"):  # (whatever OMP_NUM_THREADS says)
+        assert blas_threads() == {2}
+        dryrun.dry_run(files, tmp_path / "out", progress=False)
+        assert blas_threads() == {2}  # restored after
+    assert seen == [{1}]  # planned on one thread

@@ -22,8 +22,8 @@ from scipy.spatial.transform import Rotation
 
 from lisflow.errors import InputError
 from lisflow.structures import md_memo
-from lisflow.structures.md_memo import copy_structure
-from lisflow.structures.site_fields import SpeciesReader, copied, from_cartesian, structure_key
+from lisflow.structures.md_memo import copy_structure, structure_from_cartesian
+from lisflow.structures.site_fields import SpeciesReader, copied, structure_key
 
 LIFT_STEP = 0.1  # Å, increment when the starting height clashes with the slab
 MAX_LIFT = 4.0  # Å, give up lifting beyond height + MAX_LIFT
@@ -398,7 +398,7 @@ def with_vacuum(structures: list[Structure], min_vacuum: float) -> list[Structur
         matrix[2] = [0.0, 0.0, c_new]
         # = Structure(matrix, s.species, cart, coords_are_cartesian=True, site_properties=...)
         species = [reader.specie(site) for site in s]  # = s.species
-        moved = from_cartesian(Lattice(matrix), species, cart, s.site_properties)
+        moved = structure_from_cartesian(Lattice(matrix), species, cart, s.site_properties)
         moved.properties = dict(s.properties)
         if c_new > c_old + 1e-6:
             moved.properties["c_grown_from"] = round(c_old, 6)

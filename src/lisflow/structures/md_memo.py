@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from pymatgen.core import Composition, Lattice, PeriodicSite, Structure
-from pymatgen.core.periodic_table import Element, Species, get_el_sp
+from pymatgen.core.periodic_table import DummySpecies, Element, Species, get_el_sp
 
 #: The memo of the open :func:`cached_builds` scope (repr(key) -> built object); None: off.
 _CACHE: dict[str, object] | None = None
@@ -77,7 +77,7 @@ def copy_structure(structure: Structure | None) -> Structure | None:
 
 def structure_from_cartesian(
     lattice: Lattice,
-    symbols: Sequence[str | Element | Species],
+    symbols: Sequence[str | Element | Species | DummySpecies],
     cart: np.ndarray,
     site_properties: Mapping[str, Sequence[Any]],
 ) -> Structure:

@@ -16,8 +16,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-import numpy as np
-from pymatgen.core import Composition, Lattice, Molecule, PeriodicSite, Structure
+from pymatgen.core import Composition, Molecule, PeriodicSite, Structure
 from pymatgen.core.periodic_table import DummySpecies, Element, Species
 
 _S = TypeVar("_S", bound=Structure)
@@ -182,16 +181,3 @@ def structure_key(structure: Structure | Molecule) -> tuple:
         cell, coords = (), structure.cart_coords.tobytes()
         charge = (structure._charge, structure._spin_multiplicity)
     return (type(structure).__name__, cell, coords, sites, repr(structure.properties), charge)
-
-
-def from_cartesian(
-    lattice: Lattice,
-    species: Sequence[Element | Species | DummySpecies],
-    cart: np.ndarray,
-    site_properties: dict[str, Sequence[Any]],
-) -> Structure:
-    """``Structure(lattice, species, cart, coords_are_cartesian=True, site_properties=...)``,
-    the same bits: :func:`lisflow.structures.md_memo.structure_from_cartesian`."""
-    from lisflow.structures.md_memo import structure_from_cartesian
-
-    return structure_from_cartesian(lattice, species, cart, site_properties)

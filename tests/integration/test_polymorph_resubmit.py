@@ -49,6 +49,9 @@ def test_resubmitting_a_polymorph_study_always_reaches_its_formation_energy(
     spec_file = tmp_path / "poly.yaml"
     spec_file.write_text(yaml.safe_dump(spec))
     store = results_store(profile)
+    caller = tmp_path / "caller"  # the user's working directory: lisflow writes nothing there
+    caller.mkdir()
+    monkeypatch.chdir(caller)
 
     # 1. the engine crashes: relaxation FIZZLED (row FAILED), E_f waits on it
     with monkeypatch.context() as patch:
@@ -91,3 +94,4 @@ def test_resubmitting_a_polymorph_study_always_reaches_its_formation_energy(
     assert stored["energy_per_atom_ev"].iloc[0] < -2.0  # CHGNet+D3 Li2S2: about -4 eV/atom
     (again,) = submit([spec_file], profile)  # idempotent: nothing left to run
     assert (again.new, again.rerun, again.done) == ([], {}, [RELAX])
+    assert list(caller.iterdir()) == []

@@ -163,26 +163,6 @@ class RunSummary:
     fizzled_names: list[str] = field(default_factory=list)
 
 
-def _quiet_ping() -> None:
-    """FireWorks' ping thread pings once more after its launch ended (``stop_event.wait``
-    returns, then ``do_ping``); with the embedded LaunchPad that late ping can race the
-    launch's own update and print a ValueError traceback. Ignore that late ping only."""
-    from fireworks.core import rocket
-
-    if getattr(rocket.do_ping, "_lisflow", False):
-        return
-    original = rocket.do_ping
-
-    def do_ping(launchpad, launch_id):
-        try:
-            original(launchpad, launch_id)
-        except ValueError:
-            pass
-
-    do_ping._lisflow = True  # type: ignore[attr-defined]
-    rocket.do_ping = do_ping
-
-
 #: Firework spec key: host and pid of the ``lisflow run`` that reserved it (doctor: alive?).
 RUNNER_KEY = "_lisflow_runner"
 #: Categories a local runner takes: every engine and the small analysis Fireworks.
@@ -218,12 +198,11 @@ def _reserve(profile: Profile, fworker) -> tuple[int, str, int, Path] | None:
 
 def _run_offline(fworker, fw_id: int, launch_dir: Path) -> None:
     """Run one reserved Firework from its ``FW.json`` without the LaunchPad (no lock held)."""
-    from fireworks.core import rocket
     from fireworks.core.rocket_launcher import launch_rocket
 
-    from lisflow.launch.offline import _zopen
+    from lisflow.launch.offline import patch_rocket
 
-    rocket.zopen = _zopen  # atomic FW_offline.json writes (see lisflow.launch.offline)
+    patch_rocket()  # atomic offline files, no ping after the launch (see lisflow.launch.offline)
     cwd = os.getcwd()
     os.chdir(launch_dir)
     try:
@@ -257,7 +236,6 @@ def run_local(profile: Profile, max_launches: int = 0, progress: bool = True) ->
     from fireworks import FWorker
 
     profile.apply_engine_environment()
-    _quiet_ping()
     fworker = FWorker(name="lisflow-local", category=list(LOCAL_CATEGORIES))
     launched, failed = 0, []
     with open_launchpad(profile, read_only=True) as lpad:

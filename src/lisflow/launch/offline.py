@@ -108,9 +108,7 @@ def run_analysis(lpad, profile: Profile) -> int:
     from fireworks import FWorker
     from fireworks.core.rocket_launcher import launch_rocket
 
-    from lisflow.launch.local import _quiet_ping
-
-    _quiet_ping()
+    patch_rocket()
     fworker = FWorker(name="lisflow-recover", category="analysis")
     directory = profile.run_root / "_analysis"
     directory.mkdir(parents=True, exist_ok=True)
@@ -166,6 +164,43 @@ class _AtomicTextFile(io.StringIO):
         self.close()
 
 
+def _ping_file_text() -> str:
+    """``FW_ping.json`` as FireWorks writes it (``LaunchPad.recover_offline`` reads it)."""
+    import datetime
+
+    now = datetime.datetime.now(datetime.UTC).isoformat()
+    return f'{{"ping_time": "{now}"}}'
+
+
+def _do_ping(launchpad, launch_id: int | None) -> None:
+    """FireWorks' ``do_ping``, offline ping file written atomically (temp + rename)."""
+    if launchpad:
+        launchpad.ping_launch(launch_id)
+    else:
+        atomic_write_text(Path("FW_ping.json"), _ping_file_text())
+
+
+def _ping_while_running(launchpad, launch_id, stop_event, master_thread) -> None:
+    """FireWorks' ping thread without its ping *after* the stop: that late ping ran after the
+    Rocket had returned, so it wrote ``FW_ping.json`` into whatever directory the caller was
+    back in (a user's working directory) or raced ``recover_offline`` reading the file
+    (a truncated file made a COMPLETED launch FIZZLED). The Rocket pings itself at the end."""
+    from fireworks.core import rocket
+
+    while not stop_event.wait(rocket.PING_TIME_SECS) and master_thread.is_alive():
+        rocket.do_ping(launchpad, launch_id)
+
+
+def patch_rocket() -> None:
+    """Make FireWorks' Rocket safe for lisflow's launches (idempotent): atomic offline files
+    (``FW_offline.json``, ``FW_ping.json``) and no ping after the launch ended."""
+    from fireworks.core import rocket
+
+    rocket.zopen = _zopen
+    rocket.do_ping = _do_ping
+    rocket.ping_launch = _ping_while_running
+
+
 def _zopen(path, mode: str = "rt", *args, **kwargs):
     """``monty.io.zopen`` for FireWorks' Rocket: FireWorks 2.1.4 calls ``zopen(path)`` without
     the mode that monty >= 2025 requires (offline mode then crashes), and it rewrites
@@ -179,10 +214,9 @@ def _zopen(path, mode: str = "rt", *args, **kwargs):
 
 def run_offline_rocket(argv: list[str]) -> int:
     """FireWorks' ``rlaunch`` with the offline-file fix above (what the Slurm job runs)."""
-    from fireworks.core import rocket
     from fireworks.scripts.rlaunch_run import rlaunch
 
-    rocket.zopen = _zopen
+    patch_rocket()
     return rlaunch(argv) or 0
 
 

@@ -23,6 +23,8 @@ $(VENV)/.installed: pyproject.toml $(LOCK)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet -r $(LOCK)
 	$(PY) -m pip install --quiet --no-deps -e .
+	@# baderkit's numba kernels compile once here (~3 min), not in a user's first Bader analysis
+	$(PY) -m lisflow.warmup
 	touch $@
 
 # Upgrade the lock: resolve the newest versions in a throwaway venv; then run `make test`

@@ -74,6 +74,36 @@ def test_fizzle_counted_reason_shown_and_doctor_reruns_without_slurm(profile, mo
     assert (summary.launched, summary.fizzled, summary.completed) == (1, 0, 1)
 
 
+@pytest.mark.parametrize(
+    ("after_the_rocket", "reason"),
+    [
+        ("cut_ping", "could not read the launch's result files"),  # e.g. a half-written ping
+        ("no_result", "the rocket ended without a result"),  # FW_offline.json never completed
+    ],
+)
+def test_a_launch_without_a_readable_result_fizzles_with_its_reason(
+    profile, monkeypatch, after_the_rocket, reason
+):
+    from lisflow.launch import local
+
+    run_offline = local._run_offline
+
+    def rocket_then_damage(fworker, fw_id, launch_dir):
+        run_offline(fworker, fw_id, launch_dir)
+        if after_the_rocket == "cut_ping":
+            (launch_dir / "FW_ping.json").write_text('{"ping_ti')
+        else:
+            (launch_dir / "FW_offline.json").write_text('{"launch_id": 1}')
+
+    monkeypatch.setattr(local, "_run_offline", rocket_then_damage)
+    _add(profile, "true", "done", profile.run_root)
+    summary = run_local(profile, progress=False)
+    assert (summary.launched, summary.fizzled, summary.failed) == (1, 1, ["done"])
+    (row,) = firework_states(profile)
+    assert row["state"] == "FIZZLED" and reason in row["reason"]
+    assert str(profile.run_root / "done") in row["reason"]
+
+
 def test_lost_local_run_is_found_by_its_dead_runner(profile, monkeypatch):
     from fireworks import FWorker
 

@@ -215,13 +215,24 @@ def _finish(profile: Profile, launch_id: int, fw_id: int) -> str:
     """Under the lock: bring the launch's offline result into the LaunchPad; its new state
     (saved once, on leaving the LaunchPad; a crash before that loses nothing: the offline
     result stays in the launch directory and ``lisflow recover`` reads it again)."""
+    from fireworks import FWAction
+
     with open_launchpad(profile) as lpad:
-        lpad.recover_offline(launch_id, ignore_errors=True, print_errors=False)
+        unreadable = lpad.recover_offline(launch_id, ignore_errors=True, print_errors=False)
         doc = lpad.fireworks.find_one({"fw_id": fw_id}, {"state": 1}) or {}
         state = doc.get("state", "?")
-        if state in ("RUNNING", "RESERVED"):  # no FW_offline.json result: the rocket died
+        if state in ("RUNNING", "RESERVED"):  # no result recorded: say why (lisflow status)
+            launch = lpad.launches.find_one({"launch_id": launch_id}, {"launch_dir": 1}) or {}
+            where = Path(launch.get("launch_dir", "?"))
+            reason = (
+                f"lisflow: could not read the launch's result files in {where} "
+                "(FW_offline.json, FW_ping.json)"
+                if unreadable is not None
+                else f"lisflow: the rocket ended without a result in {where / 'FW_offline.json'}"
+            )
             lpad.forget_offline(launch_id)
-            lpad.mark_fizzled(launch_id)
+            action = FWAction(stored_data={"_message": reason}, exit=True)
+            lpad.complete_launch(launch_id, action, "FIZZLED")
             state = "FIZZLED"
         return state
 

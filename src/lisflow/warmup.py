@@ -28,8 +28,11 @@ import numpy as np
 if TYPE_CHECKING:
     from lisflow.parsers.bader import BaderResult
 
-#: grid points per axis of the synthetic densities (small: the compile is the cost, not the run)
-GRID = 16
+#: grid points per axis: baderkit types its grid-point indices by the grid's size (uint16
+#: below 2**16 points, uint32 above) and numba compiles each type; one small grid (the cube:
+#: 16^3, like the 12^3 test cube) and one of a real calculation's size (the CHGCAR: 48^3,
+#: the LiH fixture's grid) compile both
+CUBE_GRID, CHGCAR_GRID = 16, 48
 #: rocksalt LiH primitive cell edge (Å); a 2-atom ionic cell, like the LiH fixture
 CELL_A = 2.85
 
@@ -41,10 +44,12 @@ def _lih_structure():
     return Structure(lattice, ["Li", "H"], [[0, 0, 0], [0.5, 0.5, 0.5]])
 
 
-def _gaussian_density(structure, electrons: list[float], width_a: float = 0.5) -> np.ndarray:
-    """Gaussians at the sites (minimum image) on a GRID^3 grid, electrons/Å^3, scaled so the
-    grid holds exactly ``sum(electrons)``."""
-    axis = np.arange(GRID) / GRID
+def _gaussian_density(
+    structure, electrons: list[float], grid: int, width_a: float = 0.5
+) -> np.ndarray:
+    """Gaussians at the sites (minimum image) on a ``grid``^3 grid, electrons/Å^3, scaled so
+    the grid holds exactly ``sum(electrons)``."""
+    axis = np.arange(grid) / grid
     frac = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), axis=-1).reshape(-1, 3)
     density = np.zeros(len(frac))
     for site, n in zip(structure, electrons, strict=True):
@@ -53,7 +58,7 @@ def _gaussian_density(structure, electrons: list[float], width_a: float = 0.5) -
         r2 = np.sum((d @ structure.lattice.matrix) ** 2, axis=1)
         density += n * np.exp(-r2 / (2 * width_a**2))
     density *= sum(electrons) / (density.sum() * structure.volume / density.size)  # exact count
-    return density.reshape(GRID, GRID, GRID)
+    return density.reshape(grid, grid, grid)
 
 
 def warm_vasp_bader(tmp: Path) -> BaderResult:
@@ -63,7 +68,7 @@ def warm_vasp_bader(tmp: Path) -> BaderResult:
     from lisflow.parsers.bader import bader_charges
 
     structure = _lih_structure()
-    rho = _gaussian_density(structure, [2.0, 2.0]) * structure.volume  # CHGCAR: ρ·V
+    rho = _gaussian_density(structure, [2.0, 2.0], CHGCAR_GRID) * structure.volume  # CHGCAR: ρ·V
     for name, data in (("CHGCAR", rho), ("AECCAR0", 0.5 * rho), ("AECCAR2", 0.5 * rho)):
         Chgcar(Poscar(structure), {"total": data}).write_file(str(tmp / name))
     bader_charges(tmp, zval={"Li": 3.0, "H": 1.0})
@@ -78,7 +83,7 @@ def warm_cube_bader(tmp: Path) -> BaderResult:
     from lisflow.analysis.cube_bader import BOHR_A, bader_from_cube
 
     structure = _lih_structure()
-    rho = _gaussian_density(structure, [2.0, 2.0]) * BOHR_A**3  # e/Å^3 -> e/bohr^3
+    rho = _gaussian_density(structure, [2.0, 2.0], CUBE_GRID) * BOHR_A**3  # e/Å^3 -> e/bohr^3
     cube = tmp / "WARM-ELECTRON_DENSITY-1_0.cube"
     with open(cube, "w") as handle:
         write_cube(handle, structure.to_ase_atoms(), data=rho)

@@ -34,7 +34,7 @@ LAYERS: list[set[str]] = [
     {"workflows"},  # planner, dry-run, Firetasks: call engines, parsers and db
     {"launch"},  # LaunchPad, profiles, local/Slurm launching of workflows
     {"ml"},  # tables from the database, models, screening
-    {"cli", "api", "validate", "demo"},  # user entry points (with every package's cli.py)
+    {"cli", "api", "validate", "demo", "warmup"},  # user entry points (+ every cli.py)
 ]
 TOP = len(LAYERS) - 1
 RANK = {package: i for i, layer in enumerate(LAYERS) for package in layer}

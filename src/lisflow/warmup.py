@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 CUBE_GRID, CHGCAR_GRID = 16, 48
 #: rocksalt LiH primitive cell edge (Å); a 2-atom ionic cell, like the LiH fixture
 CELL_A = 2.85
+#: Gaussian width (Å) and total electrons of the synthetic density
+WIDTH_A, ELECTRONS = 0.5, 4.0
 
 
 def _lih_structure():
@@ -44,21 +46,13 @@ def _lih_structure():
     return Structure(lattice, ["Li", "H"], [[0, 0, 0], [0.5, 0.5, 0.5]])
 
 
-def _gaussian_density(
-    structure, electrons: list[float], grid: int, width_a: float = 0.5
-) -> np.ndarray:
-    """Gaussians at the sites (minimum image) on a ``grid``^3 grid, electrons/Å^3, scaled so
-    the grid holds exactly ``sum(electrons)``."""
-    axis = np.arange(grid) / grid
-    frac = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), axis=-1).reshape(-1, 3)
-    density = np.zeros(len(frac))
-    for site, n in zip(structure, electrons, strict=True):
-        d = frac - site.frac_coords
-        d -= np.round(d)
-        r2 = np.sum((d @ structure.lattice.matrix) ** 2, axis=1)
-        density += n * np.exp(-r2 / (2 * width_a**2))
-    density *= sum(electrons) / (density.sum() * structure.volume / density.size)  # exact count
-    return density.reshape(grid, grid, grid)
+def _density(structure, grid: int) -> np.ndarray:
+    """2 + 2 electrons in Gaussians (σ 0.5 Å) on the two sites, electrons/Å^3 on a ``grid``^3
+    grid, scaled so the grid holds exactly 4 electrons."""
+    from lisflow.analysis.cube_bader import gaussians_on_grid
+
+    density = gaussians_on_grid(structure, (grid, grid, grid), [2.0, 2.0], WIDTH_A)
+    return density * ELECTRONS / (density.sum() * structure.volume / density.size)
 
 
 def warm_vasp_bader(tmp: Path) -> BaderResult:
@@ -68,7 +62,7 @@ def warm_vasp_bader(tmp: Path) -> BaderResult:
     from lisflow.parsers.bader import bader_charges
 
     structure = _lih_structure()
-    rho = _gaussian_density(structure, [2.0, 2.0], CHGCAR_GRID) * structure.volume  # CHGCAR: ρ·V
+    rho = _density(structure, CHGCAR_GRID) * structure.volume  # CHGCAR: ρ·V
     for name, data in (("CHGCAR", rho), ("AECCAR0", 0.5 * rho), ("AECCAR2", 0.5 * rho)):
         Chgcar(Poscar(structure), {"total": data}).write_file(str(tmp / name))
     bader_charges(tmp, zval={"Li": 3.0, "H": 1.0})
@@ -83,7 +77,7 @@ def warm_cube_bader(tmp: Path) -> BaderResult:
     from lisflow.analysis.cube_bader import BOHR_A, bader_from_cube
 
     structure = _lih_structure()
-    rho = _gaussian_density(structure, [2.0, 2.0], CUBE_GRID) * BOHR_A**3  # e/Å^3 -> e/bohr^3
+    rho = _density(structure, CUBE_GRID) * BOHR_A**3  # e/Å^3 -> e/bohr^3
     cube = tmp / "WARM-ELECTRON_DENSITY-1_0.cube"
     with open(cube, "w") as handle:
         write_cube(handle, structure.to_ase_atoms(), data=rho)

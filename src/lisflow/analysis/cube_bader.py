@@ -85,15 +85,22 @@ def read_cube_density(cube: Path) -> np.ndarray:
 
 def _core_peaks(structure, rho: np.ndarray) -> np.ndarray:
     """Sum of Gaussian peaks at the nuclei on the grid (minimum-image distances)."""
-    shape = rho.shape
+    peak = CORE_PEAK * float(rho.max())
+    return gaussians_on_grid(structure, rho.shape, [peak] * len(structure), CORE_SIGMA_A)
+
+
+def gaussians_on_grid(
+    structure, shape: tuple[int, ...], heights: list[float], sigma_a: float
+) -> np.ndarray:
+    """Σ_sites height·exp(−r²/2σ²) on the ``shape`` grid of the cell (r: minimum-image
+    distance in Å from each grid point to the site; σ in Å)."""
     frac = np.stack(
         np.meshgrid(*[np.arange(k) / k for k in shape], indexing="ij"), axis=-1
     ).reshape(-1, 3)
     matrix = structure.lattice.matrix
-    peak = CORE_PEAK * float(rho.max())
     out = np.zeros(len(frac))
-    for site in structure:
+    for site, height in zip(structure, heights, strict=True):
         d = frac - site.frac_coords
         d -= np.round(d)
-        out += peak * np.exp(-((d @ matrix) ** 2).sum(axis=1) / (2 * CORE_SIGMA_A**2))
+        out += height * np.exp(-((d @ matrix) ** 2).sum(axis=1) / (2 * sigma_a**2))
     return out.reshape(shape)

@@ -164,20 +164,15 @@ class _AtomicTextFile(io.StringIO):
         self.close()
 
 
-def _ping_file_text() -> str:
-    """``FW_ping.json`` as FireWorks writes it (``LaunchPad.recover_offline`` reads it)."""
+def _do_ping(launchpad, launch_id: int | None) -> None:
+    """FireWorks' ``do_ping``; the offline ``FW_ping.json`` (same text) written atomically."""
     import datetime
 
-    now = datetime.datetime.now(datetime.UTC).isoformat()
-    return f'{{"ping_time": "{now}"}}'
-
-
-def _do_ping(launchpad, launch_id: int | None) -> None:
-    """FireWorks' ``do_ping``, offline ping file written atomically (temp + rename)."""
     if launchpad:
         launchpad.ping_launch(launch_id)
     else:
-        atomic_write_text(Path("FW_ping.json"), _ping_file_text())
+        now = datetime.datetime.now(datetime.UTC).isoformat()
+        atomic_write_text(Path("FW_ping.json"), f'{{"ping_time": "{now}"}}')
 
 
 def _ping_while_running(launchpad, launch_id, stop_event, master_thread) -> None:
